@@ -1,0 +1,212 @@
+"""The one settings object, built from the environment and passed down.
+
+Every field is read from the environment variable named by its ``validation_alias``;
+those names are a public contract (README, docs and tests rely on them).  A missing or
+invalid value fails at start with a :class:`SettingsError` whose message names the
+variable.  Secrets are :class:`pydantic.SecretStr`, so they never show in reprs or logs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_API_VERSION = re.compile(r"^v\d+(\.\d+)?$")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the environment variable."""
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    """All configuration of scanbot.  Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        extra="ignore",
+        frozen=True,
+        populate_by_name=False,
+        case_sensitive=False,
+        env_ignore_empty=True,
+    )
+
+    # --- Prisma Cloud Compute console -------------------------------------------------
+    prisma_console_url: str | None = Field(
+        default=None,
+        validation_alias=_env("PRISMA_CONSOLE_URL"),
+        description="https://host:8083 (self-hosted) or https://<region>.cloud.twistlock.com/<tenant>",
+    )
+    prisma_user: str | None = Field(default=None, validation_alias=_env("PRISMA_USER"))
+    prisma_password: SecretStr | None = Field(
+        default=None, validation_alias=_env("PRISMA_PASSWORD")
+    )
+    prisma_api_version: str | None = Field(
+        default=None,
+        validation_alias=_env("PRISMA_API_VERSION"),
+        description="unset: ask GET /api/v1/version once; 'v1' or e.g. 'v34.04' pins it",
+    )
+    prisma_project: str | None = Field(default=None, validation_alias=_env("PRISMA_PROJECT"))
+    prisma_verify_tls: bool = Field(default=True, validation_alias=_env("PRISMA_VERIFY_TLS"))
+    prisma_ca_bundle: Path | None = Field(default=None, validation_alias=_env("PRISMA_CA_BUNDLE"))
+    prisma_auth: Literal["token", "basic"] = Field(
+        default="token",
+        validation_alias=_env("PRISMA_AUTH"),
+        description="'token' (POST /authenticate, Bearer JWT) or 'basic' (HTTP Basic on every call)",
+    )
+    prisma_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, validation_alias=_env("PRISMA_TIMEOUT_SECONDS")
+    )
+
+    # --- Slack ------------------------------------------------------------------------
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=_env("SLACK_BOT_TOKEN")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=_env("SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=_env("SLACK_APP_TOKEN")
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", validation_alias=_env("SLACK_API_URL")
+    )
+
+    # --- scanbot ------------------------------------------------------------------------
+    scanbot_database_url: str = Field(
+        default="sqlite:///scanbot.db",
+        validation_alias=_env("SCANBOT_DATABASE_URL"),
+        repr=False,  # a PostgreSQL URL may carry a password
+    )
+    scanbot_poll_seconds: float = Field(
+        default=15.0, ge=1, validation_alias=_env("SCANBOT_POLL_SECONDS")
+    )
+    scanbot_thread_update_seconds: float = Field(
+        default=60.0, ge=0, validation_alias=_env("SCANBOT_THREAD_UPDATE_SECONDS")
+    )
+    scanbot_max_watch_seconds: float = Field(
+        default=24 * 3600.0, ge=60, validation_alias=_env("SCANBOT_MAX_WATCH_SECONDS")
+    )
+    scanbot_console_concurrency: int = Field(
+        default=4, ge=1, le=64, validation_alias=_env("SCANBOT_CONSOLE_CONCURRENCY")
+    )
+    scanbot_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias=_env("SCANBOT_LOG_LEVEL")
+    )
+    port: int = Field(default=3000, ge=1, le=65535, validation_alias=_env("PORT"))
+
+    @field_validator("prisma_console_url")
+    @classmethod
+    def _check_console_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL such as https://console.example.com:8083")
+        if parts.query or parts.fragment:
+            raise ValueError("must not carry a query string or fragment")
+        # Keep the path prefix (SaaS tenants live under /<tenant>), drop a trailing slash.
+        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+    @field_validator("prisma_api_version")
+    @classmethod
+    def _check_api_version(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not value.startswith("v"):
+            value = "v" + value
+        if not _API_VERSION.match(value):
+            raise ValueError("must look like 'v1' or 'v34.04'")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _check_slack_api_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value.strip() if value.strip().endswith("/") else value.strip() + "/"
+
+    # --- requirement checks per command ------------------------------------------------
+    def require_console(self) -> None:
+        """Fail with a message naming the variable when the console cannot be reached."""
+        missing = [
+            name
+            for name, value in (
+                ("PRISMA_CONSOLE_URL", self.prisma_console_url),
+                ("PRISMA_USER", self.prisma_user),
+                ("PRISMA_PASSWORD", self.prisma_password),
+            )
+            if value is None
+        ]
+        if missing:
+            raise SettingsError(
+                f"{', '.join(missing)} not set: scanbot needs the Prisma Cloud Compute console "
+                "URL and credentials (user/password, or access key id/secret key on SaaS)"
+            )
+
+    def require_slack(self) -> None:
+        """Fail with a message naming the variable when Slack cannot be served."""
+        missing = [
+            name
+            for name, value in (
+                ("SLACK_BOT_TOKEN", self.slack_bot_token),
+                ("SLACK_SIGNING_SECRET", self.slack_signing_secret),
+            )
+            if value is None
+        ]
+        if missing:
+            raise SettingsError(
+                f"{', '.join(missing)} not set: find them under 'OAuth & Permissions' and "
+                "'Basic Information' of your Slack app"
+            )
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+
+def _alias_of(field_name: str) -> str:
+    alias = Settings.model_fields[field_name].validation_alias
+    if isinstance(alias, AliasChoices):
+        first = alias.choices[0]
+        return first if isinstance(first, str) else field_name.upper()
+    return field_name.upper()
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build :class:`Settings` from ``environ`` (default: the process environment).
+
+    ``overrides`` take field names (``scanbot_poll_seconds=1``) and win over the environment;
+    tests and the demo use them.  Raises :class:`SettingsError` naming the variable.
+    """
+    source = os.environ if environ is None else environ
+    known = {_alias_of(name) for name in Settings.model_fields}
+    values: dict[str, object] = {
+        key.upper(): value
+        for key, value in source.items()
+        if key.upper() in known and value.strip() != ""
+    }
+    for name, value in overrides.items():
+        if name not in Settings.model_fields:
+            raise TypeError(f"unknown setting {name!r}")
+        values[_alias_of(name)] = value
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = error["loc"][0] if error["loc"] else "?"
+            name = _alias_of(str(loc)) if str(loc) in Settings.model_fields else str(loc)
+            problems.append(f"{name}: {error['msg']}")
+        raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
