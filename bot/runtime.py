@@ -1,0 +1,117 @@
+"""Builds the whole bot from one :class:`Settings`: store, console, Slack, watcher, scheduler."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.console.client import ConsoleClient
+from bot.services import Console, Services
+from bot.settings import Settings
+from bot.slack.app import build_app, build_web_client
+from bot.slack.poster import WatchPoster
+from bot.store import Store
+from bot.watcher.job import POLL_LOCK, ConsoleFetcher, CycleReport, poll_cycle
+from bot.watcher.lifecycle import WatchContext
+from bot.watcher.scheduler import build_scheduler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything one scanbot process runs.  ``start()`` it, ``shutdown()`` it once."""
+
+    settings: Settings
+    store: Store
+    console: Console
+    client: WebClient
+    app: App
+    ctx: WatchContext
+    fetcher: ConsoleFetcher
+    scheduler: BackgroundScheduler
+    owner: str
+    _closers: list[Any] = field(default_factory=list)
+
+    def poll_once(self) -> CycleReport:
+        """One poll cycle, exactly what the scheduler runs."""
+        return poll_cycle(self.ctx, self.fetcher, owner=self.owner)
+
+    def start(self) -> None:
+        self.scheduler.start()
+        log.info("scanbot started: polling every %.0f s", self.settings.scanbot_poll_seconds)
+
+    def health(self) -> tuple[bool, dict[str, str]]:
+        """Healthy once the scheduler runs and the database answers."""
+        scheduler_ok = bool(self.scheduler.running)
+        database_ok = self.store.ping()
+        report = {
+            "status": "ok" if scheduler_ok and database_ok else "unavailable",
+            "scheduler": "running" if scheduler_ok else "stopped",
+            "database": "ok" if database_ok else "unreachable",
+        }
+        return scheduler_ok and database_ok, report
+
+    def shutdown(self) -> None:
+        """No new polls; the running one finishes; then the pool, console and database close."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        self.fetcher.close()
+        self.store.release_lock(POLL_LOCK, owner=self.owner)
+        for close in self._closers:
+            close()
+        self.store.close()
+        log.info("scanbot stopped")
+
+
+def instance_id() -> str:
+    """Stable per host, so a restarted process takes over its own poll lease at once."""
+    return socket.gethostname() or "scanbot"
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    console: Console | None = None,
+    token_verification: bool = True,
+) -> Runtime:
+    """Build (not start) the bot.  Migrates the database schema."""
+    settings.require_slack()
+    store = Store(settings.scanbot_database_url)
+    store.migrate()
+    closers: list[Any] = []
+    if console is None:
+        client_ = ConsoleClient.from_settings(settings)
+        closers.append(client_.close)
+        console = client_
+    services = Services(settings=settings, console=console, store=store)
+    web_client = build_web_client(settings)
+    ctx = WatchContext(services=services, poster=WatchPoster(web_client))
+    app = build_app(ctx, web_client, token_verification=token_verification)
+    fetcher = ConsoleFetcher(ctx, workers=settings.scanbot_console_concurrency)
+    owner = instance_id()
+    scheduler = build_scheduler(
+        poll_cycle,
+        args=(ctx, fetcher),
+        kwargs={"owner": owner},
+        poll_seconds=settings.scanbot_poll_seconds,
+    )
+    runtime = Runtime(
+        settings=settings,
+        store=store,
+        console=console,
+        client=web_client,
+        app=app,
+        ctx=ctx,
+        fetcher=fetcher,
+        scheduler=scheduler,
+        owner=owner,
+        _closers=closers,
+    )
+    return runtime

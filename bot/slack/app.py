@@ -1,0 +1,56 @@
+"""The bolt ``App`` factory.  Nothing happens at import; everything is built here."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.settings import Settings
+from bot.slack import errors
+from bot.slack.listeners import register_listeners
+from bot.watcher.lifecycle import WatchContext
+
+
+def build_web_client(settings: Settings) -> WebClient:
+    """A WebClient on ``SLACK_API_URL`` that retries 429 (honouring Retry-After) and
+    connection / 5xx errors with slack_sdk's own retry handlers."""
+    settings.require_slack()
+    assert settings.slack_bot_token is not None
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_app(ctx: WatchContext, client: WebClient, *, token_verification: bool = True) -> App:
+    """Build the bolt app with every listener and the one error handler registered.
+
+    ``token_verification`` calls ``auth.test`` once here, so a wrong SLACK_BOT_TOKEN
+    fails at start rather than on the first command.
+    """
+    settings = ctx.services.settings
+    settings.require_slack()
+    assert settings.slack_signing_secret is not None
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        token_verification_enabled=token_verification,
+        process_before_response=False,
+        logger=logging.getLogger("bot.slack.bolt"),
+    )
+    register_listeners(app, ctx)
+    errors.register(app)
+    return app

@@ -1,0 +1,39 @@
+"""Interactive components: the "Stop watching" button on a parent message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.slack import blocks
+from bot.watcher import lifecycle
+from bot.watcher.lifecycle import WatchContext
+
+STOP_ACTION_ID = "stop_watch"
+
+
+def register(app: App, ctx: WatchContext) -> None:
+    @app.action(STOP_ACTION_ID)
+    def stop_watch(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        handle_stop_button(ctx, body, action, respond)
+
+
+def handle_stop_button(
+    ctx: WatchContext, body: dict[str, Any], action: dict[str, Any], respond: Respond
+) -> None:
+    user_id = str((body.get("user") or {}).get("id") or "")
+    channel_id = str((body.get("channel") or {}).get("id") or "")
+    value = str(action.get("value") or "")
+    watch = ctx.services.store.get(int(value)) if value.isdigit() and len(value) < 19 else None
+    if watch is None or watch.channel_id != channel_id:
+        respond(
+            **blocks.error_message(
+                "That watch does not exist in this channel.", "Type `/scanprogress list` to see them."
+            ).as_kwargs(),
+            replace_original=False,
+        )
+        return
+    if not lifecycle.stop(ctx, watch, by_user=user_id):
+        respond(text="That scan is no longer being followed.", replace_original=False)

@@ -1,0 +1,96 @@
+"""``/scanprogress``: ack at once, then ask the console and answer.
+
+Expected failures (bad input, console errors, channel problems) become ephemeral
+messages saying what to do; anything else goes to the app's one error handler.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.console.errors import ConsoleError
+from bot.progress import snapshot
+from bot.slack import blocks
+from bot.slack.mrkdwn import escape
+from bot.slack.command_text import (
+    BadInput,
+    FollowImage,
+    ListWatches,
+    ShowHelp,
+    ShowRegularScan,
+    StopWatch,
+    parse_command,
+)
+from bot.watcher import lifecycle
+from bot.watcher.lifecycle import WatchContext
+
+COMMAND = "/scanprogress"
+HELP_HINT = "Type `/scanprogress help` for examples."
+
+
+def register(app: App, ctx: WatchContext) -> None:
+    @app.command(COMMAND)
+    def scanprogress(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        handle_scanprogress(ctx, ack, command, respond)
+
+
+def handle_scanprogress(
+    ctx: WatchContext, ack: Ack, command: dict[str, Any], respond: Respond
+) -> None:
+    request = parse_command(str(command.get("text") or ""))
+    # Parsing is pure and takes microseconds: answers that need no I/O go in the ack itself.
+    if isinstance(request, ShowHelp):
+        ack(**blocks.help_text(str(command.get("command") or COMMAND)).as_kwargs())
+        return
+    if isinstance(request, BadInput):
+        ack(**blocks.error_message(request.message, HELP_HINT).as_kwargs())
+        return
+    ack()
+    channel_id = str(command.get("channel_id") or "")
+    user_id = str(command.get("user_id") or "")
+    try:
+        if isinstance(request, ShowRegularScan):
+            snap = snapshot(ctx.services.console.progress(None))
+            respond(**blocks.regular_scan(snap, now=ctx.services.clock()).as_kwargs())
+        elif isinstance(request, ListWatches):
+            watches = ctx.services.store.list_open(channel_id=channel_id)
+            respond(**blocks.watch_list(watches, now=ctx.services.clock()).as_kwargs())
+        elif isinstance(request, StopWatch):
+            _stop(ctx, request, channel_id=channel_id, user_id=user_id, respond=respond)
+        elif isinstance(request, FollowImage):
+            _follow(ctx, request, channel_id=channel_id, user_id=user_id, respond=respond)
+    except ConsoleError as exc:
+        respond(**blocks.error_message(str(exc), exc.hint).as_kwargs())
+
+
+def _follow(
+    ctx: WatchContext, request: FollowImage, *, channel_id: str, user_id: str, respond: Respond
+) -> None:
+    result = lifecycle.follow(ctx, request.target, channel_id=channel_id, user_id=user_id)
+    if isinstance(result, lifecycle.NoScanRunning):
+        respond(**blocks.no_scan_in_progress(request.target).as_kwargs())
+    elif isinstance(result, lifecycle.JustFinished):
+        message = blocks.scan_just_finished(request.target, result.snap, result=result.result)
+        respond(**message.as_kwargs())
+    elif isinstance(result, lifecycle.AlreadyFollowing):
+        respond(**blocks.already_watching(result.watch).as_kwargs())
+    elif isinstance(result, lifecycle.ChannelUnavailable):
+        respond(**blocks.not_in_channel(channel_id).as_kwargs())
+    # Started: the parent message in the channel is the answer.
+
+
+def _stop(
+    ctx: WatchContext, request: StopWatch, *, channel_id: str, user_id: str, respond: Respond
+) -> None:
+    watch = ctx.services.store.find_open(channel_id=channel_id, target_key=request.target.key)
+    if watch is None or not lifecycle.stop(ctx, watch, by_user=user_id):
+        respond(
+            **blocks.error_message(
+                f"This channel is not following {request.target.display()}.",
+                "Type `/scanprogress list` to see what it follows.",
+            ).as_kwargs()
+        )
+        return
+    respond(text=f"Stopped following {escape(request.target.display())}.")

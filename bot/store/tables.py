@@ -1,0 +1,83 @@
+"""The tables of the store (SQLAlchemy Core), as the latest migration leaves them.
+
+The Alembic migrations in :mod:`bot.store.migrations` create these tables; this module
+is what the repository queries and what ``alembic revision --autogenerate`` compares to.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` in UTC; naive values are refused because their zone is unknown."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"expected a timezone-aware datetime, got naive {value!r}")
+    return value.astimezone(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware in UTC.
+
+    PostgreSQL keeps the zone (``timestamptz``); SQLite drops it, so values are converted to
+    UTC before they are written and the zone is put back when they are read.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+watches = sa.Table(
+    "watches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("repo", sa.Text, nullable=False),
+    sa.Column("tag", sa.Text, nullable=True),
+    sa.Column("digest", sa.Text, nullable=True),
+    sa.Column("registry", sa.Text, nullable=True),
+    sa.Column("target_key", sa.Text, nullable=False),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column("requester_id", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    # f"{channel_id}|{target_key}" while the watch is open, NULL once finished: the unique
+    # constraint allows many NULLs, so it enforces "one open watch per channel and image".
+    sa.Column("open_key", sa.Text, nullable=True, unique=True),
+    sa.Column("parent_ts", sa.String(64), nullable=True),
+    sa.Column("last_snapshot", sa.Text, nullable=True),  # JSON of ProgressSnapshot.to_dict()
+    sa.Column("saw_running", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("last_thread_post_at", UTCDateTime, nullable=True),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+)
+
+locks = sa.Table(
+    "locks",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("owner", sa.String(256), nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)

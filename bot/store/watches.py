@@ -1,0 +1,325 @@
+"""The store: watches and named leases in SQLite or PostgreSQL.
+
+Every method runs one short transaction and commits before it returns, so a crash loses
+nothing that a caller was told had happened.  Invariants that matter when several replicas
+share one database are enforced by the database itself:
+
+* at most one open watch per channel and image — a unique ``open_key`` column that is
+  ``"{channel_id}|{target_key}"`` while the watch is open and NULL once it is finished;
+* a watch is finished once — the ``UPDATE`` only matches an open state (compare-and-set);
+* one poller at a time — a lease row in ``locks`` taken with a conditional ``UPDATE`` or an
+  ``INSERT`` that the primary key refuses to a second owner.
+
+Times are always passed in by the caller (``now``) and must be timezone-aware.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from bot.images import ScanTarget
+from bot.progress import ProgressSnapshot
+from bot.store import db
+from bot.store.tables import as_utc, locks, watches
+from bot.watch import Watch, WatchState
+
+_log = logging.getLogger(__name__)
+
+_OPEN_STATES = tuple(state.value for state in WatchState if state.is_open)
+_CREATE_ATTEMPTS = 5
+
+
+class WatchNotFoundError(LookupError):
+    """No watch has the given id."""
+
+
+def open_key(channel_id: str, target_key: str) -> str:
+    """The value of ``watches.open_key`` while a watch of this channel and image is open."""
+    return f"{channel_id}|{target_key}"
+
+
+class Store:
+    """Persistence of watches and leases; thread-safe, one transaction per call."""
+
+    def __init__(self, database_url: str, *, echo: bool = False) -> None:
+        self._engine = db.make_engine(database_url, echo=echo)
+        self._writer = db.immediate(self._engine)
+        # An in-memory SQLite database is one shared connection: take turns using it.
+        self._turns: contextlib.AbstractContextManager[Any] = (
+            threading.RLock()
+            if db.is_memory_sqlite(self._engine.url)
+            else contextlib.nullcontext()
+        )
+
+    def __repr__(self) -> str:
+        return f"Store({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Create the schema or upgrade it to the latest revision (idempotent)."""
+        with self._turns:
+            db.migrate(self._engine)
+
+    def ping(self) -> bool:
+        """True when the database answers ``SELECT 1``; False, never an exception, otherwise."""
+        with self._turns:
+            return db.ping(self._engine)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        with self._turns:
+            self._engine.dispose()
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._turns, self._engine.begin() as connection:
+            yield connection
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._turns, self._writer.begin() as connection:
+            yield connection
+
+    # --- watches ----------------------------------------------------------------------
+
+    def create_watch(
+        self, *, target: ScanTarget, channel_id: str, requester_id: str, now: datetime
+    ) -> tuple[Watch, bool]:
+        """A new PENDING watch, or the channel's open watch of the same image.
+
+        Returns ``(watch, created)``; ``created`` is False when an open watch already
+        existed (also when another replica created it a moment earlier).
+        """
+        now = as_utc(now)
+        key = open_key(channel_id, target.key)
+        values = {
+            "repo": target.repo,
+            "tag": target.tag,
+            "digest": target.digest,
+            "registry": target.registry,
+            "target_key": target.key,
+            "channel_id": channel_id,
+            "requester_id": requester_id,
+            "state": WatchState.PENDING.value,
+            "open_key": key,
+            "saw_running": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for _attempt in range(_CREATE_ATTEMPTS):
+            try:
+                with self._write() as connection:
+                    existing = _select_one(connection, watches.c.open_key == key)
+                    if existing is not None:
+                        return existing, False
+                    new_id = connection.execute(
+                        watches.insert().values(values).returning(watches.c.id)
+                    ).scalar_one()
+                    created = _select_one(connection, watches.c.id == new_id)
+                    assert created is not None
+                    return created, True
+            except IntegrityError:
+                # Another replica inserted the same open_key between our SELECT and INSERT;
+                # the next attempt finds its watch (or, if already finished, creates anew).
+                _log.debug("open watch %s created concurrently; reading it", key)
+        raise RuntimeError(f"could not create or find the open watch {key}")
+
+    def activate(self, watch_id: int, *, parent_ts: str, now: datetime) -> Watch:
+        """PENDING -> ACTIVE with the parent message's ``ts``.
+
+        A watch that is no longer PENDING (already active, or stopped meanwhile) is
+        returned unchanged, so the caller can see its state.
+        """
+        with self._write() as connection:
+            connection.execute(
+                watches.update()
+                .where(watches.c.id == watch_id, watches.c.state == WatchState.PENDING.value)
+                .values(
+                    state=WatchState.ACTIVE.value, parent_ts=parent_ts, updated_at=as_utc(now)
+                )
+            )
+            return _require(connection, watch_id)
+
+    def get(self, watch_id: int) -> Watch | None:
+        """The watch with this id, or None."""
+        with self._read() as connection:
+            return _select_one(connection, watches.c.id == watch_id)
+
+    def find_open(self, *, channel_id: str, target_key: str) -> Watch | None:
+        """The open (PENDING/ACTIVE) watch of this channel and image, or None."""
+        with self._read() as connection:
+            return _select_one(connection, watches.c.open_key == open_key(channel_id, target_key))
+
+    def list_open(self, *, channel_id: str | None = None) -> list[Watch]:
+        """Open watches, oldest first; only this channel's when ``channel_id`` is given."""
+        query = watches.select().where(watches.c.state.in_(_OPEN_STATES))
+        if channel_id is not None:
+            query = query.where(watches.c.channel_id == channel_id)
+        query = query.order_by(watches.c.created_at, watches.c.id)
+        with self._read() as connection:
+            return [_to_watch(row) for row in connection.execute(query).mappings()]
+
+    def record_progress(
+        self,
+        watch_id: int,
+        *,
+        snapshot: ProgressSnapshot,
+        saw_running: bool,
+        thread_posted_at: datetime | None,
+        now: datetime,
+    ) -> Watch:
+        """Keep the latest snapshot of an open watch.
+
+        ``saw_running`` only ever turns on (once seen running, always seen running).
+        ``thread_posted_at`` None leaves the last thread post time unchanged.  A watch that
+        was finished meanwhile is returned unchanged.
+        """
+        values: dict[str, Any] = {
+            "last_snapshot": _dump_snapshot(snapshot),
+            "saw_running": sa.or_(watches.c.saw_running, sa.true()) if saw_running else (
+                watches.c.saw_running
+            ),
+            "updated_at": as_utc(now),
+        }
+        if thread_posted_at is not None:
+            values["last_thread_post_at"] = as_utc(thread_posted_at)
+        with self._write() as connection:
+            connection.execute(
+                watches.update()
+                .where(watches.c.id == watch_id, watches.c.state.in_(_OPEN_STATES))
+                .values(values)
+            )
+            return _require(connection, watch_id)
+
+    def finish(
+        self,
+        watch_id: int,
+        *,
+        state: WatchState,
+        now: datetime,
+        snapshot: ProgressSnapshot | None = None,
+    ) -> Watch | None:
+        """Move an open watch to the final ``state``; None if it was already finished.
+
+        Exactly one of several concurrent callers gets the watch back, so the caller that
+        does can post the final message exactly once.  ``snapshot``, when given, becomes the
+        last snapshot.  Raises :class:`WatchNotFoundError` for an unknown id.
+        """
+        if state.is_open:
+            raise ValueError(f"finish() needs a final state, not {state.value}")
+        now = as_utc(now)
+        values: dict[str, Any] = {
+            "state": state.value,
+            "open_key": None,
+            "finished_at": now,
+            "updated_at": now,
+        }
+        if snapshot is not None:
+            values["last_snapshot"] = _dump_snapshot(snapshot)
+        with self._write() as connection:
+            result = connection.execute(
+                watches.update()
+                .where(watches.c.id == watch_id, watches.c.state.in_(_OPEN_STATES))
+                .values(values)
+            )
+            if result.rowcount == 0:
+                _require(connection, watch_id)  # unknown id -> WatchNotFoundError
+                return None
+            return _require(connection, watch_id)
+
+    # --- leases -----------------------------------------------------------------------
+
+    def try_lock(self, name: str, *, owner: str, ttl: timedelta, now: datetime) -> bool:
+        """Take or renew the lease ``name`` until ``now + ttl``; False if another owner holds it.
+
+        The lease is free when nobody has it or it expired; the owner renews its own.
+        """
+        if ttl <= timedelta(0):
+            raise ValueError("a lease needs a positive ttl")
+        now = as_utc(now)
+        expires_at = now + ttl
+        with self._write() as connection:
+            renewed = connection.execute(
+                locks.update()
+                .where(
+                    locks.c.name == name,
+                    sa.or_(locks.c.owner == owner, locks.c.expires_at <= now),
+                )
+                .values(owner=owner, expires_at=expires_at)
+            )
+            if renewed.rowcount == 1:
+                return True
+        try:
+            with self._write() as connection:
+                connection.execute(
+                    locks.insert().values(name=name, owner=owner, expires_at=expires_at)
+                )
+        except IntegrityError:
+            return False  # the row exists: another owner holds an unexpired lease
+        return True
+
+    def release_lock(self, name: str, *, owner: str) -> None:
+        """Give up the lease ``name`` if ``owner`` holds it; otherwise do nothing."""
+        with self._write() as connection:
+            connection.execute(locks.delete().where(locks.c.name == name, locks.c.owner == owner))
+
+
+# --- rows <-> domain objects ------------------------------------------------------------
+
+
+def _select_one(connection: Connection, condition: sa.ColumnElement[bool]) -> Watch | None:
+    row = connection.execute(watches.select().where(condition)).mappings().first()
+    return None if row is None else _to_watch(row)
+
+
+def _require(connection: Connection, watch_id: int) -> Watch:
+    watch = _select_one(connection, watches.c.id == watch_id)
+    if watch is None:
+        raise WatchNotFoundError(f"no watch with id {watch_id}")
+    return watch
+
+
+def _dump_snapshot(snapshot: ProgressSnapshot) -> str:
+    return json.dumps(snapshot.to_dict(), sort_keys=True, separators=(",", ":"))
+
+
+def _load_snapshot(text: str | None, watch_id: int) -> ProgressSnapshot | None:
+    if text is None:
+        return None
+    try:
+        return ProgressSnapshot.from_dict(json.loads(text))
+    except (ValueError, KeyError, TypeError) as error:
+        # An unreadable snapshot (e.g. written by another version) only means the next
+        # poll is treated as a change; it must not make the watch unreadable.
+        _log.warning("watch %s: ignoring unreadable stored snapshot (%s)", watch_id, error)
+        return None
+
+
+def _to_watch(row: RowMapping) -> Watch:
+    return Watch(
+        id=row["id"],
+        target=ScanTarget(
+            repo=row["repo"], tag=row["tag"], digest=row["digest"], registry=row["registry"]
+        ),
+        channel_id=row["channel_id"],
+        requester_id=row["requester_id"],
+        state=WatchState(row["state"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        parent_ts=row["parent_ts"],
+        last_snapshot=_load_snapshot(row["last_snapshot"], row["id"]),
+        saw_running=bool(row["saw_running"]),
+        last_thread_post_at=row["last_thread_post_at"],
+        finished_at=row["finished_at"],
+    )

@@ -1,0 +1,92 @@
+"""``scanbot progress``: show a scan's progress in a terminal, optionally until it is done."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from bot.console.errors import ConsoleError
+from bot.images import ScanTarget
+from bot.progress import Phase, ProgressSnapshot, StepView, snapshot
+from bot.services import Console
+
+EXIT_OK = 0
+EXIT_SCAN_FAILED = 1
+EXIT_USAGE = 2
+EXIT_CONSOLE = 3
+
+_BAR_WIDTH = 30
+
+
+def render(snap: ProgressSnapshot, target: ScanTarget | None) -> list[str]:
+    """Plain-text lines describing ``snap`` (nothing escaped: this is a terminal)."""
+    name = target.display() if target else "regular registry scan"
+    lines = [f"{name}: {snap.summary}"]
+    if snap.phase in (Phase.DISCOVERING, Phase.SCANNING, Phase.COMPLETE, Phase.FAILED):
+        lines.append(_step_line("Step 1/2 discovery ", snap.discovery))
+        lines.append(_step_line("Step 2/2 image scan", snap.image_scan))
+    if snap.error:
+        lines.append(f"error: {snap.error}")
+    return lines
+
+
+def _step_line(label: str, step: StepView) -> str:
+    filled = step.percent * _BAR_WIDTH // 100
+    bar = "#" * filled + "-" * (_BAR_WIDTH - filled)
+    line = f"  {label} [{bar}] {step.scanned}/{step.total} ({step.percent}%)"
+    return f"{line}  {step.title}" if step.title else line
+
+
+def exit_code(snap: ProgressSnapshot) -> int:
+    return EXIT_SCAN_FAILED if snap.phase is Phase.FAILED else EXIT_OK
+
+
+def show_progress(
+    console: Console,
+    target: ScanTarget | None,
+    *,
+    watch: bool,
+    interval: float,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Print the progress once, or with ``watch`` until the scan completes.  Returns the exit code."""
+    previous: ProgressSnapshot | None = None
+    saw_running = False
+    redraw = watch and out.isatty()
+    drawn = 0
+    while True:
+        try:
+            entries = console.progress(target)
+        except ConsoleError as exc:
+            print(f"error: {exc}\n{exc.hint}", file=err)
+            return EXIT_CONSOLE
+        snap = snapshot(entries)
+        if not entries and saw_running and previous is not None:
+            # An on-demand scan reports "finished" once, then []; we may have missed it.
+            snap = ProgressSnapshot(
+                phase=Phase.COMPLETE, discovery=previous.discovery, image_scan=previous.image_scan
+            )
+        if snap.phase in (Phase.DISCOVERING, Phase.SCANNING):
+            saw_running = True
+        if not entries and target is not None and not saw_running:
+            print(
+                f"{target.display()}: no on-demand scan in progress. Start one in the console "
+                "(Monitor > Vulnerabilities > Images > Registries) and run this again.",
+                file=out,
+            )
+            return EXIT_OK
+        if previous is None or snap.changed_from(previous) or not watch:
+            lines = render(snap, target)
+            if redraw and drawn:
+                out.write(f"\x1b[{drawn}F\x1b[J")  # move up and clear the previous drawing
+            out.write("\n".join(lines) + "\n")
+            out.flush()
+            drawn = len(lines)
+        previous = snap
+        if not watch or snap.phase not in (Phase.DISCOVERING, Phase.SCANNING):
+            return exit_code(snap)
+        sleep(interval)

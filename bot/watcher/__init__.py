@@ -1,0 +1,1 @@
+"""Following scans: the watch lifecycle, the poll cycle, and the scheduler that runs it."""
