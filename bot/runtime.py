@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -12,7 +14,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.console.client import ConsoleClient
-from bot.services import Console, Services
+from bot.services import Console, Services, utc_now
 from bot.settings import Settings
 from bot.slack.app import build_app, build_web_client
 from bot.slack.poster import WatchPoster
@@ -79,6 +81,7 @@ def build_runtime(
     settings: Settings,
     *,
     console: Console | None = None,
+    clock: Callable[[], datetime] = utc_now,
     token_verification: bool = True,
 ) -> Runtime:
     """Build (not start) the bot.  Migrates the database schema."""
@@ -90,7 +93,7 @@ def build_runtime(
         client_ = ConsoleClient.from_settings(settings)
         closers.append(client_.close)
         console = client_
-    services = Services(settings=settings, console=console, store=store)
+    services = Services(settings=settings, console=console, store=store, clock=clock)
     web_client = build_web_client(settings)
     ctx = WatchContext(services=services, poster=WatchPoster(web_client))
     app = build_app(ctx, web_client, token_verification=token_verification)
@@ -102,7 +105,7 @@ def build_runtime(
         kwargs={"owner": owner},
         poll_seconds=settings.scanbot_poll_seconds,
     )
-    runtime = Runtime(
+    return Runtime(
         settings=settings,
         store=store,
         console=console,
@@ -114,4 +117,3 @@ def build_runtime(
         owner=owner,
         _closers=closers,
     )
-    return runtime

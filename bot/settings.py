@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     prisma_auth: Literal["token", "basic"] = Field(
         default="token",
         validation_alias=_env("PRISMA_AUTH"),
-        description="'token' (POST /authenticate, Bearer JWT) or 'basic' (HTTP Basic on every call)",
+        description="'token' (POST /authenticate, Bearer JWT) or 'basic' (HTTP Basic)",
     )
     prisma_timeout_seconds: float = Field(
         default=10.0, gt=0, le=300, validation_alias=_env("PRISMA_TIMEOUT_SECONDS")

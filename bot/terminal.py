@@ -53,7 +53,7 @@ def show_progress(
     err: TextIO = sys.stderr,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Print the progress once, or with ``watch`` until the scan completes.  Returns the exit code."""
+    """Print the progress once, or with ``watch`` until done; return the exit code."""
     previous: ProgressSnapshot | None = None
     saw_running = False
     redraw = watch and out.isatty()

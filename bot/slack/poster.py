@@ -79,7 +79,10 @@ class WatchPoster:
         oldest = watch.created_at.timestamp() - 300
         try:
             response = self._client.conversations_history(
-                channel=watch.channel_id, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200
+                channel=watch.channel_id,
+                oldest=f"{oldest:.6f}",
+                include_all_metadata=True,
+                limit=200,
             )
         except SlackApiError as exc:
             if slack_error_code(exc) in HISTORY_UNAVAILABLE_ERRORS:
@@ -88,7 +91,10 @@ class WatchPoster:
         for message in response.get("messages") or []:
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == WATCH_EVENT_TYPE and payload.get("watch_id") == watch.id:
+            if (
+                metadata.get("event_type") == WATCH_EVENT_TYPE
+                and payload.get("watch_id") == watch.id
+            ):
                 return str(message["ts"])
         return None
 
@@ -97,7 +103,9 @@ class WatchPoster:
         if watch.parent_ts is None:
             return
         message = blocks.watch_parent(watch, snap, now=now)
-        self._client.chat_update(channel=watch.channel_id, ts=watch.parent_ts, **message.as_kwargs())
+        self._client.chat_update(
+            channel=watch.channel_id, ts=watch.parent_ts, **message.as_kwargs()
+        )
 
     def reply(self, watch: Watch, message: SlackMessage) -> None:
         """Post ``message`` in the parent message's thread."""

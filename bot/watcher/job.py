@@ -48,7 +48,9 @@ class ConsoleFetcher:
         self._inflight: dict[str, Future[list[ProgressEntry]]] = {}
         self._lock = threading.Lock()
 
-    def fetch(self, targets: dict[str, ScanTarget], *, budget: float) -> tuple[dict[str, Answer], int]:
+    def fetch(
+        self, targets: dict[str, ScanTarget], *, budget: float
+    ) -> tuple[dict[str, Answer], int]:
         """Answers per image key that arrived within ``budget`` seconds, and requests sent."""
         sent = 0
         with self._lock:

@@ -144,7 +144,9 @@ def advance(ctx: WatchContext, watch: Watch, answer: Answer | None) -> str:
             if now - watch.created_at < PENDING_GRACE:
                 return "pending"
             watch = _repost_parent(ctx, watch, now)
-        if now - watch.created_at >= timedelta(seconds=ctx.services.settings.scanbot_max_watch_seconds):
+        if now - watch.created_at >= timedelta(
+            seconds=ctx.services.settings.scanbot_max_watch_seconds
+        ):
             return _expire(ctx, watch, now)
         if answer is None:
             return "waiting"
@@ -163,7 +165,12 @@ def advance(ctx: WatchContext, watch: Watch, answer: Answer | None) -> str:
     except SlackApiError as exc:
         if not channel_gone(exc):
             raise
-        log.warning("watch %s: channel %s unavailable (%s)", watch.id, watch.channel_id, slack_error_code(exc))
+        log.warning(
+            "watch %s: channel %s unavailable (%s)",
+            watch.id,
+            watch.channel_id,
+            slack_error_code(exc),
+        )
         ctx.services.store.finish(watch.id, state=WatchState.FAILED, now=now)
         return "channel-gone"
 
@@ -203,7 +210,8 @@ def _complete(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: date
     started = snap.started_at or watch.created_at
     result = _scan_result(ctx, watch.target)
     ctx.poster.reply(
-        final, blocks.scan_complete(final, snap, duration=max(now - started, timedelta()), result=result)
+        final,
+        blocks.scan_complete(final, snap, duration=max(now - started, timedelta()), result=result),
     )
     ctx.poster.update_parent(final, snap, now=now)
     ctx.services.store.finish(watch.id, state=WatchState.COMPLETED, now=now, snapshot=snap)
@@ -214,7 +222,9 @@ def _expire(ctx: WatchContext, watch: Watch, now: datetime) -> str:
     final = replace(watch, state=WatchState.EXPIRED, finished_at=now)
     max_duration = timedelta(seconds=ctx.services.settings.scanbot_max_watch_seconds)
     ctx.poster.reply(final, blocks.watch_expired(final, max_duration=max_duration))
-    ctx.poster.update_parent(final, watch.last_snapshot or ProgressSnapshot(phase=Phase.IDLE), now=now)
+    ctx.poster.update_parent(
+        final, watch.last_snapshot or ProgressSnapshot(phase=Phase.IDLE), now=now
+    )
     ctx.services.store.finish(watch.id, state=WatchState.EXPIRED, now=now)
     return "expired"
 

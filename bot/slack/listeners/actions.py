@@ -15,7 +15,9 @@ STOP_ACTION_ID = "stop_watch"
 
 def register(app: App, ctx: WatchContext) -> None:
     @app.action(STOP_ACTION_ID)
-    def stop_watch(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    def stop_watch(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
         ack()
         handle_stop_button(ctx, body, action, respond)
 
@@ -30,7 +32,8 @@ def handle_stop_button(
     if watch is None or watch.channel_id != channel_id:
         respond(
             **blocks.error_message(
-                "That watch does not exist in this channel.", "Type `/scanprogress list` to see them."
+                "That watch does not exist in this channel.",
+                "Type `/scanprogress list` to see them.",
             ).as_kwargs(),
             replace_original=False,
         )

@@ -13,7 +13,6 @@ from slack_bolt import Ack, App, Respond
 from bot.console.errors import ConsoleError
 from bot.progress import snapshot
 from bot.slack import blocks
-from bot.slack.mrkdwn import escape
 from bot.slack.command_text import (
     BadInput,
     FollowImage,
@@ -23,6 +22,7 @@ from bot.slack.command_text import (
     StopWatch,
     parse_command,
 )
+from bot.slack.mrkdwn import escape
 from bot.watcher import lifecycle
 from bot.watcher.lifecycle import WatchContext
 

@@ -1,0 +1,60 @@
+"""What the text after /scanprogress asks for."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.images import ScanTarget
+from bot.slack.command_text import (
+    BadInput,
+    FollowImage,
+    ListWatches,
+    ShowHelp,
+    ShowRegularScan,
+    StopWatch,
+    parse_command,
+)
+
+ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n"])
+def test_no_text_shows_the_regular_scan(text: str) -> None:
+    assert parse_command(text) == ShowRegularScan()
+
+
+@pytest.mark.parametrize("text", ["help", "HELP", " help ", "--help", "-h", "?"])
+def test_help_words_show_help(text: str) -> None:
+    assert parse_command(text) == ShowHelp()
+
+
+def test_list_lists_watches() -> None:
+    assert parse_command("list") == ListWatches()
+
+
+@pytest.mark.parametrize("text", ["alpine 3.16", "alpine:3.16", "docker.io/library/alpine:3.16"])
+def test_an_image_reference_follows_that_image(text: str) -> None:
+    assert parse_command(text) == FollowImage(ALPINE)
+
+
+def test_stop_names_the_image_to_stop() -> None:
+    assert parse_command("stop alpine:3.16") == StopWatch(ALPINE)
+    assert parse_command("STOP alpine 3.16") == StopWatch(ALPINE)
+
+
+def test_stop_without_an_image_says_how_to_use_it() -> None:
+    result = parse_command("stop")
+    assert isinstance(result, BadInput)
+    assert "stop alpine:3.16" in result.message
+
+
+def test_a_bad_reference_is_bad_input_with_the_parsers_explanation() -> None:
+    result = parse_command("Alpine:3.16")
+    assert isinstance(result, BadInput)
+    assert "lowercase" in result.message
+
+
+def test_a_huge_text_is_refused_without_echoing_it() -> None:
+    result = parse_command("a" * 5000)
+    assert isinstance(result, BadInput)
+    assert "a" * 100 not in result.message

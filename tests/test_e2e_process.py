@@ -1,0 +1,164 @@
+"""`scanbot run` as a real process: follow a scan, survive kill -9, finish in the same thread.
+
+The simulated console and the Slack stand-in run in this test process; the bot runs as a
+child process in HTTP mode and is reached only over loopback HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
+
+from bot.sandbox.console_state import ManualClock
+from bot.sandbox.slack_api import SlackApiStandIn
+from bot.sandbox.slack_signing import signed_headers, slash_command_body
+from tests.support.harness import ALICE, BOT_TOKEN, CHANNEL, SIGNING_SECRET
+
+STEP = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class BotProcess:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = int(env["PORT"])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1"],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_healthy(self, timeout: float = 30.0) -> dict[str, str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "scanbot exited during start"
+            try:
+                response = httpx.get(f"{self.url}/healthz", timeout=1)
+                if response.status_code == 200:
+                    return dict(response.json())
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("scanbot did not become healthy")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self._log.close()
+
+
+@pytest.fixture
+def console_clock() -> ManualClock:
+    return ManualClock(start=1_000.0)
+
+
+@pytest.fixture
+def console(console_clock: ManualClock) -> Iterator[SandboxConsole]:
+    with SandboxConsole(SandboxConsoleConfig(step_seconds=STEP), clock=console_clock).start() as c:
+        yield c
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackApiStandIn]:
+    with SlackApiStandIn(token=BOT_TOKEN).start() as stand_in:
+        yield stand_in
+
+
+def bot_env(console: SandboxConsole, slack: SlackApiStandIn, tmp_path: Path) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PRISMA_", "SLACK_", "SCANBOT_"))
+    }
+    env.update(
+        {
+            "PRISMA_CONSOLE_URL": console.url,
+            "PRISMA_USER": "sandbox",
+            "PRISMA_PASSWORD": "sandbox-password",
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "SCANBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'scanbot.db'}",
+            "SCANBOT_POLL_SECONDS": "1",
+            "SCANBOT_THREAD_UPDATE_SECONDS": "0",
+            "PORT": str(free_port()),
+        }
+    )
+    return env
+
+
+def wait_for(condition: object, timeout: float = 20.0) -> None:
+    assert callable(condition)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_a_watch_survives_kill_9_and_completes_in_the_same_thread(
+    console: SandboxConsole, console_clock: ManualClock, slack: SlackApiStandIn, tmp_path: Path
+) -> None:
+    console.start_on_demand_scan("library/alpine", tag="3.16", discovery_total=1, images=4)
+    env = bot_env(console, slack, tmp_path)
+    log = tmp_path / "scanbot.log"
+
+    first = BotProcess(env, log)
+    try:
+        health = first.wait_healthy()
+        assert health == {"status": "ok", "scheduler": "running", "database": "ok"}
+        body = slash_command_body(
+            text="alpine 3.16", user_id=ALICE, channel_id=CHANNEL, response_url=slack.response_url()
+        )
+        response = httpx.post(
+            f"{first.url}/slack/events", content=body, headers=signed_headers(SIGNING_SECRET, body)
+        )
+        assert response.status_code == 200
+        slack.wait_for_calls("chat.postMessage", 1, timeout=20)
+        (parent,) = slack.messages(CHANNEL)
+        parent_ts = parent["ts"]
+
+        console_clock.advance(STEP + 1)  # discovery done: the running bot replies in the thread
+        wait_for(lambda: len(slack.thread(CHANNEL, parent_ts)) >= 1)
+
+        first.proc.send_signal(signal.SIGKILL)
+        first.proc.wait(timeout=10)
+    finally:
+        first.close()
+
+    console_clock.advance(10 * STEP)  # the scan finishes while scanbot is down
+    second = BotProcess(env, log)
+    try:
+        second.wait_healthy()
+        wait_for(lambda: "complete" in json.dumps(slack.thread(CHANNEL, parent_ts)[-1:]).lower())
+        final = json.dumps(slack.thread(CHANNEL, parent_ts)[-1])
+        assert f"<@{ALICE}>" in final
+        assert "4/4" in final
+        assert len(slack.messages(CHANNEL)) == 1  # no duplicate parent after the restart
+        second.proc.send_signal(signal.SIGTERM)
+        assert second.proc.wait(timeout=20) == 0  # SIGTERM stops cleanly
+    finally:
+        second.close()
+    text = log.read_text()
+    assert "scanbot stopped" in text
+    assert SIGNING_SECRET not in text
+    assert BOT_TOKEN not in text
+    assert "sandbox-password" not in text
