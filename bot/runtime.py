@@ -97,7 +97,7 @@ def build_runtime(
     web_client = build_web_client(settings)
     ctx = WatchContext(services=services, poster=WatchPoster(web_client))
     app = build_app(ctx, web_client, token_verification=token_verification)
-    fetcher = ConsoleFetcher(ctx, workers=settings.scanbot_console_concurrency)
+    fetcher = ConsoleFetcher(console, workers=settings.scanbot_console_concurrency)
     owner = instance_id()
     scheduler = build_scheduler(
         poll_cycle,

@@ -39,6 +39,7 @@ call; calls are recorded (without the token) even when they fail.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -107,11 +108,19 @@ def _decode_params(query: str, body: bytes, content_type: str) -> dict[str, Any]
         params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
     for name in _JSON_FIELDS:
         if isinstance(params.get(name), str):
-            try:
+            # Left as a string when not JSON; the method then answers invalid_blocks & co.
+            with contextlib.suppress(ValueError):
                 params[name] = json.loads(params[name])
-            except ValueError:
-                pass  # left as a string; the method then answers invalid_blocks & co.
     return params
+
+
+def _fault_answer(fault: _Fault) -> _Answer:
+    if fault.status == 200:
+        return _json_answer({"ok": False, "error": fault.error})
+    if fault.retry_after is not None:
+        payload = json.dumps({"ok": False, "error": fault.error}).encode()
+        return _Answer(fault.status, payload, retry_after=fault.retry_after)
+    return _Answer(fault.status, HTTPStatus(fault.status).phrase.encode(), "text/plain")
 
 
 def _summary(call: RecordedCall) -> str:
@@ -134,7 +143,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet; the stand-in records calls instead."""
 
     def do_GET(self) -> None:
@@ -379,13 +388,7 @@ class SlackApiStandIn:
             self._cond.notify_all()
             fault = self._take_fault(method)
             if fault is not None:
-                if fault.status == 200:
-                    return _json_answer({"ok": False, "error": fault.error})
-                if fault.retry_after is not None:
-                    payload = json.dumps({"ok": False, "error": fault.error}).encode()
-                    return _Answer(fault.status, payload, retry_after=fault.retry_after)
-                reason = HTTPStatus(fault.status).phrase
-                return _Answer(fault.status, reason.encode(), "text/plain")
+                return _fault_answer(fault)
             handler = self._workspace.methods.get(method)
             if handler is None:
                 return _json_answer({"ok": False, "error": "unknown_method"})

@@ -42,7 +42,7 @@ def _number(params: dict[str, Any], name: str, default: float) -> float:
     if value in (None, ""):
         return default
     try:
-        return float(value)  # type: ignore[arg-type]
+        return float(value)
     except (TypeError, ValueError):
         raise SlackMethodError("invalid_arguments") from None
 
@@ -51,29 +51,41 @@ def _text_len(obj: Any) -> int:
     return len(obj.get("text", "")) if isinstance(obj, dict) else 0
 
 
+def _one_block_problem(index: int, block: Any) -> str | None:
+    kind = block.get("type") if isinstance(block, dict) else None
+    if not isinstance(kind, str):
+        return f"block {index} has no type"
+    problems = {
+        f"section block {index} has neither text nor fields": kind == "section"
+        and "text" not in block
+        and "fields" not in block,
+        f"section block {index} text is longer than {_SECTION_TEXT_MAX}": kind == "section"
+        and _text_len(block.get("text")) > _SECTION_TEXT_MAX,
+        f"header block {index} text is longer than {_HEADER_TEXT_MAX}": kind == "header"
+        and _text_len(block.get("text")) > _HEADER_TEXT_MAX,
+    }
+    buttons = [
+        e
+        for e in (block.get("elements", []) if kind == "actions" else [])
+        if isinstance(e, dict) and e.get("type") == "button"
+    ]
+    for button in buttons:
+        problems[f"button in block {index} has text longer than {_BUTTON_TEXT_MAX}"] = (
+            _text_len(button.get("text")) > _BUTTON_TEXT_MAX
+        )
+        problems[f"button in block {index} has a value longer than {_BUTTON_VALUE_MAX}"] = (
+            len(str(button.get("value", ""))) > _BUTTON_VALUE_MAX
+        )
+    return next((problem for problem, bad in problems.items() if bad), None)
+
+
 def block_problem(blocks: Any) -> str | None:
     """Why Slack would answer ``invalid_blocks`` for ``blocks``, or ``None`` if it would not."""
     if not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS:
         return f"blocks must be a list of at most {MAX_BLOCKS} blocks"
-    for index, block in enumerate(blocks):
-        kind = block.get("type") if isinstance(block, dict) else None
-        if not isinstance(kind, str):
-            return f"block {index} has no type"
-        assert isinstance(block, dict)
-        if kind == "section" and "text" not in block and "fields" not in block:
-            return f"section block {index} has neither text nor fields"
-        if kind == "section" and _text_len(block.get("text")) > _SECTION_TEXT_MAX:
-            return f"section block {index} text is longer than {_SECTION_TEXT_MAX}"
-        if kind == "header" and _text_len(block.get("text")) > _HEADER_TEXT_MAX:
-            return f"header block {index} text is longer than {_HEADER_TEXT_MAX}"
-        for element in block.get("elements", []) if kind == "actions" else []:
-            if not isinstance(element, dict) or element.get("type") != "button":
-                continue
-            if _text_len(element.get("text")) > _BUTTON_TEXT_MAX:
-                return f"button in block {index} has text longer than {_BUTTON_TEXT_MAX}"
-            if len(str(element.get("value", ""))) > _BUTTON_VALUE_MAX:
-                return f"button in block {index} has a value longer than {_BUTTON_VALUE_MAX}"
-    return None
+    return next(
+        (p for i, b in enumerate(blocks) if (p := _one_block_problem(i, b)) is not None), None
+    )
 
 
 class SlackWorkspace:

@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from bot.console.errors import ConsoleError
 from bot.console.models import ProgressEntry
 from bot.images import ScanTarget
+from bot.services import Console
 from bot.watch import Watch
 from bot.watcher.lifecycle import Answer, WatchContext, advance
 
@@ -42,8 +43,8 @@ class CycleReport:
 class ConsoleFetcher:
     """Runs console progress requests on a bounded pool, at most one in flight per image."""
 
-    def __init__(self, ctx: WatchContext, *, workers: int) -> None:
-        self._console = ctx.services.console
+    def __init__(self, console: Console, *, workers: int) -> None:
+        self._console = console
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scanbot-console")
         self._inflight: dict[str, Future[list[ProgressEntry]]] = {}
         self._lock = threading.Lock()

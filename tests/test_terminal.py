@@ -1,0 +1,106 @@
+"""`scanbot progress` rendering and watching, against a scripted console (unit)."""
+
+from __future__ import annotations
+
+import io
+
+from bot.console.errors import ConsoleUnavailable
+from bot.console.models import ProgressEntry, ScanResult, StepProgress
+from bot.images import ScanTarget
+from bot.terminal import EXIT_CONSOLE, EXIT_OK, EXIT_SCAN_FAILED, show_progress
+
+ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
+
+
+def entry(
+    d: tuple[int, int], i: tuple[int, int], *, ongoing: bool, error: str = ""
+) -> ProgressEntry:
+    return ProgressEntry(
+        discovery=StepProgress(total=d[0], scanned=d[1], title="Step 1/2 discovering"),
+        image_scan=StepProgress(total=i[0], scanned=i[1], title="Step 2/2 scanning", error=error),
+        is_scan_ongoing=ongoing,
+    )
+
+
+class ScriptedConsole:
+    def __init__(self, *answers: list[ProgressEntry] | Exception) -> None:
+        self.answers = list(answers)
+
+    def progress(self, target: ScanTarget | None = None) -> list[ProgressEntry]:
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def scan_result(self, target: ScanTarget) -> ScanResult | None:
+        return None
+
+
+def run(
+    console: ScriptedConsole, *, watch: bool, target: ScanTarget | None = ALPINE
+) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = show_progress(
+        console, target, watch=watch, interval=0, out=out, err=err, sleep=lambda _: None
+    )
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_once_prints_both_steps_and_exits_zero() -> None:
+    code, out, _ = run(ScriptedConsole([entry((1, 1), (10, 3), ongoing=True)]), watch=False)
+    assert code == EXIT_OK
+    assert "alpine:3.16" in out
+    assert "3/10" in out
+    assert "30%" in out
+
+
+def test_watch_redraws_until_complete_and_skips_unchanged_answers() -> None:
+    console = ScriptedConsole(
+        [entry((1, 0), (0, 0), ongoing=True)],
+        [entry((1, 0), (0, 0), ongoing=True)],
+        [entry((1, 1), (4, 2), ongoing=True)],
+        [entry((1, 1), (4, 4), ongoing=False)],
+    )
+    code, out, _ = run(console, watch=True)
+    assert code == EXIT_OK
+    assert out.count("alpine:3.16") == 3  # the repeated answer drew nothing
+    assert console.answers == []
+
+
+def test_watch_treats_empty_after_running_as_complete() -> None:
+    console = ScriptedConsole([entry((1, 1), (4, 2), ongoing=True)], [])
+    code, out, _ = run(console, watch=True)
+    assert code == EXIT_OK
+    assert "complete" in out.lower()
+
+
+def test_no_scan_in_progress_says_how_to_start_one() -> None:
+    code, out, _ = run(ScriptedConsole([]), watch=True)
+    assert code == EXIT_OK
+    assert "no on-demand scan in progress" in out
+
+
+def test_a_failed_scan_exits_one() -> None:
+    code, out, _ = run(
+        ScriptedConsole([entry((1, 1), (4, 1), ongoing=False, error="pull failed")]), watch=False
+    )
+    assert code == EXIT_SCAN_FAILED
+    assert "pull failed" in out
+
+
+def test_a_console_error_exits_three_with_the_hint_on_stderr() -> None:
+    code, out, err = run(
+        ScriptedConsole(ConsoleUnavailable("cannot reach console.example.com")), watch=False
+    )
+    assert code == EXIT_CONSOLE
+    assert out == ""
+    assert "cannot reach console.example.com" in err
+    assert "PRISMA_CONSOLE_URL" in err
+
+
+def test_regular_scan_without_image() -> None:
+    code, out, _ = run(
+        ScriptedConsole([entry((4, 2), (0, 0), ongoing=True)]), watch=False, target=None
+    )
+    assert code == EXIT_OK
+    assert "regular registry scan" in out

@@ -1,0 +1,107 @@
+"""Units: the bounded console fetcher and the scheduler's job settings (no HTTP here)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.console.errors import ConsoleUnavailable
+from bot.console.models import ProgressEntry, ScanResult
+from bot.images import ScanTarget
+from bot.watcher.job import ConsoleFetcher
+from bot.watcher.scheduler import POLL_JOB_ID, build_scheduler
+
+ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
+NGINX = ScanTarget(repo="library/nginx", tag="1.25")
+
+
+class GatedConsole:
+    """A console whose answers for ``slow`` images wait until ``gate`` is set."""
+
+    def __init__(self, slow: set[str], fail: set[str] | None = None) -> None:
+        self.slow = slow
+        self.fail = fail or set()
+        self.gate = threading.Event()
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def progress(self, target: ScanTarget | None = None) -> list[ProgressEntry]:
+        assert target is not None
+        with self._lock:
+            self.calls.append(target.key)
+        if target.key in self.slow:
+            self.gate.wait(5)
+        if target.key in self.fail:
+            raise ConsoleUnavailable("console down")
+        return [ProgressEntry(is_scan_ongoing=True)]
+
+    def scan_result(self, target: ScanTarget) -> ScanResult | None:
+        return None
+
+
+def fetcher_for(console: GatedConsole) -> ConsoleFetcher:
+    return ConsoleFetcher(console, workers=2)
+
+
+def test_a_slow_image_is_skipped_this_cycle_while_the_others_answer() -> None:
+    console = GatedConsole(slow={ALPINE.key})
+    fetcher = fetcher_for(console)
+    try:
+        answers, sent = fetcher.fetch({ALPINE.key: ALPINE, NGINX.key: NGINX}, budget=0.2)
+        assert sent == 2
+        assert set(answers) == {NGINX.key}
+    finally:
+        console.gate.set()
+        fetcher.close()
+
+
+def test_an_image_still_in_flight_is_not_requested_again_next_cycle() -> None:
+    console = GatedConsole(slow={ALPINE.key})
+    fetcher = fetcher_for(console)
+    try:
+        fetcher.fetch({ALPINE.key: ALPINE}, budget=0.05)
+        answers, sent = fetcher.fetch({ALPINE.key: ALPINE}, budget=0.05)
+        assert (answers, sent) == ({}, 0)
+        console.gate.set()
+        answers, sent = fetcher.fetch({ALPINE.key: ALPINE}, budget=2)
+        assert sent == 0
+        assert answers[ALPINE.key].entries == [ProgressEntry(is_scan_ongoing=True)]
+        _, sent = fetcher.fetch({ALPINE.key: ALPINE}, budget=2)
+        assert sent == 1
+        assert console.calls == [ALPINE.key, ALPINE.key]
+    finally:
+        console.gate.set()
+        fetcher.close()
+
+
+def test_a_console_error_becomes_that_images_answer() -> None:
+    console = GatedConsole(slow=set(), fail={ALPINE.key})
+    fetcher = fetcher_for(console)
+    try:
+        answers, _ = fetcher.fetch({ALPINE.key: ALPINE, NGINX.key: NGINX}, budget=2)
+        assert isinstance(answers[ALPINE.key].error, ConsoleUnavailable)
+        assert answers[NGINX.key].entries is not None
+    finally:
+        fetcher.close()
+
+
+def test_the_poll_job_has_an_explicit_id_coalesces_and_never_overlaps() -> None:
+    scheduler = build_scheduler(lambda: None, poll_seconds=15)
+    job = scheduler.get_job(POLL_JOB_ID)
+    assert job is not None
+    assert job.coalesce is True
+    assert job.max_instances == 1
+    assert isinstance(job.trigger, IntervalTrigger)
+    assert job.trigger.interval == timedelta(seconds=15)
+
+
+def test_the_first_cycle_runs_as_soon_as_the_scheduler_starts() -> None:
+    ran = threading.Event()
+    scheduler = build_scheduler(ran.set, poll_seconds=3600)
+    scheduler.start()
+    try:
+        assert ran.wait(5)
+    finally:
+        scheduler.shutdown(wait=True)
