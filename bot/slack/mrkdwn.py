@@ -101,3 +101,22 @@ def progress_bar(percent: int, width: int = 10) -> str:
         return ""
     filled = max(0, min(100, percent)) * width // 100
     return BAR_FULL * filled + BAR_EMPTY * (width - filled)
+
+
+def truncate_mrkdwn(text: str, limit: int) -> str:
+    """Cut already-built mrkdwn to ``limit`` characters without breaking ``&…;`` or ``<…>``.
+
+    A safety net for assembled texts; untrusted pieces are bounded before assembly.
+    """
+    if len(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    cut = text[: limit - 1]
+    open_angle = cut.rfind("<")
+    if open_angle > cut.rfind(">"):
+        cut = cut[:open_angle]
+    ampersand = cut.rfind("&")
+    if ampersand > cut.rfind(";"):
+        cut = cut[:ampersand]
+    return cut + ELLIPSIS

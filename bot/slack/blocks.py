@@ -1,0 +1,51 @@
+"""Pure Block Kit builders: every message scanbot sends, as :class:`SlackMessage` values.
+
+No I/O and no Slack client here; listeners and the poster send what these return.  Every
+piece of user- or console-sourced text is escaped (:mod:`bot.slack.mrkdwn`) and every
+message stays within Slack's limits (section text 3000, header 150, 50 blocks) with a
+non-empty fallback ``text``.  The builders live in :mod:`bot.slack.blocks_watch` (a
+watch's messages) and :mod:`bot.slack.blocks_commands` (command replies); import them
+from here.
+"""
+
+from __future__ import annotations
+
+from bot.slack.blocks_commands import (
+    already_watching,
+    error_message,
+    help_text,
+    no_scan_in_progress,
+    not_in_channel,
+    regular_scan,
+    scan_just_finished,
+    watch_started_ack,
+)
+from bot.slack.blocks_watch import (
+    STOP_WATCH_ACTION,
+    WATCH_LIST_MAX,
+    scan_complete,
+    thread_update,
+    watch_expired,
+    watch_list,
+    watch_parent,
+    watch_stopped,
+)
+
+__all__ = [
+    "STOP_WATCH_ACTION",
+    "WATCH_LIST_MAX",
+    "already_watching",
+    "error_message",
+    "help_text",
+    "no_scan_in_progress",
+    "not_in_channel",
+    "regular_scan",
+    "scan_complete",
+    "scan_just_finished",
+    "thread_update",
+    "watch_expired",
+    "watch_list",
+    "watch_parent",
+    "watch_started_ack",
+    "watch_stopped",
+]

@@ -1,0 +1,198 @@
+"""Builders for replies to ``/scanprogress``: regular scan, help, acknowledgements, errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from bot.console.models import ScanResult
+from bot.images import ScanTarget
+from bot.progress import Phase, ProgressSnapshot
+from bot.slack.blocks_kit import (
+    ARROW,
+    DASH,
+    DOT,
+    ERROR_LIMIT,
+    IMAGE_LIMIT,
+    Block,
+    context,
+    error_block,
+    header,
+    message,
+    plural,
+    result_blocks,
+    section,
+    step_block,
+)
+from bot.slack.message import SlackMessage
+from bot.slack.mrkdwn import (
+    channel_mention,
+    code,
+    escape_truncated,
+    slack_date,
+    user_mention,
+)
+from bot.watch import Watch
+
+_CONSOLE_PATH = f"Monitor {ARROW} Vulnerabilities {ARROW} Images {ARROW} Registries"
+BULLET = "\u2022"
+_SCAN_API = "`POST /api/v&lt;version&gt;/registry/scan`"
+
+
+def _image(target: ScanTarget) -> str:
+    return code(target.display()[:IMAGE_LIMIT])
+
+
+def _image_plain(target: ScanTarget) -> str:
+    return escape_truncated(target.display(), IMAGE_LIMIT)
+
+
+def regular_scan(snap: ProgressSnapshot, *, now: datetime) -> SlackMessage:
+    """``/scanprogress`` without an image: the regular registry scan's progress."""
+    checked = context(
+        f"Checked {slack_date(now)} {DOT} follow one image with `/scanprogress alpine:3.16`"
+    )
+    steps = [
+        step_block(f"Step 1/2 {DOT} Discovery", snap.discovery, ""),
+        step_block(f"Step 2/2 {DOT} Image scan", snap.image_scan, "images"),
+    ]
+    if snap.phase in (Phase.DISCOVERING, Phase.SCANNING):
+        status = escape_truncated(snap.summary, ERROR_LIMIT)
+        lead = f"*Status:* :hourglass_flowing_sand: {status}"
+        if snap.entries > 1:
+            lead += f"\nAggregated from {plural(snap.entries, 'progress report')}"
+        blocks: list[Block] = [header("Regular registry scan"), section(lead), *steps]
+        if snap.error:
+            blocks.append(error_block(snap.error))
+        blocks.append(checked)
+        return message(f"Regular registry scan: {status}", blocks)
+    idle = "No regular registry scan is running"
+    if snap.phase is Phase.IDLE:
+        return message(idle, [section(f":zzz: {idle}."), checked])
+    if snap.phase is Phase.FAILED:
+        last = "The last scan reported an error."
+        blocks = [section(f":zzz: {idle}. {last}"), *steps, error_block(snap.error), checked]
+        error = escape_truncated(snap.error, ERROR_LIMIT)
+        return message(f"{idle}. The last scan reported an error: {error}", blocks)
+    images = snap.image_scan
+    if images.total:
+        last = f"The last scan finished: {images.scanned}/{plural(images.total, 'image')} scanned"
+    else:
+        last = "The last scan found no images to scan"
+    return message(f"{idle}. {last}", [section(f":zzz: {idle}. {last}."), *steps, checked])
+
+
+def no_scan_in_progress(target: ScanTarget) -> SlackMessage:
+    """Ephemeral: nothing to follow for ``target``, and how to start its on-demand scan."""
+    body = json.dumps({"onDemandScan": True, "tag": target.image_tag()})
+    start = (
+        "*To start one:*\n"
+        f"{BULLET} in the Prisma Cloud console: *{_CONSOLE_PATH}*, "
+        "find the image and click *Scan*\n"
+        f"{BULLET} or with the API: {_SCAN_API} and the body {code(body[:1500])}"
+    )
+    command = code("/scanprogress " + target.display()[:IMAGE_LIMIT])
+    blocks = [
+        section(f":information_source: No on-demand scan of {_image(target)} is in progress."),
+        section(start),
+        section(f"Once it is running, {command} follows it here."),
+    ]
+    fallback = (
+        f"No on-demand scan of {_image_plain(target)} is in progress. Start one in Prisma Cloud "
+        f"({_CONSOLE_PATH} {ARROW} Scan), then run /scanprogress {_image_plain(target)}"
+    )
+    return message(fallback, blocks)
+
+
+def scan_just_finished(
+    target: ScanTarget, snap: ProgressSnapshot, *, result: ScanResult | None
+) -> SlackMessage:
+    """Ephemeral: the scan of ``target`` finished just now, so there is nothing to follow.
+
+    The console reports a finished on-demand scan once; this tells the user its outcome.
+    """
+    images = snap.image_scan
+    scanned = f" {images.scanned}/{plural(images.total, 'image')} scanned." if images.total else ""
+    if snap.phase is Phase.FAILED:
+        error = escape_truncated(snap.error, ERROR_LIMIT) or "no details given"
+        text = f":x: The scan of {_image(target)} finished with an error: {error}.{scanned}"
+        fallback = f"The scan of {_image_plain(target)} finished with an error: {error}"
+        return message(fallback, [section(text)])
+    text = f":white_check_mark: The scan of {_image(target)} is complete.{scanned}"
+    blocks = [section(text)]
+    if result is not None:
+        blocks.extend(result_blocks(result))
+    return message(f"The scan of {_image_plain(target)} is complete.{scanned}", blocks)
+
+
+def watch_started_ack(target: ScanTarget) -> SlackMessage:
+    """Ephemeral, short: the scan is being followed and where the updates go."""
+    text = f"Following {_image(target)} {DASH} updates will appear in this channel."
+    fallback = f"Following {_image_plain(target)} {DASH} updates will appear in this channel"
+    return message(fallback, [section(f":eyes: {text}")])
+
+
+def already_watching(watch: Watch) -> SlackMessage:
+    """Ephemeral: this channel already follows that image."""
+    image = code(watch.target.display()[:IMAGE_LIMIT])
+    text = (
+        f"This channel is already following {image} (requested by "
+        f"{user_mention(watch.requester_id)} on {slack_date(watch.created_at)}). "
+        "Updates appear in the thread of its progress message; "
+        f"{code('/scanprogress stop ' + watch.target.display()[:IMAGE_LIMIT])} stops following."
+    )
+    plain = escape_truncated(watch.target.display(), IMAGE_LIMIT)
+    return message(f"This channel is already following {plain}", [section(text)])
+
+
+def help_text(command: str = "/scanprogress") -> SlackMessage:
+    """How to use the command, with examples of every accepted form."""
+    cmd = escape_truncated(command, 40)
+
+    def example(args: str, what: str = "") -> str:
+        return f"{BULLET} `{cmd} {args}`" + (f" {DASH} {what}" if what else "")
+
+    follow = "\n".join(
+        [
+            "*Follow an image's on-demand scan* until it completes (updates in a thread):",
+            example("alpine 3.16"),
+            example("alpine:3.16"),
+            example("registry.example.com:5000/team/app:1.2", "a registry other than Docker Hub"),
+            example("alpine@sha256:\u2026", "by digest"),
+            example("repo=team/app tag=1.2 registry=registry.example.com:5000", "by fields"),
+        ]
+    )
+    manage = "\n".join(
+        [
+            "*Other commands:*",
+            f"{BULLET} `{cmd}` {DASH} progress of the regular (scheduled) registry scan",
+            example("list", "scans followed in this channel"),
+            example("stop alpine:3.16", "stop following (the scan itself keeps running)"),
+            example("help", "this message"),
+        ]
+    )
+    note = (
+        "The scan must be running already: start it in the Prisma Cloud console "
+        f"({_CONSOLE_PATH} {ARROW} *Scan*) or with {_SCAN_API}."
+    )
+    blocks = [header("How to use scanbot"), section(follow), section(manage), context(note)]
+    return message(f"{cmd} help: follow a registry scan, e.g. {cmd} alpine:3.16", blocks)
+
+
+def error_message(summary: str, hint: str) -> SlackMessage:
+    """Ephemeral failure: what is wrong (``summary``) and what to do (``hint``)."""
+    what = escape_truncated(summary, 500) or "Something went wrong"
+    todo = escape_truncated(hint, 2000)
+    text = f":warning: *{what}*" + (f"\n{todo}" if todo else "")
+    return message(f"{what} {DASH} {todo}" if todo else what, [section(text)])
+
+
+def not_in_channel(channel_id: str) -> SlackMessage:
+    """How to invite the bot into a channel it cannot post in."""
+    channel = channel_mention(channel_id)
+    text = (
+        f":wave: I can't post in {channel} because I'm not a member of it. "
+        "Invite me by typing `/invite @scanbot` in that channel, then run the command again."
+    )
+    fallback = f"I can't post in {channel}: invite me with /invite @scanbot, then try again"
+    return message(fallback, [section(text)])

@@ -1,0 +1,193 @@
+"""Block Kit primitives shared by the builders, each enforcing Slack's limits.
+
+Blocks take mrkdwn that is already escaped (see :mod:`bot.slack.mrkdwn`) except
+:func:`header` and :func:`button`, which take plain text and escape it themselves.
+Also the small human-readable formatters (durations, relative times, step counts).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.console.models import ScanResult, SeverityCounts
+from bot.progress import StepView
+from bot.slack.message import SlackMessage
+from bot.slack.mrkdwn import escape_truncated, progress_bar, truncate_mrkdwn
+
+Block = dict[str, Any]
+
+#: Limits Slack enforces on messages and blocks.
+MAX_BLOCKS = 50
+SECTION_TEXT_LIMIT = 3000
+FIELD_TEXT_LIMIT = 2000
+MAX_FIELDS = 10
+HEADER_TEXT_LIMIT = 150
+CONTEXT_TEXT_LIMIT = 3000
+MAX_CONTEXT_ELEMENTS = 10
+BUTTON_TEXT_LIMIT = 75
+BUTTON_VALUE_LIMIT = 2000
+#: Our own bound on the fallback ``text`` (Slack allows far more; notifications show little).
+FALLBACK_TEXT_LIMIT = 3000
+#: Bounds on single untrusted pieces, so assembled texts stay well within the limits.
+TITLE_LIMIT = 300
+ERROR_LIMIT = 1000
+IMAGE_LIMIT = 200
+
+DASH = "\u2014"  # em dash
+DOT = "\u00b7"  # middle dot
+ARROW = "\u2192"
+
+
+def header(text: str) -> Block:
+    """A header block; ``text`` is plain text (escaped here, cut to 150 characters)."""
+    return {
+        "type": "header",
+        "text": {
+            "type": "plain_text",
+            "text": escape_truncated(text, HEADER_TEXT_LIMIT),
+            "emoji": True,
+        },
+    }
+
+
+def section(text: str) -> Block:
+    """A section of mrkdwn (already escaped), cut to Slack's 3000 characters if needed."""
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": truncate_mrkdwn(text, SECTION_TEXT_LIMIT)},
+    }
+
+
+def fields_section(fields: list[str]) -> Block:
+    """A section of up to 10 mrkdwn fields (already escaped), each at most 2000 characters."""
+    return {
+        "type": "section",
+        "fields": [
+            {"type": "mrkdwn", "text": truncate_mrkdwn(text, FIELD_TEXT_LIMIT)}
+            for text in fields[:MAX_FIELDS]
+        ],
+    }
+
+
+def context(*texts: str) -> Block:
+    """A context block of up to 10 mrkdwn elements (already escaped)."""
+    return {
+        "type": "context",
+        "elements": [
+            {"type": "mrkdwn", "text": truncate_mrkdwn(text, CONTEXT_TEXT_LIMIT)}
+            for text in texts[:MAX_CONTEXT_ELEMENTS]
+        ],
+    }
+
+
+def button(text: str, *, action_id: str, value: str, style: str | None = None) -> Block:
+    """A button; ``text`` is plain text (escaped here, cut to 75 characters)."""
+    element: Block = {
+        "type": "button",
+        "text": {
+            "type": "plain_text",
+            "text": escape_truncated(text, BUTTON_TEXT_LIMIT),
+            "emoji": True,
+        },
+        "action_id": action_id,
+        "value": value[:BUTTON_VALUE_LIMIT],
+    }
+    if style is not None:
+        element["style"] = style
+    return element
+
+
+def actions(*elements: Block) -> Block:
+    return {"type": "actions", "elements": list(elements)}
+
+
+def message(text: str, blocks: list[Block]) -> SlackMessage:
+    """The message: fallback ``text`` (escaped mrkdwn, never empty) and at most 50 blocks."""
+    if len(blocks) > MAX_BLOCKS:
+        raise ValueError(f"{len(blocks)} blocks; Slack accepts at most {MAX_BLOCKS}")
+    fallback = truncate_mrkdwn(text.strip(), FALLBACK_TEXT_LIMIT) or "scanbot"
+    return SlackMessage(text=fallback, blocks=blocks)
+
+
+# --- human-readable formatting ---------------------------------------------------------
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 image`` / ``3 images``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def human_duration(duration: timedelta) -> str:
+    """``12 s``, ``4 min 12 s``, ``1 h 4 min``, ``2 d 3 h`` (two units at most)."""
+    seconds = max(0, int(duration.total_seconds()))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
+
+
+def relative(then: datetime, now: datetime) -> str:
+    """``just now``, ``5 min ago``, ``2 h ago``, ``3 d ago``."""
+    seconds = int((now - then).total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86_400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86_400} d ago"
+
+
+def step_counts(step: StepView, noun: str) -> str:
+    """``3/10 images (30%)`` or ``not started`` when the total is not known yet."""
+    if step.total <= 0:
+        return "not started"
+    counted = f"{step.scanned}/{step.total} {noun}".rstrip()
+    return f"{counted} ({step.percent}%)"
+
+
+def step_block(label: str, step: StepView, noun: str) -> Block:
+    """A step as a section: label, counts, a progress bar and the console's title."""
+    text = f"*{label}*  {step_counts(step, noun)}"
+    if step.total > 0:
+        text += f"\n`{progress_bar(step.percent)}`"
+    if step.title:
+        text += f"\n{escape_truncated(step.title, TITLE_LIMIT)}"
+    return section(text)
+
+
+def error_block(error: str, *, lead: str = "The console reports an error:") -> Block:
+    """The console's error text, escaped and bounded."""
+    return section(f":warning: *{lead}* {escape_truncated(error, ERROR_LIMIT)}")
+
+
+def _severity_line(counts: SeverityCounts, total: int) -> str:
+    return (
+        f"{counts.critical} critical {DOT} {counts.high} high {DOT} "
+        f"{counts.medium} medium {DOT} {counts.low} low\n{total} in total"
+    )
+
+
+def result_blocks(result: ScanResult) -> list[Block]:
+    """The vulnerability and compliance counts by severity of one scanned image."""
+    vulns, comp = result.vulnerabilities, result.compliance
+    vuln_total = result.vulnerabilities_count or vulns.total
+    comp_total = result.compliance_issues_count or comp.total
+    blocks = [
+        fields_section(
+            [
+                f"*Vulnerabilities*\n{_severity_line(vulns, vuln_total)}",
+                f"*Compliance issues*\n{_severity_line(comp, comp_total)}",
+            ]
+        )
+    ]
+    if result.error:
+        blocks.append(error_block(result.error, lead="The scan result reports an error:"))
+    return blocks

@@ -1,0 +1,227 @@
+"""Builders for a watch's messages: the parent, thread replies, the end, and the list."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.console.models import ScanResult
+from bot.progress import Phase, ProgressSnapshot, StepView
+from bot.slack.blocks_kit import (
+    DASH,
+    DOT,
+    ERROR_LIMIT,
+    IMAGE_LIMIT,
+    Block,
+    actions,
+    button,
+    context,
+    error_block,
+    header,
+    human_duration,
+    message,
+    plural,
+    relative,
+    result_blocks,
+    section,
+    step_block,
+)
+from bot.slack.message import SlackMessage
+from bot.slack.mrkdwn import code, escape, escape_truncated, slack_date, user_mention
+from bot.watch import Watch, WatchState
+
+#: ``action_id`` of the "Stop watching" button; its ``value`` is the watch id.
+STOP_WATCH_ACTION = "stop_watch"
+#: How many watches :func:`watch_list` shows before saying "and N more".
+WATCH_LIST_MAX = 45
+
+_PHASE_STATUS = {
+    Phase.DISCOVERING: (":mag:", "Step 1/2: discovering tags"),
+    Phase.SCANNING: (":hourglass_flowing_sand:", "Step 2/2: scanning images"),
+    Phase.COMPLETE: (":white_check_mark:", "Scan complete"),
+    Phase.FAILED: (":x:", "Scan finished with an error"),
+    Phase.IDLE: (":hourglass:", "Waiting for the console to report the scan"),
+}
+_FINAL_STATUS = {
+    WatchState.STOPPED: (":octagonal_sign:", "Stopped following this scan"),
+    WatchState.EXPIRED: (":hourglass:", "Stopped following: the time limit was reached"),
+    WatchState.FAILED: (":x:", "Could not follow this scan"),
+}
+
+
+def _image(watch: Watch) -> str:
+    """The watch's image as inline code (escaped, bounded)."""
+    return code(watch.target.display()[:IMAGE_LIMIT])
+
+
+def _image_plain(watch: Watch) -> str:
+    return escape_truncated(watch.target.display(), IMAGE_LIMIT)
+
+
+def _status(watch: Watch, snap: ProgressSnapshot) -> tuple[str, str]:
+    """(emoji, text) of the parent's status line: the final state once the watch ended."""
+    if watch.state in _FINAL_STATUS:
+        return _FINAL_STATUS[watch.state]
+    if watch.state is WatchState.COMPLETED:
+        failed = snap.phase is Phase.FAILED
+        return _PHASE_STATUS[Phase.FAILED if failed else Phase.COMPLETE]
+    return _PHASE_STATUS[snap.phase]
+
+
+def watch_parent(watch: Watch, snap: ProgressSnapshot, *, now: datetime) -> SlackMessage:
+    """The parent message in the channel, edited in place as the scan progresses."""
+    emoji, status = _status(watch, snap)
+    blocks: list[Block] = [
+        header(f"Scan progress: {watch.target.display()}"),
+        section(
+            f"*Status:* {emoji} {status}\n"
+            f"Requested by {user_mention(watch.requester_id)} {DOT} "
+            f"following since {slack_date(watch.created_at)}"
+        ),
+        step_block(f"Step 1/2 {DOT} Discovery", snap.discovery, ""),
+        step_block(f"Step 2/2 {DOT} Image scan", snap.image_scan, "images"),
+    ]
+    if snap.error:
+        blocks.append(error_block(snap.error))
+    blocks.append(context(f"Updated {slack_date(now)} {DOT} watch #{watch.id}"))
+    if watch.state.is_open:
+        blocks.append(
+            actions(button("Stop watching", action_id=STOP_WATCH_ACTION, value=str(watch.id)))
+        )
+    detail = escape_truncated(snap.summary, ERROR_LIMIT) if watch.state.is_open else status
+    return message(f"Scan progress: {_image_plain(watch)} {DASH} {detail}", blocks)
+
+
+def _phase_line(snap: ProgressSnapshot) -> tuple[str, str]:
+    """(emoji, text) announcing the phase ``snap`` is in."""
+    images = snap.image_scan
+    if snap.phase is Phase.DISCOVERING:
+        return ":mag:", "Scan running: discovering tags (step 1/2)"
+    if snap.phase is Phase.SCANNING:
+        count = plural(images.total, "image") if images.total else "images"
+        return ":hourglass_flowing_sand:", f"Discovery finished, scanning {count}"
+    if snap.phase is Phase.COMPLETE:
+        return ":white_check_mark:", escape(snap.summary)
+    if snap.phase is Phase.FAILED:
+        return ":x:", "The scan finished with an error"
+    return ":hourglass:", "The console no longer reports this scan"
+
+
+def _count_line(snap: ProgressSnapshot) -> str | None:
+    if snap.phase is Phase.DISCOVERING and snap.discovery.scanned:
+        step = snap.discovery
+        return f"Discovered {step.scanned}/{step.total} ({step.percent}%)"
+    if snap.phase is Phase.SCANNING and snap.image_scan.scanned:
+        step = snap.image_scan
+        return f"Scanned {step.scanned}/{step.total} images ({step.percent}%)"
+    return None
+
+
+def _counts(snap: ProgressSnapshot) -> tuple[int, ...]:
+    return (*_step_counts(snap.discovery), *_step_counts(snap.image_scan))
+
+
+def _step_counts(step: StepView) -> tuple[int, int]:
+    return step.total, step.scanned
+
+
+def thread_update(
+    watch: Watch, previous: ProgressSnapshot | None, snap: ProgressSnapshot
+) -> SlackMessage:
+    """A reply in the parent's thread saying what changed since ``previous``."""
+    lines: list[tuple[str, str]] = []
+    if previous is None or previous.phase != snap.phase:
+        lines.append(_phase_line(snap))
+        counts = _count_line(snap)
+    else:
+        counts = _count_line(snap) if _counts(previous) != _counts(snap) else None
+    if counts:
+        lines.append(("", counts))
+    if snap.error and (previous is None or previous.error != snap.error):
+        error = escape_truncated(snap.error, ERROR_LIMIT)
+        lines.append((":warning:", f"The console reports an error: {error}"))
+    if not lines:
+        lines.append(("", escape_truncated(snap.summary, ERROR_LIMIT)))
+    text = "\n".join(f"{emoji} {line}" if emoji else line for emoji, line in lines)
+    fallback = "\n".join(line for _emoji, line in lines)
+    return message(f"{_image_plain(watch)}: {fallback}", [section(text)])
+
+
+def scan_complete(
+    watch: Watch, snap: ProgressSnapshot, *, duration: timedelta, result: ScanResult | None
+) -> SlackMessage:
+    """The final reply: the scan completed (or failed), with the vulnerability summary."""
+    mention = user_mention(watch.requester_id)
+    images = snap.image_scan
+    scanned = f"{images.scanned}/{plural(images.total, 'image')} scanned" if images.total else ""
+    took = human_duration(duration)
+    if snap.phase is Phase.FAILED:
+        error = escape_truncated(snap.error, ERROR_LIMIT) or "no details given"
+        lead = f":x: *Scan finished with an error* {DASH} {_image(watch)}"
+        body = f"{mention}, the scan ended after {took}: {error}"
+        fallback = f"Scan of {_image_plain(watch)} finished with an error ({mention}): {error}"
+        return message(fallback, [section(f"{lead}\n{body}" + (f"\n{scanned}" if scanned else ""))])
+    lead = f":white_check_mark: *Scan complete* {DASH} {_image(watch)}"
+    body = f"{mention}, the scan finished in {took}." + (f" {scanned}." if scanned else "")
+    blocks = [section(f"{lead}\n{body}")]
+    if result is not None:
+        blocks.extend(result_blocks(result))
+    else:
+        blocks.append(context("The console had no vulnerability summary for this image yet."))
+    fallback = f"Scan complete: {_image_plain(watch)} ({mention}) in {took}"
+    return message(fallback + (f", {scanned}" if scanned else ""), blocks)
+
+
+def watch_expired(watch: Watch, *, max_duration: timedelta) -> SlackMessage:
+    """A reply saying the bot gave up following after ``max_duration``."""
+    last = watch.last_snapshot.summary if watch.last_snapshot else "no progress reported"
+    text = (
+        f":hourglass: Stopped following {_image(watch)} after {human_duration(max_duration)}: "
+        f"the scan had not finished.\nLast known progress: {escape_truncated(last, ERROR_LIMIT)}\n"
+        f"{user_mention(watch.requester_id)}, run `/scanprogress "
+        f"{_image_plain(watch)}` to follow it again."
+    )
+    fallback = f"Stopped following {_image_plain(watch)} after {human_duration(max_duration)}"
+    return message(fallback, [section(text)])
+
+
+def watch_stopped(watch: Watch, *, by_user: str) -> SlackMessage:
+    """A reply saying who stopped following; the scan itself keeps running."""
+    who = user_mention(by_user)
+    text = (
+        f":octagonal_sign: {who} stopped following {_image(watch)}. "
+        "The scan itself keeps running in Prisma Cloud."
+    )
+    return message(f"{who} stopped following {_image_plain(watch)}", [section(text)])
+
+
+def _list_entry(watch: Watch, now: datetime) -> str:
+    if watch.last_snapshot is not None:
+        progress = escape_truncated(watch.last_snapshot.summary, 300)
+    else:
+        progress = "waiting for the first answer from the console"
+    return (
+        f"{_image(watch)} {DASH} {progress}\n"
+        f"Requested by {user_mention(watch.requester_id)} {DOT} since "
+        f"{relative(watch.created_at, now)} ({slack_date(watch.created_at)})"
+    )
+
+
+def watch_list(watches: list[Watch], *, now: datetime) -> SlackMessage:
+    """The scans followed in a channel (``/scanprogress list``), at most 45 listed."""
+    if not watches:
+        text = (
+            "No scans are being followed in this channel. Start with `/scanprogress &lt;image&gt;`."
+        )
+        return message("No scans are being followed in this channel", [section(text)])
+    shown = watches[:WATCH_LIST_MAX]
+    blocks: list[Block] = [header(f"Scans followed in this channel ({len(watches)})")]
+    blocks.extend(section(_list_entry(watch, now)) for watch in shown)
+    footer = ["Stop one with `/scanprogress stop &lt;image&gt;`"]
+    if len(watches) > len(shown):
+        footer.insert(0, f"{DASH} and {len(watches) - len(shown)} more not shown")
+    blocks.append(context(*footer))
+    names = ", ".join(_image_plain(watch) for watch in shown[:10])
+    more = ", \u2026" if len(watches) > 10 else ""
+    return message(
+        f"{plural(len(watches), 'scan')} followed in this channel: {names}{more}", blocks
+    )

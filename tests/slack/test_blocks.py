@@ -1,0 +1,256 @@
+"""Block Kit builders: golden files, Slack's limits, escaping of hostile and huge text.
+
+Golden tests render each builder from fixed inputs and compare the JSON exactly with
+``tests/slack/golden/<case>.json``.  After an intended change to a message, regenerate
+the files and review the diff::
+
+    SCANBOT_UPDATE_GOLDEN=1 /work/venv/bin/pytest tests/slack/test_blocks.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.console.models import ProgressEntry, ScanResult, StepProgress
+from bot.images import ScanTarget
+from bot.progress import Phase, ProgressSnapshot, snapshot
+from bot.slack import blocks
+from bot.slack.blocks_kit import message
+from bot.slack.message import SlackMessage
+from bot.watch import WatchState
+from tests.slack.block_samples import (
+    ALPINE,
+    COMPLETE,
+    DISCOVERING,
+    FAILED,
+    HOSTILE,
+    NOW,
+    PRIVATE,
+    RESULT,
+    SCANNING,
+    snap_of,
+    watch,
+)
+from tests.slack.blockkit import all_texts, block_kit_problems, unsafe_markup
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _regular_running() -> SlackMessage:
+    entries = [
+        ProgressEntry(
+            discovery=StepProgress(total=4, scanned=4, title="Discovered tags in 4/4 repos"),
+            image_scan=StepProgress(total=6, scanned=2, title="Scanned 2/6 images"),
+            is_scan_ongoing=True,
+        ),
+        ProgressEntry(
+            discovery=StepProgress(total=2, scanned=2),
+            image_scan=StepProgress(total=4, scanned=1),
+            is_scan_ongoing=False,
+        ),
+    ]
+    return blocks.regular_scan(snapshot(entries), now=NOW)
+
+
+CASES: dict[str, Callable[[], SlackMessage]] = {
+    "watch_parent_discovering": lambda: blocks.watch_parent(watch(), DISCOVERING, now=NOW),
+    "watch_parent_scanning_error": lambda: blocks.watch_parent(
+        watch(), snap_of((1, 1), (10, 3), error="Defender disconnected"), now=NOW
+    ),
+    "watch_parent_completed": lambda: blocks.watch_parent(
+        watch(WatchState.COMPLETED), COMPLETE, now=NOW
+    ),
+    "watch_parent_stopped": lambda: blocks.watch_parent(
+        watch(WatchState.STOPPED), SCANNING, now=NOW
+    ),
+    "watch_parent_expired": lambda: blocks.watch_parent(
+        watch(WatchState.EXPIRED), SCANNING, now=NOW
+    ),
+    "thread_update_first": lambda: blocks.thread_update(watch(), None, DISCOVERING),
+    "thread_update_discovery_finished": lambda: blocks.thread_update(
+        watch(), DISCOVERING, snap_of((1, 1), (10, 0))
+    ),
+    "thread_update_counts": lambda: blocks.thread_update(
+        watch(), snap_of((1, 1), (10, 1)), SCANNING
+    ),
+    "thread_update_error": lambda: blocks.thread_update(
+        watch(), SCANNING, snap_of((1, 1), (10, 3), error="Defender disconnected")
+    ),
+    "scan_complete_with_result": lambda: blocks.scan_complete(
+        watch(WatchState.COMPLETED), COMPLETE, duration=timedelta(seconds=252), result=RESULT
+    ),
+    "scan_complete_without_result": lambda: blocks.scan_complete(
+        watch(WatchState.COMPLETED), COMPLETE, duration=timedelta(seconds=45), result=None
+    ),
+    "scan_complete_failed": lambda: blocks.scan_complete(
+        watch(WatchState.COMPLETED), FAILED, duration=timedelta(hours=1, minutes=3), result=None
+    ),
+    "watch_expired": lambda: blocks.watch_expired(
+        watch(WatchState.EXPIRED), max_duration=timedelta(hours=6)
+    ),
+    "watch_stopped": lambda: blocks.watch_stopped(watch(WatchState.STOPPED), by_user="W0STOPPER"),
+    "regular_scan_running": _regular_running,
+    "regular_scan_idle": lambda: blocks.regular_scan(snapshot([]), now=NOW),
+    "regular_scan_complete": lambda: blocks.regular_scan(COMPLETE, now=NOW),
+    "regular_scan_failed": lambda: blocks.regular_scan(FAILED, now=NOW),
+    "no_scan_in_progress": lambda: blocks.no_scan_in_progress(PRIVATE),
+    "scan_just_finished": lambda: blocks.scan_just_finished(ALPINE, COMPLETE, result=RESULT),
+    "scan_just_finished_failed": lambda: blocks.scan_just_finished(ALPINE, FAILED, result=None),
+    "watch_started_ack": lambda: blocks.watch_started_ack(ALPINE),
+    "already_watching": lambda: blocks.already_watching(watch()),
+    "watch_list": lambda: blocks.watch_list(
+        [
+            watch(),
+            watch(
+                target=PRIVATE, snap=None, watch_id=8, requester="U0OTHER", age=timedelta(hours=3)
+            ),
+        ],
+        now=NOW,
+    ),
+    "watch_list_empty": lambda: blocks.watch_list([], now=NOW),
+    "help_text": blocks.help_text,
+    "error_message": lambda: blocks.error_message(
+        "alpine:: is not an image reference", "Try /scanprogress alpine:3.16"
+    ),
+    "not_in_channel": lambda: blocks.not_in_channel("C0123ABC"),
+}
+
+
+def as_json(msg: SlackMessage) -> str:
+    return json.dumps(msg.as_kwargs(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden(case: str) -> None:
+    """Each builder renders exactly its golden file (SCANBOT_UPDATE_GOLDEN=1 rewrites them)."""
+    rendered = as_json(CASES[case]())
+    path = GOLDEN / f"{case}.json"
+    if os.environ.get("SCANBOT_UPDATE_GOLDEN") == "1":
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_text(rendered, encoding="utf-8")
+    assert path.exists(), f"missing {path}; run with SCANBOT_UPDATE_GOLDEN=1"
+    assert rendered == path.read_text(encoding="utf-8")
+
+
+def test_every_golden_file_belongs_to_a_case() -> None:
+    assert {p.stem for p in GOLDEN.glob("*.json")} == set(CASES)
+
+
+# --- Block Kit limits -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden_messages_respect_block_kit_limits_and_escaping(case: str) -> None:
+    msg = CASES[case]()
+    assert block_kit_problems(msg) == []
+    for text in all_texts(msg):
+        assert unsafe_markup(text) == [], text
+
+
+def test_validator_notices_broken_messages() -> None:
+    broken = SlackMessage(
+        text=" ",
+        blocks=[
+            {"type": "header", "text": {"type": "plain_text", "text": "h" * 151}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": "s" * 3001}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "c"}] * 11},
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "b" * 76},
+                        "action_id": "a",
+                        "value": "v" * 2001,
+                    }
+                ],
+            },
+            {"type": "video"},
+        ],
+    )
+    assert len(block_kit_problems(broken)) == 7
+    assert unsafe_markup("<!channel> a&b <@U123> &amp;") == ["<", ">", "&"]
+
+
+# --- hostile and huge input ----------------------------------------------------------------
+
+
+def every_builder(
+    snap: ProgressSnapshot, target: ScanTarget, text: str, requester: str
+) -> list[SlackMessage]:
+    """Every builder fed with ``snap``, ``target``, ``text`` and ``requester``."""
+    result = ScanResult(image=text, error=text)
+    messages = [blocks.regular_scan(snap, now=NOW)]
+    for state in WatchState:
+        w = watch(state, target=target, snap=snap, requester=requester)
+        messages += [
+            blocks.watch_parent(w, snap, now=NOW),
+            blocks.thread_update(w, None, snap),
+            blocks.thread_update(w, ProgressSnapshot(phase=Phase.SCANNING), snap),
+            blocks.scan_complete(w, snap, duration=timedelta(minutes=3), result=result),
+            blocks.watch_expired(w, max_duration=timedelta(hours=1)),
+            blocks.watch_stopped(w, by_user=requester),
+            blocks.already_watching(w),
+        ]
+    messages += [
+        blocks.watch_list([watch(target=target, snap=snap, requester=requester)] * 60, now=NOW),
+        blocks.no_scan_in_progress(target),
+        blocks.scan_just_finished(target, snap, result=result),
+        blocks.watch_started_ack(target),
+        blocks.help_text(text),
+        blocks.error_message(text, text),
+        blocks.not_in_channel(text),
+    ]
+    return messages
+
+
+def hostile_snapshot(text: str, *, ongoing: bool) -> ProgressSnapshot:
+    step = StepProgress(total=3, scanned=1, title=text, error=text)
+    return snapshot([ProgressEntry(discovery=step, image_scan=step, is_scan_ongoing=ongoing)])
+
+
+@pytest.mark.parametrize("ongoing", [True, False])
+@pytest.mark.parametrize("repeat", [1, 2000])
+def test_hostile_text_is_escaped_everywhere(ongoing: bool, repeat: int) -> None:
+    """A console title ``<!channel> & <@U1>`` never reaches Slack unescaped, however long."""
+    text = HOSTILE * repeat
+    target = ScanTarget(repo=text, tag=HOSTILE)
+    for msg in every_builder(hostile_snapshot(text, ongoing=ongoing), target, text, HOSTILE):
+        assert block_kit_problems(msg) == []
+        for shown in all_texts(msg):
+            assert "<!channel>" not in shown
+            assert "<@U1>" not in shown
+            assert unsafe_markup(shown) == [], shown
+        assert "&lt;!channel&gt;" in msg.text or "&lt;!channel&gt;" in json.dumps(msg.blocks)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    piece=st.text(max_size=40),
+    repeat=st.integers(min_value=1, max_value=300),
+    requester=st.sampled_from(["U123ABC", "", HOSTILE, "w0lower"]),
+    ongoing=st.booleans(),
+)
+def test_any_text_gives_valid_safe_messages(
+    piece: str, repeat: int, requester: str, ongoing: bool
+) -> None:
+    text = piece * repeat
+    target = ScanTarget(repo=text or "r", digest=piece or "d")
+    for msg in every_builder(hostile_snapshot(text, ongoing=ongoing), target, text, requester):
+        assert block_kit_problems(msg) == []
+        for shown in all_texts(msg):
+            assert unsafe_markup(shown) == [], shown
+
+
+def test_message_refuses_more_than_fifty_blocks_and_never_sends_empty_text() -> None:
+    with pytest.raises(ValueError, match="50"):
+        message("x", [{"type": "divider"}] * 51)
+    assert message("   ", []).text
