@@ -92,7 +92,7 @@ def serve(
             socket_mode = SocketModeHandler(
                 runtime.app, runtime.settings.slack_app_token.get_secret_value()
             )
-            socket_mode.connect()
+            socket_mode.connect()  # type: ignore[no-untyped-call]
             log.info("connected to Slack in Socket Mode")
         bound_port = int(getattr(server, "effective_port", port))
         log.info("listening on %s:%d", host, bound_port)
@@ -105,7 +105,7 @@ def serve(
     finally:
         server.close()
         if socket_mode is not None:
-            socket_mode.close()
+            socket_mode.close()  # type: ignore[no-untyped-call]
         runtime.shutdown()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

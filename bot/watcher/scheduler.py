@@ -40,6 +40,8 @@ def build_scheduler(
         name="poll open watches",
         next_run_time=datetime.now(UTC),
         replace_existing=True,
+        coalesce=True,
+        max_instances=1,
     )
     scheduler.add_listener(_log_job_error, EVENT_JOB_ERROR)
     return scheduler

@@ -89,12 +89,16 @@ def test_a_console_error_becomes_that_images_answer() -> None:
 
 def test_the_poll_job_has_an_explicit_id_coalesces_and_never_overlaps() -> None:
     scheduler = build_scheduler(lambda: None, poll_seconds=15)
-    job = scheduler.get_job(POLL_JOB_ID)
-    assert job is not None
-    assert job.coalesce is True
-    assert job.max_instances == 1
-    assert isinstance(job.trigger, IntervalTrigger)
-    assert job.trigger.interval == timedelta(seconds=15)
+    scheduler.start(paused=True)
+    try:
+        (job,) = scheduler.get_jobs()
+        assert job.id == POLL_JOB_ID
+        assert job.coalesce is True
+        assert job.max_instances == 1
+        assert isinstance(job.trigger, IntervalTrigger)
+        assert job.trigger.interval == timedelta(seconds=15)
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 def test_the_first_cycle_runs_as_soon_as_the_scheduler_starts() -> None:
