@@ -24,13 +24,13 @@ class ConsoleError(Exception):
     hint: str = "Check the console and try again."
 
 
-class ConsoleUnavailable(ConsoleError):
+class ConsoleUnavailable(ConsoleError):  # noqa: N818
     """The console could not be reached, timed out, or kept answering 5xx."""
 
     hint = "Check PRISMA_CONSOLE_URL and that the console is up; scanbot retries by itself."
 
 
-class AuthenticationFailed(ConsoleError):
+class AuthenticationFailed(ConsoleError):  # noqa: N818
     """The console refused the credentials."""
 
     hint = "Check PRISMA_USER and PRISMA_PASSWORD (access key id / secret key on SaaS)."
@@ -42,7 +42,7 @@ class PermissionDenied(AuthenticationFailed):
     hint = "Give the scanbot user a role with the 'monitorImages' permission."
 
 
-class RequestRejected(ConsoleError):
+class RequestRejected(ConsoleError):  # noqa: N818
     """400: the console rejected the request; ``detail`` is the console's own ``err`` text."""
 
     hint = "Check the image name, tag and registry."
@@ -52,7 +52,7 @@ class RequestRejected(ConsoleError):
         self.detail = detail
 
 
-class RateLimited(ConsoleError):
+class RateLimited(ConsoleError):  # noqa: N818
     """429: too many requests; ``retry_after`` is in seconds when the console said."""
 
     hint = "The console is rate limiting scanbot; it will try again later."
@@ -62,13 +62,13 @@ class RateLimited(ConsoleError):
         self.retry_after = retry_after
 
 
-class ApiVersionNotFound(ConsoleError):
+class ApiVersionNotFound(ConsoleError):  # noqa: N818
     """404 on a versioned API path: the console does not serve that API version."""
 
     hint = "Unset PRISMA_API_VERSION to detect it, or pin one the console serves (e.g. v34.04)."
 
 
-class UnexpectedResponse(ConsoleError):
+class UnexpectedResponse(ConsoleError):  # noqa: N818
     """A success status whose body is not what the API documents."""
 
     hint = "The console answered in an unexpected format; check its version."

@@ -1,0 +1,59 @@
+"""A thread-safe sliding-window limiter that keeps scanbot under a console rate limit."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from bot.console.errors import RateLimited
+
+
+class SlidingWindowLimiter:
+    """Allow at most ``limit`` calls of :meth:`acquire` in any ``window`` seconds.
+
+    A caller over the limit sleeps until the oldest call leaves the window, when that is
+    at most ``max_wait`` seconds away; otherwise :class:`RateLimited` is raised at once
+    with ``retry_after`` set, so no thread blocks for long.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        window: float,
+        *,
+        max_wait: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        what: str = "the console",
+    ) -> None:
+        if limit < 1 or window <= 0:
+            raise ValueError("limit must be >= 1 and window > 0")
+        self._limit = limit
+        self._window = window
+        self._max_wait = max_wait
+        self._clock = clock
+        self._sleep = sleep
+        self._what = what
+        self._lock = threading.Lock()
+        self._calls: deque[float] = deque()
+
+    def acquire(self) -> None:
+        """Record one call, waiting for a free slot (or raising :class:`RateLimited`)."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._calls and self._calls[0] <= now - self._window:
+                    self._calls.popleft()
+                if len(self._calls) < self._limit:
+                    self._calls.append(now)
+                    return
+                wait = self._calls[0] + self._window - now
+            if wait > self._max_wait:
+                raise RateLimited(
+                    f"scanbot holds back: {self._what} allows {self._limit} requests "
+                    f"per {self._window:g} s",
+                    retry_after=wait,
+                )
+            self._sleep(wait)
