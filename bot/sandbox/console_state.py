@@ -8,14 +8,14 @@ every ``step_seconds``.  :class:`ManualClock` lets tests move time by hand.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
-from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from bot.sandbox.console_images import ImageRef, ResultQuery, ResultRecord, iso, scan_result
 
 ZERO_TIME = "0001-01-01T00:00:00Z"  # what the console puts in Progress.scanTime
 DEFAULT_REGISTRY = "registry.example.com"
@@ -40,53 +40,6 @@ class ManualClock:
             self._now += seconds
 
 
-@dataclass(frozen=True, slots=True)
-class ImageRef:
-    """One image as the scan API names it; ``""`` stands for an absent part."""
-
-    repo: str
-    tag: str = ""
-    digest: str = ""
-    registry: str = ""
-
-    @property
-    def key(self) -> str:
-        """``[registry/]repo[:tag][@digest]`` (the same form as ``ScanTarget.key``)."""
-        text = f"{self.registry}/{self.repo}" if self.registry else self.repo
-        if self.tag:
-            text += f":{self.tag}"
-        if self.digest:
-            text += f"@{self.digest}"
-        return text
-
-    @classmethod
-    def from_key(cls, key: str) -> ImageRef:
-        """Parse a key like ``library/alpine:3.16`` or ``reg.example.com:5000/app@sha256:..``."""
-        rest, _, digest = key.partition("@")
-        slash = rest.rfind("/")
-        colon = rest.rfind(":")
-        tag = ""
-        if colon > slash:
-            rest, tag = rest[:colon], rest[colon + 1 :]
-        registry = ""
-        first, sep, remainder = rest.partition("/")
-        if sep and ("." in first or ":" in first or first == "localhost"):
-            registry, rest = first, remainder
-        if not rest or not (tag or digest):
-            raise ValueError(f"not an image key with a tag or digest: {key!r}")
-        return cls(repo=rest, tag=tag, digest=digest, registry=registry)
-
-    def names(self) -> set[str]:
-        """Every full name the ``name`` filter of ``GET /registry`` accepts for this image."""
-        names = {self.key}
-        host = self.registry or "docker.io"
-        if self.tag:
-            names.add(f"{host}/{self.repo}:{self.tag}")
-        if self.digest:
-            names.add(f"{host}/{self.repo}@{self.digest}")
-        return names
-
-
 def _step(total: int, scanned: int, title: str, error: str = "") -> dict[str, Any]:
     """One ``shared.Progress`` object, shaped like the API page's example."""
     step: dict[str, Any] = {
@@ -102,10 +55,6 @@ def _step(total: int, scanned: int, title: str, error: str = "") -> dict[str, An
     if error:
         step["error"] = error
     return step
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(slots=True)
@@ -195,7 +144,9 @@ class _RegularScan:
 
     def image(self, index: int) -> ImageRef:
         repo = f"apps/service-{index % max(self.repositories, 1):02d}"
-        return ImageRef(repo=repo, tag=f"1.{index // max(self.repositories, 1)}", registry=self.registry)
+        return ImageRef(
+            repo=repo, tag=f"1.{index // max(self.repositories, 1)}", registry=self.registry
+        )
 
     def entry(self, now: float) -> dict[str, Any]:
         discovered, known, scanned = self.timeline.counts(now)
@@ -214,86 +165,8 @@ class _RegularScan:
                 f"{scanned}/{known} images with 1 Defender",
             ),
             "isScanOngoing": self.timeline.ongoing(now),
-            "specScanStartTime": _iso(self.started_epoch),
+            "specScanStartTime": iso(self.started_epoch),
         }
-
-
-def _digest_of(text: str) -> str:
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
-def _distribution(seed: bytes, limits: tuple[int, int, int, int]) -> dict[str, int]:
-    critical, high, medium, low = (seed[i] % (limit + 1) for i, limit in enumerate(limits))
-    total = critical + high + medium + low
-    return {"critical": critical, "high": high, "medium": medium, "low": low, "total": total}
-
-
-def scan_result(ref: ImageRef, scanned_epoch: float, error: str = "") -> dict[str, Any]:
-    """A ``shared.ImageScanResult``-like summary; counts derive from a hash of the name."""
-    seed = hashlib.sha256(f"{ref.registry}/{ref.repo}:{ref.tag}@{ref.digest}".encode()).digest()
-    vulns = _distribution(seed[0:4], (3, 9, 24, 39)) if not error else _distribution(b"\0" * 4, (0, 0, 0, 0))
-    compliance = _distribution(seed[4:8], (1, 4, 6, 3)) if not error else dict(vulns)
-    image_id = _digest_of("id:" + ref.key)
-    digest = ref.digest or _digest_of("digest:" + ref.key)
-    repo_tag = {"registry": ref.registry, "repo": ref.repo, "tag": ref.tag}
-    if ref.digest:
-        repo_tag["digest"] = ref.digest
-    risk = vulns["critical"] * 10 + vulns["high"] * 4 + vulns["medium"] * 1.5 + vulns["low"] * 0.5
-    return {
-        "_id": image_id,
-        "id": image_id,
-        "type": "registry",
-        "hostname": "sandbox-defender",
-        "repoTag": repo_tag,
-        "tags": [dict(repo_tag)],
-        "repoDigests": [f"{ref.repo}@{digest}"],
-        "scanTime": _iso(scanned_epoch),
-        "osDistro": "alpine",
-        "osDistroRelease": "3.16",
-        "vulnerabilitiesCount": vulns["total"],
-        "vulnerabilityDistribution": vulns,
-        "complianceIssuesCount": compliance["total"],
-        "complianceDistribution": compliance,
-        "vulnerabilityRiskScore": round(risk, 2),
-        "err": error,
-    }
-
-
-_COMPACT_DROPPED = (
-    "vulnerabilityDistribution",
-    "complianceDistribution",
-    "vulnerabilityRiskScore",
-    "osDistro",
-    "osDistroRelease",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ResultQuery:
-    """Filters of ``GET /registry``; an empty tuple means "no filter"."""
-
-    names: tuple[str, ...] = ()
-    repositories: tuple[str, ...] = ()
-    registries: tuple[str, ...] = ()
-    ids: tuple[str, ...] = ()
-    compact: bool = False
-    offset: int = 0
-    limit: int = 50
-
-
-@dataclass(slots=True)
-class _Result:
-    ref: ImageRef
-    body: dict[str, Any] = field(default_factory=dict)
-
-    def matches(self, query: ResultQuery) -> bool:
-        registry_names = {self.ref.registry} | ({"docker.io", ""} if not self.ref.registry else set())
-        return (
-            (not query.names or bool(self.ref.names() & set(query.names)))
-            and (not query.repositories or self.ref.repo in query.repositories)
-            and (not query.registries or bool(registry_names & set(query.registries)))
-            and (not query.ids or self.body["id"] in query.ids)
-        )
 
 
 class ScanSimulator:
@@ -307,7 +180,7 @@ class ScanSimulator:
         self._lock = threading.RLock()
         self._on_demand: dict[ImageRef, _OnDemandScan] = {}
         self._regular: dict[str, _RegularScan] = {}
-        self._results: dict[ImageRef, _Result] = {}
+        self._results: dict[ImageRef, ResultRecord] = {}
 
     def epoch(self, at: float | None = None) -> float:
         """Epoch seconds of clock time ``at`` (default: now); integral on a manual clock."""
@@ -324,7 +197,7 @@ class ScanSimulator:
         fail_with: str | None = None,
         restart: bool = True,
     ) -> bool:
-        """Start a scan of ``ref``; with ``restart=False`` an ongoing one is kept.  True if started."""
+        """Start a scan of ``ref`` (``restart=False`` keeps an ongoing one); True if started."""
         if discovery_total < 0 or images < 0:
             raise ValueError("discovery_total and images must be >= 0")
         with self._lock:
@@ -368,25 +241,25 @@ class ScanSimulator:
             self._harvest(now)
             step = self._default_step if step_seconds is None else step_seconds
             timeline = _Timeline(now, step, repositories, images)
-            self._regular[registry] = _RegularScan(registry, repositories, timeline, self.epoch(now))
+            self._regular[registry] = _RegularScan(
+                registry, repositories, timeline, self.epoch(now)
+            )
 
     def restart_regular(self, registry: str | None) -> None:
         """What ``POST /registry/scan`` does: rescan ``registry``, or every known registry."""
         with self._lock:
-            if registry is None and self._regular:
-                targets = [(s.registry, s.repositories, s.timeline) for s in self._regular.values()]
-            else:
-                targets = [(registry or DEFAULT_REGISTRY, 4, _Timeline(0, self._default_step, 4, 12))]
-                if registry in self._regular:
-                    scan = self._regular[registry]
-                    targets = [(registry, scan.repositories, scan.timeline)]
-            for name, repositories, timeline in targets:
-                self.start_regular(
-                    registry=name,
-                    repositories=repositories,
-                    images=timeline.images,
-                    step_seconds=timeline.step,
-                )
+            names = [registry] if registry else (sorted(self._regular) or [DEFAULT_REGISTRY])
+            for name in names:
+                old = self._regular.get(name)
+                if old is None:
+                    self.start_regular(registry=name)
+                else:
+                    self.start_regular(
+                        registry=name,
+                        repositories=old.repositories,
+                        images=old.timeline.images,
+                        step_seconds=old.timeline.step,
+                    )
 
     def stop_regular(self) -> None:
         """``POST /registry/stop``: freeze every ongoing regular scan where it is."""
@@ -419,15 +292,12 @@ class ScanSimulator:
         with self._lock:
             self._harvest(self._clock())
             matching = [
-                r for _, r in sorted(self._results.items(), key=lambda kv: kv[0].key) if r.matches(query)
+                r
+                for _, r in sorted(self._results.items(), key=lambda kv: kv[0].key)
+                if r.matches(query)
             ]
             page = matching[query.offset : query.offset + query.limit]
-            bodies = [dict(r.body) for r in page]
-        if query.compact:
-            for body in bodies:
-                for name in _COMPACT_DROPPED:
-                    body.pop(name, None)
-        return bodies, len(matching)
+            return [query.present(r.body) for r in page], len(matching)
 
     def _harvest(self, now: float) -> None:
         """Copy newly completed images into the results (they outlive their scans)."""
@@ -436,42 +306,17 @@ class ScanSimulator:
             if scan.harvested or timeline.ongoing(now):
                 continue
             scan.harvested = True
-            _, i_err = timeline.error_in(now)
-            d_err, _ = timeline.error_in(now)
+            d_err, i_err = timeline.error_in(now)
             at = self.epoch(timeline.finish_time(timeline.end))
-            self._results[scan.ref] = _Result(scan.ref, scan_result(scan.ref, at, d_err or i_err))
+            self._results[scan.ref] = ResultRecord(
+                scan.ref, scan_result(scan.ref, at, d_err or i_err)
+            )
         for regular in self._regular.values():
             _, _, scanned = regular.timeline.counts(now)
             for index in range(regular.harvested, scanned):
                 ref = regular.image(index)
-                at = self.epoch(regular.timeline.finish_time(regular.timeline.discovery + index + 1))
-                self._results[ref] = _Result(ref, scan_result(ref, at))
+                at = self.epoch(
+                    regular.timeline.finish_time(regular.timeline.discovery + index + 1)
+                )
+                self._results[ref] = ResultRecord(ref, scan_result(ref, at))
             regular.harvested = max(regular.harvested, scanned)
-
-
-class RateLimiter:
-    """At most ``limit`` requests per ``window`` seconds per client (sliding window)."""
-
-    def __init__(self, clock: Callable[[], float], limit: int = 30, window: float = 30.0) -> None:
-        self._clock = clock
-        self._limit = limit
-        self._window = window
-        self._lock = threading.Lock()
-        self._seen: dict[str, deque[float]] = {}
-
-    def check(self, client: str) -> int | None:
-        """Count one request; ``None`` if allowed, else the Retry-After seconds (>= 1)."""
-        with self._lock:
-            now = self._clock()
-            times = self._seen.setdefault(client, deque())
-            while times and times[0] <= now - self._window:
-                times.popleft()
-            if len(times) >= self._limit:
-                return max(1, math.ceil(times[0] + self._window - now))
-            times.append(now)
-            return None
-
-
-def split_values(values: Iterable[str]) -> tuple[str, ...]:
-    """Query array values: repeated parameters and comma-separated lists both work."""
-    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
