@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from jsonschema import (  # type: ignore[import-untyped]  # no types-jsonschema in dev deps
+from jsonschema import (
     Draft202012Validator,
     ValidationError,
 )
