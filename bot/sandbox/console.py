@@ -251,6 +251,10 @@ class SandboxConsole:
         """Make the next ``count`` matching requests fail with ``kind`` (see FAULT_KINDS)."""
         self._faults.add(Fault(kind, count, path_contains, delay_seconds, retry_after))
 
+    def clear_faults(self) -> None:
+        """Drop every injected fault not yet consumed."""
+        self._faults.clear()
+
     def expire_tokens(self) -> None:
         """Invalidate every token issued so far."""
         self._tokens.expire_all()

@@ -131,6 +131,10 @@ class FaultQueue:
         with self._lock:
             self._faults.append(fault)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
     def take(self, path: str) -> Fault | None:
         with self._lock:
             for fault in self._faults:

@@ -112,6 +112,16 @@ class BotHarness:
     def poll(self) -> CycleReport:
         return self.runtime.poll_once()
 
+    def wait_for_active_watches(self, count: int, *, channel_id: str | None = None) -> None:
+        """Wait until ``count`` watches have their parent posted (the listener finished)."""
+        self.wait_until(
+            lambda: sum(
+                w.parent_ts is not None
+                for w in self.runtime.store.list_open(channel_id=channel_id)
+            )
+            >= count
+        )
+
     def wait_until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
         """Wait for work the bot does after acking (listeners run on bolt's threads)."""
         deadline = threading.Event()

@@ -1,0 +1,420 @@
+"""The watch repository and the leases of :class:`bot.store.Store`, on every database."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bot.images import ScanTarget
+from bot.progress import Phase, ProgressSnapshot, StepView
+from bot.store import Store, WatchNotFoundError
+from bot.watch import Watch, WatchState
+
+T0 = datetime(2025, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
+ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
+PRIVATE = ScanTarget(
+    repo="team/app",
+    tag="1.2",
+    digest="sha256:" + "ab" * 32,
+    registry="registry.example.com:5000",
+)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def scanning(scanned: int, total: int = 10) -> ProgressSnapshot:
+    return ProgressSnapshot(
+        phase=Phase.SCANNING,
+        discovery=StepView(total=2, scanned=2, title="Discovering repositories"),
+        image_scan=StepView(total=total, scanned=scanned, title="Scanning images"),
+        started_at=T0 - timedelta(minutes=5),
+        entries=1,
+    )
+
+
+def new_watch(store: Store, target: ScanTarget = ALPINE, channel: str = "C1") -> Watch:
+    watch, created = store.create_watch(
+        target=target, channel_id=channel, requester_id="U1", now=T0
+    )
+    assert created
+    return watch
+
+
+# --- create / find / dedupe -----------------------------------------------------------
+
+
+def test_create_watch_stores_a_pending_watch_with_the_target(store: Store) -> None:
+    watch, created = store.create_watch(
+        target=PRIVATE, channel_id="C1", requester_id="U9", now=T0
+    )
+    assert created
+    assert watch.state is WatchState.PENDING
+    assert watch.target == PRIVATE
+    assert (watch.channel_id, watch.requester_id) == ("C1", "U9")
+    assert watch.created_at == watch.updated_at == T0
+    assert watch.parent_ts is None
+    assert watch.last_snapshot is None
+    assert watch.saw_running is False
+    assert watch.finished_at is None
+    assert store.get(watch.id) == watch
+
+
+def test_second_create_in_same_channel_returns_the_open_watch(store: Store) -> None:
+    first = new_watch(store)
+    again, created = store.create_watch(
+        target=ScanTarget(repo="library/alpine", tag="3.16"),
+        channel_id="C1",
+        requester_id="U2",
+        now=at(30),
+    )
+    assert created is False
+    assert again == first  # unchanged: not re-requested, not touched
+
+
+def test_same_image_in_another_channel_or_another_image_creates_a_new_watch(
+    store: Store,
+) -> None:
+    first = new_watch(store)
+    other_channel = new_watch(store, channel="C2")
+    other_image = new_watch(store, target=PRIVATE)
+    assert len({first.id, other_channel.id, other_image.id}) == 3
+
+
+def test_find_open_by_channel_and_target_key(store: Store) -> None:
+    watch = new_watch(store, target=PRIVATE)
+    assert store.find_open(channel_id="C1", target_key=PRIVATE.key) == watch
+    assert store.find_open(channel_id="C2", target_key=PRIVATE.key) is None
+    assert store.find_open(channel_id="C1", target_key=ALPINE.key) is None
+
+
+def test_get_unknown_id_is_none(store: Store) -> None:
+    assert store.get(12345) is None
+
+
+def test_finished_watch_frees_the_slot_for_a_new_one(store: Store) -> None:
+    first = new_watch(store)
+    assert store.finish(first.id, state=WatchState.COMPLETED, now=at(60)) is not None
+    assert store.find_open(channel_id="C1", target_key=ALPINE.key) is None
+    second, created = store.create_watch(
+        target=ALPINE, channel_id="C1", requester_id="U1", now=at(90)
+    )
+    assert created
+    assert second.id != first.id
+
+
+# --- activate / progress --------------------------------------------------------------
+
+
+def test_activate_moves_pending_to_active_with_parent_ts(store: Store) -> None:
+    watch = new_watch(store)
+    active = store.activate(watch.id, parent_ts="1700000000.000100", now=at(1))
+    assert active.state is WatchState.ACTIVE
+    assert active.parent_ts == "1700000000.000100"
+    assert active.updated_at == at(1)
+    assert active.created_at == T0
+    assert store.get(watch.id) == active
+
+
+def test_activate_leaves_a_watch_that_is_no_longer_pending_unchanged(store: Store) -> None:
+    watch = new_watch(store)
+    stopped = store.finish(watch.id, state=WatchState.STOPPED, now=at(1))
+    assert stopped is not None
+    assert store.activate(watch.id, parent_ts="1.2", now=at(2)) == stopped
+
+
+def test_activate_unknown_id_raises(store: Store) -> None:
+    with pytest.raises(WatchNotFoundError):
+        store.activate(999, parent_ts="1.2", now=T0)
+
+
+def test_record_progress_round_trips_the_snapshot(store: Store) -> None:
+    watch = new_watch(store)
+    snapshot = scanning(3)
+    updated = store.record_progress(
+        watch.id, snapshot=snapshot, saw_running=True, thread_posted_at=at(5), now=at(5)
+    )
+    assert updated.last_snapshot == snapshot
+    assert updated.saw_running is True
+    assert updated.last_thread_post_at == at(5)
+    assert updated.updated_at == at(5)
+    assert store.get(watch.id) == updated
+
+
+def test_record_progress_without_post_time_keeps_the_last_one(store: Store) -> None:
+    watch = new_watch(store)
+    store.record_progress(
+        watch.id, snapshot=scanning(1), saw_running=True, thread_posted_at=at(5), now=at(5)
+    )
+    later = store.record_progress(
+        watch.id, snapshot=scanning(2), saw_running=False, thread_posted_at=None, now=at(20)
+    )
+    assert later.last_thread_post_at == at(5)
+    assert later.last_snapshot == scanning(2)
+    assert later.saw_running is True  # once seen running, always seen running
+    assert later.updated_at == at(20)
+
+
+def test_record_progress_on_a_finished_watch_changes_nothing(store: Store) -> None:
+    watch = new_watch(store)
+    finished = store.finish(watch.id, state=WatchState.EXPIRED, now=at(1))
+    assert finished is not None
+    after = store.record_progress(
+        watch.id, snapshot=scanning(9), saw_running=True, thread_posted_at=at(2), now=at(2)
+    )
+    assert after == finished
+
+
+# --- finish ---------------------------------------------------------------------------
+
+
+def test_finish_is_a_compare_and_set_second_call_returns_none(store: Store) -> None:
+    watch = new_watch(store)
+    final = ProgressSnapshot(phase=Phase.COMPLETE, image_scan=StepView(total=10, scanned=10))
+    done = store.finish(watch.id, state=WatchState.COMPLETED, now=at(100), snapshot=final)
+    assert done is not None
+    assert done.state is WatchState.COMPLETED
+    assert done.finished_at == done.updated_at == at(100)
+    assert done.last_snapshot == final
+    assert store.finish(watch.id, state=WatchState.STOPPED, now=at(101)) is None
+    assert store.get(watch.id) == done
+
+
+def test_finish_without_snapshot_keeps_the_last_one(store: Store) -> None:
+    watch = new_watch(store)
+    store.record_progress(
+        watch.id, snapshot=scanning(4), saw_running=True, thread_posted_at=None, now=at(1)
+    )
+    done = store.finish(watch.id, state=WatchState.FAILED, now=at(2))
+    assert done is not None
+    assert done.last_snapshot == scanning(4)
+
+
+def test_finish_refuses_an_open_state(store: Store) -> None:
+    watch = new_watch(store)
+    with pytest.raises(ValueError, match="final state"):
+        store.finish(watch.id, state=WatchState.ACTIVE, now=at(1))
+    assert store.get(watch.id) == watch
+
+
+def test_finish_unknown_id_raises(store: Store) -> None:
+    with pytest.raises(WatchNotFoundError):
+        store.finish(424242, state=WatchState.STOPPED, now=T0)
+
+
+# --- list_open ------------------------------------------------------------------------
+
+
+def test_list_open_is_oldest_first_filters_channel_and_skips_finished(store: Store) -> None:
+    ids = []
+    for offset, (channel, target) in enumerate(
+        [("C2", PRIVATE), ("C1", ALPINE), ("C1", PRIVATE), ("C2", ALPINE)]
+    ):
+        # Created out of order: the list follows created_at, not the id.
+        watch, _ = store.create_watch(
+            target=target, channel_id=channel, requester_id="U1", now=at(100 - offset * 10)
+        )
+        ids.append(watch.id)
+    store.activate(ids[1], parent_ts="1.1", now=at(200))
+    store.finish(ids[2], state=WatchState.STOPPED, now=at(200))
+
+    assert [w.id for w in store.list_open()] == [ids[3], ids[1], ids[0]]
+    assert [w.id for w in store.list_open(channel_id="C1")] == [ids[1]]
+    assert [w.id for w in store.list_open(channel_id="C2")] == [ids[3], ids[0]]
+    assert store.list_open(channel_id="C9") == []
+
+
+# --- time handling --------------------------------------------------------------------
+
+
+def test_datetimes_come_back_timezone_aware_utc(store: Store) -> None:
+    plus_two = timezone(timedelta(hours=2))
+    local = datetime(2025, 6, 1, 14, 0, 0, tzinfo=plus_two)
+    watch, _ = store.create_watch(target=ALPINE, channel_id="C1", requester_id="U1", now=local)
+    store.record_progress(
+        watch.id, snapshot=scanning(1), saw_running=True, thread_posted_at=local, now=local
+    )
+    done = store.finish(watch.id, state=WatchState.COMPLETED, now=local)
+    assert done is not None
+    for value in (done.created_at, done.updated_at, done.last_thread_post_at, done.finished_at):
+        assert value is not None
+        assert value.tzinfo is UTC
+        assert value == datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def test_naive_datetimes_are_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.create_watch(
+            target=ALPINE, channel_id="C1", requester_id="U1", now=datetime(2025, 1, 1)
+        )
+    assert store.list_open() == []
+
+
+# --- leases ---------------------------------------------------------------------------
+
+
+def test_lock_is_exclusive_until_it_expires(store: Store) -> None:
+    ttl = timedelta(seconds=30)
+    assert store.try_lock("poll", owner="a", ttl=ttl, now=T0)
+    assert not store.try_lock("poll", owner="b", ttl=ttl, now=at(29))
+    assert store.try_lock("other", owner="b", ttl=ttl, now=at(29))  # names are independent
+    assert store.try_lock("poll", owner="b", ttl=ttl, now=at(30))  # expired: taken over
+    assert not store.try_lock("poll", owner="a", ttl=ttl, now=at(31))
+
+
+def test_lock_owner_renews_its_lease(store: Store) -> None:
+    ttl = timedelta(seconds=30)
+    assert store.try_lock("poll", owner="a", ttl=ttl, now=T0)
+    assert store.try_lock("poll", owner="a", ttl=ttl, now=at(20))  # renewed until at(50)
+    assert not store.try_lock("poll", owner="b", ttl=ttl, now=at(40))
+    assert store.try_lock("poll", owner="b", ttl=ttl, now=at(50))
+
+
+def test_release_lock_frees_it_only_for_its_owner(store: Store) -> None:
+    ttl = timedelta(minutes=5)
+    assert store.try_lock("poll", owner="a", ttl=ttl, now=T0)
+    store.release_lock("poll", owner="b")  # not b's: nothing happens
+    assert not store.try_lock("poll", owner="b", ttl=ttl, now=at(1))
+    store.release_lock("poll", owner="a")
+    assert store.try_lock("poll", owner="b", ttl=ttl, now=at(2))
+    store.release_lock("never-taken", owner="a")  # harmless
+
+
+def test_lock_needs_a_positive_ttl(store: Store) -> None:
+    with pytest.raises(ValueError, match="ttl"):
+        store.try_lock("poll", owner="a", ttl=timedelta(0), now=T0)
+
+
+# --- several threads / replicas -------------------------------------------------------
+
+
+def _run_threads(count: int, target: Callable[[int], None]) -> None:
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+
+
+def _migrate(url: str) -> None:
+    store = Store(url)
+    try:
+        store.migrate()
+    finally:
+        store.close()
+
+
+def test_concurrent_create_from_8_replicas_creates_exactly_one(shared_database_url: str) -> None:
+    _migrate(shared_database_url)
+    replicas = [Store(shared_database_url) for _ in range(8)]
+    barrier = threading.Barrier(len(replicas))
+    results: list[tuple[Watch, bool]] = []
+    errors: list[BaseException] = []
+
+    def create(index: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results.append(
+                replicas[index].create_watch(
+                    target=ALPINE, channel_id="C1", requester_id=f"U{index}", now=at(index)
+                )
+            )
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    try:
+        _run_threads(len(replicas), create)
+    finally:
+        for replica in replicas:
+            replica.close()
+    assert errors == []
+    assert sum(created for _, created in results) == 1
+    assert len({watch.id for watch, _ in results}) == 1
+
+
+def test_concurrent_lock_attempts_have_exactly_one_winner(shared_database_url: str) -> None:
+    _migrate(shared_database_url)
+    replicas = [Store(shared_database_url) for _ in range(8)]
+    barrier = threading.Barrier(len(replicas))
+    winners: list[int] = []
+    errors: list[BaseException] = []
+
+    def take(index: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            if replicas[index].try_lock(
+                "poll", owner=f"r{index}", ttl=timedelta(seconds=60), now=T0
+            ):
+                winners.append(index)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    try:
+        _run_threads(len(replicas), take)
+    finally:
+        for replica in replicas:
+            replica.close()
+    assert errors == []
+    assert len(winners) == 1
+
+
+def test_in_memory_store_is_safe_to_share_between_threads() -> None:
+    store = Store("sqlite:///:memory:")
+    store.migrate()
+    errors: list[BaseException] = []
+
+    def work(index: int) -> None:
+        try:
+            for n in range(20):
+                target = ScanTarget(repo=f"team/app{index}", tag=str(n))
+                watch, _ = store.create_watch(
+                    target=target, channel_id="C1", requester_id="U1", now=at(n)
+                )
+                store.activate(watch.id, parent_ts=f"{index}.{n}", now=at(n))
+                store.finish(watch.id, state=WatchState.COMPLETED, now=at(n + 1))
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    try:
+        _run_threads(6, work)
+        assert errors == []
+        assert store.list_open() == []
+        assert store.get(6 * 20) is not None
+        assert store.get(6 * 20 + 1) is None
+    finally:
+        store.close()
+
+
+# --- robustness -----------------------------------------------------------------------
+
+
+def test_unreadable_stored_snapshot_reads_as_none(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'scanbot.db'}"
+    store = Store(url)
+    store.migrate()
+    watch = new_watch(store)
+    store.record_progress(
+        watch.id, snapshot=scanning(1), saw_running=True, thread_posted_at=None, now=at(1)
+    )
+    raw = sa.create_engine(url)
+    try:
+        for garbage in ("{not json", "[1, 2]"):
+            with raw.begin() as connection:
+                connection.execute(
+                    sa.text("UPDATE watches SET last_snapshot = :s WHERE id = :id"),
+                    {"s": garbage, "id": watch.id},
+                )
+            read = store.get(watch.id)
+            assert read is not None
+            assert read.last_snapshot is None
+            assert read.saw_running is True
+    finally:
+        raw.dispose()
+        store.close()
