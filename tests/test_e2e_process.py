@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 
+from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.console_state import ManualClock
 from bot.sandbox.slack_api import SlackApiStandIn
 from bot.sandbox.slack_signing import signed_headers, slash_command_body

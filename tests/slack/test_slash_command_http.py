@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bot.sandbox.console import SandboxConsoleConfig
 
+from bot.sandbox.console import RecordedRequest, SandboxConsoleConfig
 from bot.sandbox.console_state import ManualClock
 from bot.sandbox.slack_signing import signed_headers, slash_command_body
 from bot.watch import WatchState
@@ -33,7 +33,7 @@ def bot(tmp_path: Path, console_clock: ManualClock) -> Iterator[BotHarness]:
         yield harness
 
 
-def progress_requests(bot: BotHarness) -> list[object]:
+def progress_requests(bot: BotHarness) -> list[RecordedRequest]:
     return [r for r in bot.console.requests if r.path.endswith("/registry/progress")]
 
 

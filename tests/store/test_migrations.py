@@ -128,9 +128,7 @@ def test_data_survives_a_restart(shared_database_url: str) -> None:
             thread_posted_at=T0 + timedelta(seconds=5),
             now=T0 + timedelta(seconds=5),
         )
-        other, _ = before.create_watch(
-            target=TARGET, channel_id="C2", requester_id="U2", now=T0
-        )
+        other, _ = before.create_watch(target=TARGET, channel_id="C2", requester_id="U2", now=T0)
         finished = before.finish(other.id, state=WatchState.STOPPED, now=T0)
         assert before.try_lock("poll", owner="old", ttl=timedelta(minutes=1), now=T0)
     finally:
@@ -224,6 +222,8 @@ def test_sqlite_file_database_uses_wal_and_a_busy_timeout(tmp_path: Path) -> Non
     try:
         with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+            busy_timeout_ms = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+            assert isinstance(busy_timeout_ms, int)
+            assert busy_timeout_ms >= 1000
     finally:
         engine.dispose()

@@ -51,9 +51,7 @@ def new_watch(store: Store, target: ScanTarget = ALPINE, channel: str = "C1") ->
 
 
 def test_create_watch_stores_a_pending_watch_with_the_target(store: Store) -> None:
-    watch, created = store.create_watch(
-        target=PRIVATE, channel_id="C1", requester_id="U9", now=T0
-    )
+    watch, created = store.create_watch(target=PRIVATE, channel_id="C1", requester_id="U9", now=T0)
     assert created
     assert watch.state is WatchState.PENDING
     assert watch.target == PRIVATE

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from waitress.server import create_server
 
 from bot.runtime import Runtime, build_runtime
+from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack_api import SlackApiStandIn
 from bot.sandbox.slack_signing import block_action_body, signed_headers, slash_command_body
 from bot.server import build_wsgi_app
@@ -115,11 +115,13 @@ class BotHarness:
     def wait_for_active_watches(self, count: int, *, channel_id: str | None = None) -> None:
         """Wait until ``count`` watches have their parent posted (the listener finished)."""
         self.wait_until(
-            lambda: sum(
-                w.parent_ts is not None
-                for w in self.runtime.store.list_open(channel_id=channel_id)
+            lambda: (
+                sum(
+                    w.parent_ts is not None
+                    for w in self.runtime.store.list_open(channel_id=channel_id)
+                )
+                >= count
             )
-            >= count
         )
 
     def wait_until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:

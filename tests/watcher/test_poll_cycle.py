@@ -12,9 +12,9 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
+
 from bot.images import parse_image_reference
 from bot.sandbox.console import SandboxConsoleConfig
-
 from bot.sandbox.console_state import ManualClock
 from bot.watch import WatchState
 from tests.support.harness import ALICE, CHANNEL, BotHarness, running_bot
