@@ -34,6 +34,7 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Third-party request lines carry URLs and headers at DEBUG; keep them quiet.
-    for noisy in ("httpx", "httpcore", "slack_sdk", "apscheduler", "waitress"):
-        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # Third-party libraries log every request at INFO/DEBUG; scanbot logs its own summary.
+    quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
+    for noisy in ("httpx", "httpcore", "slack_sdk", "slack_bolt", "apscheduler", "waitress"):
+        logging.getLogger(noisy).setLevel(quiet)

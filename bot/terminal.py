@@ -25,8 +25,8 @@ def render(snap: ProgressSnapshot, target: ScanTarget | None) -> list[str]:
     name = target.display() if target else "regular registry scan"
     lines = [f"{name}: {snap.summary}"]
     if snap.phase in (Phase.DISCOVERING, Phase.SCANNING, Phase.COMPLETE, Phase.FAILED):
-        lines.append(_step_line("Step 1/2 discovery ", snap.discovery))
-        lines.append(_step_line("Step 2/2 image scan", snap.image_scan))
+        lines.append(_step_line("discovery ", snap.discovery))
+        lines.append(_step_line("image scan", snap.image_scan))
     if snap.error:
         lines.append(f"error: {snap.error}")
     return lines
