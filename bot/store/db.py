@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ _log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WAL_SWITCH_ATTEMPTS = 20  # about two seconds in all
 POSTGRES_CONNECT_TIMEOUT_S = 10
 # Key of the PostgreSQL advisory lock that serialises migrations between replicas.
 MIGRATION_LOCK_KEY = zlib.crc32(b"scanbot.store.migrate")
@@ -67,7 +69,7 @@ def _configure_sqlite(engine: Engine, *, memory: bool) -> None:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys = ON")
             if not memory:
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _enable_wal(cursor)
                 cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
@@ -78,6 +80,27 @@ def _configure_sqlite(engine: Engine, *, memory: bool) -> None:
 
     sa.event.listen(engine, "connect", on_connect)
     sa.event.listen(engine, "begin", on_begin)
+
+
+def _enable_wal(cursor: sqlite3.Cursor) -> None:
+    """Switch the database file to WAL (a persistent setting) unless it already is.
+
+    Switching needs a moment of exclusive access, and SQLite answers "database is locked"
+    at once (without waiting for the busy timeout) while another connection holds a lock,
+    as when several processes open a brand-new file together: retry briefly, then go on in
+    the current mode rather than fail the connection.
+    """
+    for attempt in range(WAL_SWITCH_ATTEMPTS):
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    _log.warning("could not switch the SQLite database to WAL yet; continuing")
 
 
 def immediate(engine: Engine) -> Engine:

@@ -56,9 +56,7 @@ class Store:
         self._writer = db.immediate(self._engine)
         # An in-memory SQLite database is one shared connection: take turns using it.
         self._turns: contextlib.AbstractContextManager[Any] = (
-            threading.RLock()
-            if db.is_memory_sqlite(self._engine.url)
-            else contextlib.nullcontext()
+            threading.RLock() if db.is_memory_sqlite(self._engine.url) else contextlib.nullcontext()
         )
 
     def __repr__(self) -> str:
@@ -123,12 +121,10 @@ class Store:
                     existing = _select_one(connection, watches.c.open_key == key)
                     if existing is not None:
                         return existing, False
-                    new_id = connection.execute(
-                        watches.insert().values(values).returning(watches.c.id)
-                    ).scalar_one()
-                    created = _select_one(connection, watches.c.id == new_id)
-                    assert created is not None
-                    return created, True
+                    result = connection.execute(watches.insert().values(values))
+                    primary_key = result.inserted_primary_key
+                    assert primary_key is not None
+                    return _require(connection, int(primary_key[0])), True
             except IntegrityError:
                 # Another replica inserted the same open_key between our SELECT and INSERT;
                 # the next attempt finds its watch (or, if already finished, creates anew).
@@ -145,9 +141,7 @@ class Store:
             connection.execute(
                 watches.update()
                 .where(watches.c.id == watch_id, watches.c.state == WatchState.PENDING.value)
-                .values(
-                    state=WatchState.ACTIVE.value, parent_ts=parent_ts, updated_at=as_utc(now)
-                )
+                .values(state=WatchState.ACTIVE.value, parent_ts=parent_ts, updated_at=as_utc(now))
             )
             return _require(connection, watch_id)
 
@@ -187,11 +181,10 @@ class Store:
         """
         values: dict[str, Any] = {
             "last_snapshot": _dump_snapshot(snapshot),
-            "saw_running": sa.or_(watches.c.saw_running, sa.true()) if saw_running else (
-                watches.c.saw_running
-            ),
             "updated_at": as_utc(now),
         }
+        if saw_running:
+            values["saw_running"] = True
         if thread_posted_at is not None:
             values["last_thread_post_at"] = as_utc(thread_posted_at)
         with self._write() as connection:
@@ -298,8 +291,11 @@ def _load_snapshot(text: str | None, watch_id: int) -> ProgressSnapshot | None:
     if text is None:
         return None
     try:
-        return ProgressSnapshot.from_dict(json.loads(text))
-    except (ValueError, KeyError, TypeError) as error:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+        return ProgressSnapshot.from_dict(data)
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         # An unreadable snapshot (e.g. written by another version) only means the next
         # poll is treated as a change; it must not make the watch unreadable.
         _log.warning("watch %s: ignoring unreadable stored snapshot (%s)", watch_id, error)
