@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress import wasyncore
 from waitress.server import create_server
 
 from bot.runtime import Runtime
@@ -56,6 +57,38 @@ def _json(start_response: StartResponse, status: int, payload: object) -> list[b
         [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
     )
     return [body]
+
+
+class BackgroundServer:
+    """waitress on a background thread, stoppable from any thread (tests and the demo).
+
+    The socket map is ours and the loop runs in short slices, so ``stop()`` closes the
+    server from the loop's own thread — never under a ``select`` still using its sockets.
+    """
+
+    def __init__(self, app: WSGIApplication, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._map: dict[int, object] = {}
+        self._server = create_server(app, map=self._map, host=host, port=port, threads=4)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="scanbot-http", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(getattr(self._server, "effective_port", 0))
+
+    def start(self) -> BackgroundServer:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            wasyncore.loop(timeout=0.05, map=self._map, count=1)
+        self._server.task_dispatcher.shutdown()
+        self._server.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
 
 
 def serve(

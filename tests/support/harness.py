@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from waitress.server import create_server
 
 from bot.runtime import Runtime, build_runtime
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack_api import SlackApiStandIn
 from bot.sandbox.slack_signing import block_action_body, signed_headers, slash_command_body
-from bot.server import build_wsgi_app
+from bot.server import BackgroundServer, build_wsgi_app
 from bot.settings import Settings, load_settings
 from bot.watcher.job import CycleReport
 
@@ -152,16 +151,9 @@ def running_bot(
         clock = ManualNow()
         settings = harness_settings(console, slack, tmp_path / "scanbot.db", **overrides)
         runtime = build_runtime(settings, clock=clock)
-        server = create_server(
-            build_wsgi_app(runtime, serve_slack=True), host="127.0.0.1", port=0, threads=4
-        )
-        thread = threading.Thread(target=server.run, name="bot-http", daemon=True)
-        thread.start()
+        server = BackgroundServer(build_wsgi_app(runtime, serve_slack=True)).start()
         try:
-            port = int(getattr(server, "effective_port", 0))
-            yield BotHarness(console, slack, runtime, f"http://127.0.0.1:{port}", clock)
+            yield BotHarness(console, slack, runtime, f"http://127.0.0.1:{server.port}", clock)
         finally:
-            server.task_dispatcher.shutdown()
-            server.close()
-            thread.join(timeout=5)
+            server.stop()
             runtime.shutdown()

@@ -1,0 +1,117 @@
+"""Crash windows around posting the parent message, and failures that must not lose a watch.
+
+A watch row is created (PENDING) before its parent message is posted, and marked ACTIVE
+with the parent's ts after.  If the process dies in between, the next poll — once the
+listener that created the row is surely gone — adopts the parent it finds in the channel
+(by message metadata) or, if none was posted, posts it.  Either way: exactly one parent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.images import ScanTarget
+from bot.progress import snapshot
+from bot.sandbox.console import SandboxConsoleConfig
+from bot.sandbox.console_state import ManualClock
+from bot.watch import Watch, WatchState
+from tests.support.harness import ALICE, CHANNEL, BotHarness, running_bot
+
+ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
+
+
+@pytest.fixture
+def console_clock() -> ManualClock:
+    return ManualClock(start=1_000.0)
+
+
+@pytest.fixture
+def bot(tmp_path: Path, console_clock: ManualClock) -> Iterator[BotHarness]:
+    config = SandboxConsoleConfig(step_seconds=10.0)
+    with running_bot(tmp_path, console_config=config, console_clock=console_clock) as harness:
+        harness.console.start_on_demand_scan("library/alpine", tag="3.16", images=4)
+        yield harness
+
+
+def pending_watch(bot: BotHarness) -> Watch:
+    """The row a listener wrote just before it died."""
+    store = bot.runtime.store
+    watch, created = store.create_watch(
+        target=ALPINE, channel_id=CHANNEL, requester_id=ALICE, now=bot.clock()
+    )
+    assert created
+    snap = snapshot(bot.runtime.console.progress(ALPINE))
+    return store.record_progress(
+        watch.id, snapshot=snap, saw_running=True, thread_posted_at=None, now=bot.clock()
+    )
+
+
+def test_a_parent_posted_just_before_a_crash_is_adopted_not_posted_again(bot: BotHarness) -> None:
+    watch = pending_watch(bot)
+    assert watch.last_snapshot is not None
+    posted_ts = bot.runtime.ctx.poster.post_parent(watch, watch.last_snapshot, now=bot.clock())
+    bot.clock.advance(61)
+
+    bot.poll()
+
+    assert len(bot.slack.messages(CHANNEL)) == 1
+    resumed = bot.runtime.store.get(watch.id)
+    assert resumed is not None
+    assert resumed.state is WatchState.ACTIVE
+    assert resumed.parent_ts == posted_ts
+
+
+def test_a_parent_never_posted_is_posted_by_the_next_poll(bot: BotHarness) -> None:
+    watch = pending_watch(bot)
+    bot.clock.advance(61)
+
+    bot.poll()
+
+    (parent,) = bot.slack.messages(CHANNEL)
+    resumed = bot.runtime.store.get(watch.id)
+    assert resumed is not None
+    assert resumed.parent_ts == parent["ts"]
+    assert parent["metadata"]["event_payload"]["watch_id"] == watch.id
+
+
+def test_a_fresh_pending_watch_is_left_to_the_listener_posting_it(bot: BotHarness) -> None:
+    pending_watch(bot)
+
+    assert bot.poll().outcomes == {"pending": 1}
+    assert bot.slack.messages(CHANNEL) == []
+
+
+def test_slack_rate_limiting_is_retried_by_the_client_and_the_parent_still_posted(
+    bot: BotHarness,
+) -> None:
+    bot.slack.rate_limit_next("chat.postMessage", retry_after=1)
+
+    bot.command("alpine:3.16")
+
+    bot.wait_for_active_watches(1)
+    assert len(bot.slack.calls_to("chat.postMessage")) == 2  # 429, then the retry
+    assert len(bot.slack.messages(CHANNEL)) == 1
+
+
+def test_an_unexpected_error_reaches_the_one_error_handler_and_the_user_is_told(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(target: object = None) -> object:
+        raise RuntimeError("bug in scanbot")
+
+    monkeypatch.setattr(bot.runtime.console, "progress", broken)
+    caplog.set_level(logging.ERROR)
+
+    bot.command("alpine:3.16")
+
+    (reply,) = bot.slack.wait_for_responses(1)
+    text = json.dumps(reply.body)
+    assert "went wrong" in text
+    assert "bug in scanbot" not in text  # no internals in Slack
+    assert "Traceback" not in text
+    assert any("bug in scanbot" in str(r.exc_info) for r in caplog.records if r.exc_info)
