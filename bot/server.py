@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from types import FrameType
@@ -67,7 +68,7 @@ class BackgroundServer:
     """
 
     def __init__(self, app: WSGIApplication, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._map: dict[int, object] = {}
+        self._map: dict[int, socket.socket] = {}
         self._server = create_server(app, map=self._map, host=host, port=port, threads=4)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scanbot-http", daemon=True)
