@@ -157,14 +157,10 @@ class Settings(BaseSettings):
 
     def require_slack(self) -> None:
         """Fail with a message naming the variable when Slack cannot be served."""
-        missing = [
-            name
-            for name, value in (
-                ("SLACK_BOT_TOKEN", self.slack_bot_token),
-                ("SLACK_SIGNING_SECRET", self.slack_signing_secret),
-            )
-            if value is None
-        ]
+        required: list[tuple[str, object]] = [("SLACK_BOT_TOKEN", self.slack_bot_token)]
+        if not self.socket_mode:  # Socket Mode requests are not signed; HTTP ones are
+            required.append(("SLACK_SIGNING_SECRET", self.slack_signing_secret))
+        missing = [name for name, value in required if value is None]
         if missing:
             raise SettingsError(
                 f"{', '.join(missing)} not set: find them under 'OAuth & Permissions' and "

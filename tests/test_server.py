@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from wsgiref.util import setup_testing_defaults
 
 import httpx
 
+from bot.server import build_wsgi_app
 from tests.support.harness import running_bot
 
 
@@ -25,3 +27,19 @@ def test_unknown_paths_are_404_and_events_need_post(tmp_path: Path) -> None:
     with running_bot(tmp_path) as bot:
         assert httpx.get(f"{bot.url}/nope").status_code == 404
         assert httpx.get(f"{bot.url}/slack/events").status_code == 404
+
+
+def test_in_socket_mode_the_http_server_answers_health_checks_only(tmp_path: Path) -> None:
+    with running_bot(tmp_path) as bot:
+        app = build_wsgi_app(bot.runtime, serve_slack=False)
+        statuses: list[str] = []
+
+        def call(method: str, path: str) -> str:
+            environ: dict[str, object] = {}
+            setup_testing_defaults(environ)
+            environ.update(REQUEST_METHOD=method, PATH_INFO=path)
+            b"".join(app(environ, lambda status, headers, exc_info=None: statuses.append(status)))  # type: ignore[arg-type]
+            return statuses[-1]
+
+        assert call("POST", "/slack/events").startswith("404")
+        assert call("GET", "/healthz").startswith("503")  # scheduler not started in tests

@@ -111,3 +111,7 @@ def test_overrides_win_over_the_environment_and_unknown_names_are_refused() -> N
 
 def test_empty_values_count_as_unset() -> None:
     assert load_settings({"PRISMA_API_VERSION": "", "PORT": " "}).port == 3000
+
+
+def test_socket_mode_needs_no_signing_secret() -> None:
+    load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}).require_slack()

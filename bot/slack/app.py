@@ -43,10 +43,11 @@ def build_app(ctx: WatchContext, client: WebClient, *, token_verification: bool 
     """
     settings = ctx.services.settings
     settings.require_slack()
-    assert settings.slack_signing_secret is not None
+    secret = settings.slack_signing_secret
     app = App(
         client=client,
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        # Socket Mode needs no signing secret (its requests are not signed); HTTP mode has one.
+        signing_secret=secret.get_secret_value() if secret is not None else "",
         token_verification_enabled=token_verification,
         process_before_response=False,
         logger=logging.getLogger("bot.slack.bolt"),

@@ -73,6 +73,7 @@ class BotHarness:
     runtime: Runtime
     url: str
     clock: ManualNow
+    http: httpx.Client  # one keep-alive client, as Slack reuses its connections
 
     def command(
         self, text: str, *, user_id: str = ALICE, channel_id: str = CHANNEL
@@ -106,7 +107,7 @@ class BotHarness:
 
     def _post(self, body: bytes) -> httpx.Response:
         headers = signed_headers(SIGNING_SECRET, body)
-        return httpx.post(f"{self.url}/slack/events", content=body, headers=headers, timeout=10)
+        return self.http.post(f"{self.url}/slack/events", content=body, headers=headers)
 
     def poll(self) -> CycleReport:
         return self.runtime.poll_once()
@@ -152,8 +153,11 @@ def running_bot(
         settings = harness_settings(console, slack, tmp_path / "scanbot.db", **overrides)
         runtime = build_runtime(settings, clock=clock)
         server = BackgroundServer(build_wsgi_app(runtime, serve_slack=True)).start()
+        http = httpx.Client(timeout=10)
         try:
-            yield BotHarness(console, slack, runtime, f"http://127.0.0.1:{server.port}", clock)
+            url = f"http://127.0.0.1:{server.port}"
+            yield BotHarness(console, slack, runtime, url, clock, http)
         finally:
+            http.close()
             server.stop()
             runtime.shutdown()
