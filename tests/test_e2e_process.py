@@ -23,9 +23,8 @@ from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.console_state import ManualClock
 from bot.sandbox.slack_api import SlackApiStandIn
 from bot.sandbox.slack_signing import signed_headers, slash_command_body
+from tests.conftest import STEP
 from tests.support.harness import ALICE, BOT_TOKEN, CHANNEL, SIGNING_SECRET
-
-STEP = 10.0
 
 
 def free_port() -> int:
@@ -64,11 +63,6 @@ class BotProcess:
             self.proc.kill()
             self.proc.wait(timeout=10)
         self._log.close()
-
-
-@pytest.fixture
-def console_clock() -> ManualClock:
-    return ManualClock(start=1_000.0)
 
 
 @pytest.fixture

@@ -11,10 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from bot.console.models import finite_number
 
 #: Lifetime assumed when the token carries no usable ``exp``.
 DEFAULT_TOKEN_LIFETIME = 600.0
@@ -36,16 +37,6 @@ def jwt_claims(token: str) -> dict[str, object]:
     return claims if isinstance(claims, dict) else {}
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
 @dataclass(frozen=True, slots=True)
 class Token:
     """A bearer token and when, on our clock, it was obtained and runs out."""
@@ -63,8 +54,8 @@ class Token:
         :data:`DEFAULT_TOKEN_LIFETIME`.
         """
         claims = jwt_claims(value)
-        exp = _number(claims.get("exp"))
-        iat = _number(claims.get("iat"))
+        exp = finite_number(claims.get("exp"))
+        iat = finite_number(claims.get("iat"))
         if exp is not None and iat is not None and exp > iat:
             return cls(value, now, now + (exp - iat))
         if exp is not None and exp > now:

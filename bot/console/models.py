@@ -123,7 +123,7 @@ def _scan_result(item: dict[str, Any]) -> ScanResult:
         vulnerabilities_count=_count(item.get("vulnerabilitiesCount", vulnerabilities.total)),
         compliance_issues_count=_count(item.get("complianceIssuesCount", compliance.total)),
         scan_time=_time(item.get("scanTime")),
-        risk_score=_score(item.get("vulnerabilityRiskScore")),
+        risk_score=finite_number(item.get("vulnerabilityRiskScore")),
         error=_text(item.get("err")),
     )
 
@@ -193,8 +193,8 @@ def _count(value: object) -> int:
     return min(max(number, 0), _MAX_COUNT)
 
 
-def _score(value: object) -> float | None:
-    """A finite number, or None."""
+def finite_number(value: object) -> float | None:
+    """A finite JSON number as float, or None (bools, strings, NaN and overflow too)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:

@@ -102,7 +102,11 @@ def follow(ctx: WatchContext, target: ScanTarget, *, channel_id: str, user_id: s
             raise
         services.store.finish(watch.id, state=WatchState.FAILED, now=services.clock())
         return ChannelUnavailable(slack_error_code(exc))
-    return Started(services.store.activate(watch.id, parent_ts=parent_ts, now=services.clock()))
+    activated = services.store.activate(watch.id, parent_ts=parent_ts, now=services.clock())
+    if activated.state is not WatchState.ACTIVE:
+        # Stopped while the parent was being posted: show the final state, no button.
+        ctx.poster.update_parent(replace(activated, parent_ts=parent_ts), snap, now=now)
+    return Started(activated)
 
 
 # --- stopping -------------------------------------------------------------------------

@@ -8,29 +8,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 
-from bot.sandbox.console import RecordedRequest, SandboxConsoleConfig
-from bot.sandbox.console_state import ManualClock
+from bot.sandbox.console import RecordedRequest
 from bot.sandbox.slack_signing import signed_headers, slash_command_body
 from bot.watch import WatchState
-from tests.support.harness import ALICE, CHANNEL, SIGNING_SECRET, BotHarness, running_bot
-
-
-@pytest.fixture
-def console_clock() -> ManualClock:
-    return ManualClock(start=1_000.0)
-
-
-@pytest.fixture
-def bot(tmp_path: Path, console_clock: ManualClock) -> Iterator[BotHarness]:
-    config = SandboxConsoleConfig(step_seconds=10.0)
-    with running_bot(tmp_path, console_config=config, console_clock=console_clock) as harness:
-        yield harness
+from tests.support.harness import ALICE, CHANNEL, SIGNING_SECRET, BotHarness
 
 
 def progress_requests(bot: BotHarness) -> list[RecordedRequest]:
@@ -196,7 +180,7 @@ def test_list_shows_this_channels_watches(bot: BotHarness) -> None:
 def test_stop_ends_the_watch_and_says_so_in_the_thread(bot: BotHarness) -> None:
     bot.console.start_on_demand_scan("library/alpine", tag="3.16")
     bot.command("alpine:3.16")
-    (_parent,) = bot.slack.wait_for_calls("chat.postMessage", 1)
+    bot.wait_for_active_watches(1)
 
     bot.command("stop alpine:3.16")
 

@@ -7,24 +7,15 @@ Timeline of the sandbox scans below: each item takes 10 s of console time; disco
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-
-import pytest
 
 from bot.images import parse_image_reference
 from bot.sandbox.console import SandboxConsoleConfig
 from bot.sandbox.console_state import ManualClock
 from bot.watch import WatchState
+from tests.conftest import STEP
 from tests.support.harness import ALICE, CHANNEL, BotHarness, running_bot
-
-STEP = 10.0
-
-
-@pytest.fixture
-def console_clock() -> ManualClock:
-    return ManualClock(start=1_000.0)
 
 
 def start_bot(
@@ -32,12 +23,6 @@ def start_bot(
 ) -> AbstractContextManager[BotHarness]:
     config = SandboxConsoleConfig(step_seconds=STEP)
     return running_bot(tmp_path, console_config=config, console_clock=clock, **overrides)
-
-
-@pytest.fixture
-def bot(tmp_path: Path, console_clock: ManualClock) -> Iterator[BotHarness]:
-    with start_bot(tmp_path, console_clock) as harness:
-        yield harness
 
 
 def follow(bot: BotHarness, text: str = "alpine:3.16", channel: str = CHANNEL) -> str:

@@ -10,32 +10,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from bot.images import ScanTarget
 from bot.progress import snapshot
-from bot.sandbox.console import SandboxConsoleConfig
-from bot.sandbox.console_state import ManualClock
 from bot.watch import Watch, WatchState
-from tests.support.harness import ALICE, CHANNEL, BotHarness, running_bot
+from tests.support.harness import ALICE, CHANNEL, BotHarness
 
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
 
 
-@pytest.fixture
-def console_clock() -> ManualClock:
-    return ManualClock(start=1_000.0)
-
-
-@pytest.fixture
-def bot(tmp_path: Path, console_clock: ManualClock) -> Iterator[BotHarness]:
-    config = SandboxConsoleConfig(step_seconds=10.0)
-    with running_bot(tmp_path, console_config=config, console_clock=console_clock) as harness:
-        harness.console.start_on_demand_scan("library/alpine", tag="3.16", images=4)
-        yield harness
+@pytest.fixture(autouse=True)
+def alpine_scan(bot: BotHarness) -> None:
+    bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=4)
 
 
 def pending_watch(bot: BotHarness) -> Watch:
@@ -115,3 +103,24 @@ def test_an_unexpected_error_reaches_the_one_error_handler_and_the_user_is_told(
     assert "bug in scanbot" not in text  # no internals in Slack
     assert "Traceback" not in text
     assert any("bug in scanbot" in str(r.exc_info) for r in caplog.records if r.exc_info)
+
+
+def test_a_watch_stopped_while_its_parent_was_posted_ends_with_no_button(bot: BotHarness) -> None:
+    from bot.watcher import lifecycle
+
+    store = bot.runtime.store
+    original_activate = store.activate
+
+    def stop_first(watch_id: int, *, parent_ts: str, now: object) -> Watch:
+        # A user presses stop between the parent being posted and its ts being recorded.
+        store.finish(watch_id, state=WatchState.STOPPED, now=bot.clock())
+        return original_activate(watch_id, parent_ts=parent_ts, now=bot.clock())
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store, "activate", stop_first)
+        result = lifecycle.follow(bot.runtime.ctx, ALPINE, channel_id=CHANNEL, user_id=ALICE)
+
+    assert isinstance(result, lifecycle.Started)
+    (parent,) = bot.slack.messages(CHANNEL)
+    assert "stop_watch" not in json.dumps(parent)
+    assert store.list_open() == []
