@@ -103,7 +103,12 @@ def _run(settings: Settings, *, host: str) -> int:
 
     settings.require_console()
     settings.require_slack()
-    serve(build_runtime(settings), host=host, port=settings.port)
+    try:
+        runtime = build_runtime(settings)
+        serve(runtime, host=host, port=settings.port)
+    except OSError as exc:  # Slack unreachable at start, the port taken, the database dir missing
+        print(f"scanbot: cannot start: {exc}", file=sys.stderr)
+        return EXIT_CONSOLE
     return 0
 
 

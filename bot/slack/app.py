@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from slack_bolt import App
+from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -12,7 +14,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.slack import errors
 from bot.slack.listeners import register_listeners
 from bot.watcher.lifecycle import WatchContext
@@ -43,8 +45,22 @@ def build_app(ctx: WatchContext, client: WebClient, *, token_verification: bool 
     """
     settings = ctx.services.settings
     settings.require_slack()
+    try:
+        app = _new_app(client, settings, token_verification=token_verification)
+    except BoltError as exc:
+        # bolt wraps the failed auth.test; say which setting to fix (never the token itself).
+        raise SettingsError(
+            f"SLACK_BOT_TOKEN was rejected by Slack ({_auth_error(exc)}); check the bot token "
+            "on the Slack app's 'OAuth & Permissions' page and SLACK_API_URL"
+        ) from None
+    register_listeners(app, ctx)
+    errors.register(app)
+    return app
+
+
+def _new_app(client: WebClient, settings: Settings, *, token_verification: bool) -> App:
     secret = settings.slack_signing_secret
-    app = App(
+    return App(
         client=client,
         # Socket Mode needs no signing secret (its requests are not signed); HTTP mode has one.
         signing_secret=secret.get_secret_value() if secret is not None else "",
@@ -52,6 +68,9 @@ def build_app(ctx: WatchContext, client: WebClient, *, token_verification: bool 
         process_before_response=False,
         logger=logging.getLogger("bot.slack.bolt"),
     )
-    register_listeners(app, ctx)
-    errors.register(app)
-    return app
+
+
+def _auth_error(exc: BoltError) -> str:
+    """The Slack error code inside bolt's auth.test failure message, e.g. ``invalid_auth``."""
+    match = re.search(r"'error': '([a-z_]+)'", str(exc))
+    return match.group(1) if match else "auth.test failed"

@@ -6,6 +6,7 @@ messages saying what to do; anything else goes to the app's one error handler.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -25,6 +26,8 @@ from bot.slack.command_text import (
 from bot.slack.mrkdwn import escape
 from bot.watcher import lifecycle
 from bot.watcher.lifecycle import WatchContext
+
+log = logging.getLogger(__name__)
 
 COMMAND = "/scanprogress"
 HELP_HINT = "Type `/scanprogress help` for examples."
@@ -50,6 +53,7 @@ def handle_scanprogress(
     ack()
     channel_id = str(command.get("channel_id") or "")
     user_id = str(command.get("user_id") or "")
+    log.info("/scanprogress from %s in %s: %s", user_id, channel_id, _describe(request))
     try:
         if isinstance(request, ShowRegularScan):
             snap = snapshot(ctx.services.console.progress(None))
@@ -63,6 +67,12 @@ def handle_scanprogress(
             _follow(ctx, request, channel_id=channel_id, user_id=user_id, respond=respond)
     except ConsoleError as exc:
         respond(**blocks.error_message(str(exc), exc.hint).as_kwargs())
+
+
+def _describe(request: object) -> str:
+    target = getattr(request, "target", None)
+    name = type(request).__name__
+    return f"{name} {target.key}" if target is not None else name
 
 
 def _follow(

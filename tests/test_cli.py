@@ -1,0 +1,119 @@
+"""The `scanbot` command as a user runs it: a real process, its output and exit code."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from bot.sandbox.slack_api import SlackApiStandIn
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def scanbot(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=clean_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PRISMA_", "SLACK_", "SCANBOT_"))
+    }
+    env.update(extra or {})
+    return env
+
+
+def test_the_readme_run_command_follows_a_sandbox_scan_to_completion() -> None:
+    result = scanbot("progress", "--sandbox", "alpine:3.16", "--watch", "--interval", "0.2")
+    assert result.returncode == 0, result.stderr
+    assert "alpine:3.16: Step 1/2" in result.stdout
+    assert "Scan complete: 8/8 images scanned" in result.stdout
+
+
+def test_progress_without_console_settings_names_the_missing_variables() -> None:
+    result = scanbot("progress", "alpine:3.16")
+    assert result.returncode == 3
+    assert "PRISMA_CONSOLE_URL, PRISMA_USER, PRISMA_PASSWORD not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_image_reference_exits_2_with_an_example() -> None:
+    result = scanbot("progress", "--sandbox", "Alpine:3.16")
+    assert result.returncode == 2
+    assert "lowercase" in result.stderr
+    assert "e.g." in result.stderr
+
+
+def test_an_invalid_setting_exits_3_naming_it() -> None:
+    result = scanbot("progress", env={"SCANBOT_POLL_SECONDS": "0"})
+    assert result.returncode == 3
+    assert "SCANBOT_POLL_SECONDS" in result.stderr
+
+
+def test_run_with_a_token_slack_rejects_says_which_setting_to_fix(tmp_path: Path) -> None:
+    with SlackApiStandIn(token="xoxb-the-right-one").start() as slack:
+        env = {
+            "PRISMA_CONSOLE_URL": "http://127.0.0.1:9",
+            "PRISMA_USER": "u",
+            "PRISMA_PASSWORD": "p",
+            "SLACK_BOT_TOKEN": "xoxb-wrong-token-123",
+            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_API_URL": slack.api_url,
+            "SCANBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        }
+        result = scanbot("run", env=env)
+    assert result.returncode == 3
+    assert "SLACK_BOT_TOKEN was rejected by Slack (invalid_auth)" in result.stderr
+    assert "xoxb-wrong-token-123" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sandbox_console_runs_on_its_own_and_stops_on_sigterm() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "sandbox-console", "--port", "0", "--seed", "alpine:3.16"],
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+", first)
+        assert match, first
+        url = match.group(0)
+        answer = httpx.get(
+            f"{url}/api/v34.04/registry/progress",
+            params={"onDemand": "true", "repo": "library/alpine", "tag": "3.16"},
+            auth=("sandbox", "sandbox-password"),
+        )
+        assert answer.status_code == 200
+        assert answer.json()[0]["isScanOngoing"] is True
+        edge = httpx.get(
+            f"{url}/api/v34.04/registry/progress",
+            params={"repo": "library/alpine", "tag": "3.16"},
+            auth=("sandbox", "sandbox-password"),
+        )
+        assert edge.status_code == 400
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
