@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from pydantic import SecretStr
+from slack_sdk.errors import SlackApiError
 
 from bot import __version__
 from bot.console.errors import ConsoleError
@@ -108,6 +109,14 @@ def _run(settings: Settings, *, host: str) -> int:
         serve(runtime, host=host, port=settings.port)
     except OSError as exc:  # Slack unreachable at start, the port taken, the database dir missing
         print(f"scanbot: cannot start: {exc}", file=sys.stderr)
+        return EXIT_CONSOLE
+    except SlackApiError as exc:  # Socket Mode: apps.connections.open refused
+        code = exc.response.get("error", "unknown error") if exc.response else "unknown error"
+        print(
+            f"scanbot: Slack refused the Socket Mode connection ({code}); check SLACK_APP_TOKEN "
+            "(an xapp- app-level token with the connections:write scope)",
+            file=sys.stderr,
+        )
         return EXIT_CONSOLE
     return 0
 

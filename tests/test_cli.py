@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,12 @@ def scanbot(
         cwd=ROOT,
         check=False,
     )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -81,6 +88,27 @@ def test_run_with_a_token_slack_rejects_says_which_setting_to_fix(tmp_path: Path
     assert "SLACK_BOT_TOKEN was rejected by Slack (invalid_auth)" in result.stderr
     assert "xoxb-wrong-token-123" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_run_in_socket_mode_with_a_refused_app_token_says_which_setting_to_fix(
+    tmp_path: Path,
+) -> None:
+    with SlackApiStandIn(token="xoxb-bot").start() as slack:  # noqa: S106
+        env = {
+            "PRISMA_CONSOLE_URL": "http://127.0.0.1:9",
+            "PRISMA_USER": "u",
+            "PRISMA_PASSWORD": "p",
+            "SLACK_BOT_TOKEN": "xoxb-bot",
+            "SLACK_APP_TOKEN": "xapp-1-refused-secret",
+            "SLACK_API_URL": slack.api_url,
+            "SCANBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+            "PORT": str(free_port()),
+        }
+        result = scanbot("run", "--host", "127.0.0.1", env=env)
+        assert "apps.connections.open" in [c.method for c in slack.calls]
+    assert result.returncode == 3
+    assert "SLACK_APP_TOKEN" in result.stderr
+    assert "xapp-1-refused-secret" not in result.stderr + result.stdout
 
 
 def test_sandbox_console_runs_on_its_own_and_stops_on_sigterm() -> None:
