@@ -93,7 +93,7 @@ def test_run_with_a_token_slack_rejects_says_which_setting_to_fix(tmp_path: Path
 def test_run_in_socket_mode_with_a_refused_app_token_says_which_setting_to_fix(
     tmp_path: Path,
 ) -> None:
-    with SlackApiStandIn(token="xoxb-bot").start() as slack:  # noqa: S106
+    with SlackApiStandIn(token="xoxb-bot").start() as slack:
         env = {
             "PRISMA_CONSOLE_URL": "http://127.0.0.1:9",
             "PRISMA_USER": "u",
