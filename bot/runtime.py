@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from bot.settings import Settings
 from bot.slack.app import build_app, build_web_client
 from bot.slack.poster import WatchPoster
 from bot.store import Store
-from bot.watcher.job import POLL_LOCK, ConsoleFetcher, CycleReport, poll_cycle
+from bot.watcher.job import POLL_LOCK, ConsoleFetcher, CycleReport, poll_cycle, prune_history
 from bot.watcher.lifecycle import WatchContext
 from bot.watcher.scheduler import build_scheduler
 
@@ -104,6 +105,7 @@ def build_runtime(
         args=(ctx, fetcher),
         kwargs={"owner": owner},
         poll_seconds=settings.scanbot_poll_seconds,
+        prune=functools.partial(prune_history, ctx),
     )
     return Runtime(
         settings=settings,

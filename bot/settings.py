@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     scanbot_max_watch_seconds: float = Field(
         default=24 * 3600.0, ge=60, validation_alias=_env("SCANBOT_MAX_WATCH_SECONDS")
     )
+    scanbot_retention_days: float = Field(
+        default=30.0, ge=1, validation_alias=_env("SCANBOT_RETENTION_DAYS")
+    )
     scanbot_console_concurrency: int = Field(
         default=4, ge=1, le=64, validation_alias=_env("SCANBOT_CONSOLE_CONCURRENCY")
     )

@@ -231,6 +231,20 @@ class Store:
                 return None
             return _require(connection, watch_id)
 
+    def prune_finished(self, *, finished_before: datetime) -> int:
+        """Delete watches that ended before ``finished_before``; returns how many.
+
+        Open watches are never deleted, whatever their age.
+        """
+        cutoff = as_utc(finished_before)
+        with self._write() as connection:
+            result = connection.execute(
+                watches.delete().where(
+                    watches.c.state.not_in(_OPEN_STATES), watches.c.finished_at < cutoff
+                )
+            )
+            return int(result.rowcount or 0)
+
     # --- leases -----------------------------------------------------------------------
 
     def try_lock(self, name: str, *, owner: str, ttl: timedelta, now: datetime) -> bool:

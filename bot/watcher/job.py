@@ -124,3 +124,13 @@ def _advance_one(ctx: WatchContext, watch: Watch, answer: Answer | None) -> str:
         # Slack kept failing (after the client's own retries): try this watch next cycle.
         log.warning("watch %s: Slack call failed, will retry next cycle: %s", watch.id, exc)
         return "slack-error"
+
+
+def prune_history(ctx: WatchContext) -> int:
+    """Forget watches that ended more than ``SCANBOT_RETENTION_DAYS`` ago (hourly job)."""
+    services = ctx.services
+    days = services.settings.scanbot_retention_days
+    removed = services.store.prune_finished(finished_before=services.clock() - timedelta(days=days))
+    if removed:
+        log.info("forgot %d watches that ended more than %g days ago", removed, days)
+    return removed

@@ -12,6 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 log = logging.getLogger(__name__)
 
 POLL_JOB_ID = "scanbot.poll"
+PRUNE_JOB_ID = "scanbot.prune"
 
 
 def build_scheduler(
@@ -20,8 +21,9 @@ def build_scheduler(
     args: tuple[object, ...] = (),
     kwargs: dict[str, object] | None = None,
     poll_seconds: float,
+    prune: Callable[[], object] | None = None,
 ) -> BackgroundScheduler:
-    """A stopped scheduler with the poll job; call ``start()`` to run it.
+    """A stopped scheduler with the poll job (and the hourly prune job); ``start()`` it.
 
     ``coalesce`` folds missed runs into one, ``max_instances=1`` never overlaps cycles,
     and the first cycle runs at once so watches resume right after a restart.
@@ -43,6 +45,17 @@ def build_scheduler(
         coalesce=True,
         max_instances=1,
     )
+    if prune is not None:
+        scheduler.add_job(
+            prune,
+            trigger="interval",
+            hours=1,
+            id=PRUNE_JOB_ID,
+            name="forget old finished watches",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
     scheduler.add_listener(_log_job_error, EVENT_JOB_ERROR)
     return scheduler
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.images import ScanTarget
 from bot.slack.command_text import (
@@ -58,3 +60,15 @@ def test_a_huge_text_is_refused_without_echoing_it() -> None:
     result = parse_command("a" * 5000)
     assert isinstance(result, BadInput)
     assert "a" * 100 not in result.message
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_any_text_maps_to_exactly_one_command_and_never_raises(text: str) -> None:
+    result = parse_command(text)
+    assert isinstance(
+        result, ShowHelp | ShowRegularScan | ListWatches | FollowImage | StopWatch | BadInput
+    )
+    if isinstance(result, BadInput):
+        assert result.message
+        assert len(result.message) < 300

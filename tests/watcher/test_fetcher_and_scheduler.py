@@ -11,7 +11,7 @@ from bot.console.errors import ConsoleUnavailable
 from bot.console.models import ProgressEntry, ScanResult
 from bot.images import ScanTarget
 from bot.watcher.job import ConsoleFetcher
-from bot.watcher.scheduler import POLL_JOB_ID, build_scheduler
+from bot.watcher.scheduler import POLL_JOB_ID, PRUNE_JOB_ID, build_scheduler
 
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
 NGINX = ScanTarget(repo="library/nginx", tag="1.25")
@@ -109,3 +109,17 @@ def test_the_first_cycle_runs_as_soon_as_the_scheduler_starts() -> None:
         assert ran.wait(5)
     finally:
         scheduler.shutdown(wait=True)
+
+
+def test_the_prune_job_runs_hourly_under_its_own_id() -> None:
+    scheduler = build_scheduler(lambda: None, poll_seconds=15, prune=lambda: None)
+    scheduler.start(paused=True)
+    try:
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        assert set(jobs) == {POLL_JOB_ID, PRUNE_JOB_ID}
+        prune = jobs[PRUNE_JOB_ID]
+        assert isinstance(prune.trigger, IntervalTrigger)
+        assert prune.trigger.interval == timedelta(hours=1)
+        assert prune.max_instances == 1
+    finally:
+        scheduler.shutdown(wait=False)
