@@ -12,6 +12,7 @@ Used by the tests and by ``scanbot sandbox-console`` (the demo).  Python API::
                              count=1, path_contains="/registry/progress",
                              delay_seconds=0.0, retry_after=1.0)
         console.expire_tokens()          # every token issued so far becomes invalid
+        console.clear_faults()           # drop injected faults not yet consumed
         console.requests                 # [RecordedRequest(method, path, query, ...)]
         console.clear_requests()
 
