@@ -1,4 +1,4 @@
-# Sourced by .ci/run: start a throwaway PostgreSQL on 127.0.0.1 for the store's PostgreSQL
+# Sourced by .ci/run: start a throwaway PostgreSQL on 127.0.0.1 for the PostgreSQL
 # tests and export SCANBOT_TEST_POSTGRES_URL.  Best effort: when no PostgreSQL server can be
 # had, say so loudly and leave the variable unset (those tests then skip with a reason).
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
@@ -22,12 +22,12 @@ if [ -n "$pg_bin" ]; then
             -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $pg_dir" start >/dev/null \
         && "${as_pg[@]}" "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres scanbot_test; then
         export SCANBOT_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/scanbot_test"
-        echo "--- PostgreSQL running on 127.0.0.1:$pg_port for the store tests"
+        echo "--- PostgreSQL running on 127.0.0.1:$pg_port for the PostgreSQL tests (store, kill -9 e2e)"
         trap '"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast stop >/dev/null 2>&1; rm -rf "$pg_dir"' EXIT
     else
-        echo "WARNING: could not start PostgreSQL; its store tests will be skipped"
+        echo "WARNING: could not start PostgreSQL; the PostgreSQL tests will be skipped"
         [ -f "$pg_dir/log" ] && tail -5 "$pg_dir/log"
     fi
 else
-    echo "WARNING: no PostgreSQL server on this machine; its store tests will be skipped"
+    echo "WARNING: no PostgreSQL server on this machine; the PostgreSQL tests will be skipped"
 fi

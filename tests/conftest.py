@@ -1,11 +1,14 @@
-"""Fixtures shared by the integration tests: a manual console clock and a running bot."""
+"""Shared fixtures: a manual console clock, a running bot, private PostgreSQL schemas."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bot.sandbox.console import SandboxConsoleConfig
 from bot.sandbox.console_state import ManualClock
@@ -27,3 +30,38 @@ def bot(tmp_path: Path, console_clock: ManualClock) -> Iterator[BotHarness]:
     config = SandboxConsoleConfig(step_seconds=STEP)
     with running_bot(tmp_path, console_config=config, console_clock=console_clock) as harness:
         yield harness
+
+
+POSTGRES_ENV = "SCANBOT_TEST_POSTGRES_URL"
+
+DatabaseUrlFactory = Callable[[], str]
+
+
+def _postgres_base_url() -> str | None:
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+@pytest.fixture
+def postgres_schema_url() -> Iterator[DatabaseUrlFactory]:
+    """Factory of PostgreSQL URLs whose ``search_path`` is a fresh, private schema."""
+    base = _postgres_base_url()
+    if base is None:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    admin = sa.create_engine(base)
+    schemas: list[str] = []
+
+    def make() -> str:
+        schema = f"scanbot_test_{uuid.uuid4().hex[:12]}"
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        schemas.append(schema)
+        url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+        return url.render_as_string(hide_password=False)
+
+    try:
+        yield make
+    finally:
+        with admin.begin() as connection:
+            for schema in schemas:
+                connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()

@@ -23,7 +23,7 @@ from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.console_state import ManualClock
 from bot.sandbox.slack_api import SlackApiStandIn
 from bot.sandbox.slack_signing import signed_headers, slash_command_body
-from tests.conftest import STEP
+from tests.conftest import STEP, DatabaseUrlFactory
 from tests.support.harness import ALICE, BOT_TOKEN, CHANNEL, SIGNING_SECRET
 
 
@@ -77,7 +77,16 @@ def slack() -> Iterator[SlackApiStandIn]:
         yield stand_in
 
 
-def bot_env(console: SandboxConsole, slack: SlackApiStandIn, tmp_path: Path) -> dict[str, str]:
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The bot's database: a SQLite file, and PostgreSQL when the tests have one."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'scanbot.db'}"
+    factory: DatabaseUrlFactory = request.getfixturevalue("postgres_schema_url")
+    return factory()
+
+
+def bot_env(console: SandboxConsole, slack: SlackApiStandIn, database_url: str) -> dict[str, str]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("PRISMA_", "SLACK_", "SCANBOT_"))
     }
@@ -89,7 +98,7 @@ def bot_env(console: SandboxConsole, slack: SlackApiStandIn, tmp_path: Path) -> 
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": slack.api_url,
-            "SCANBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'scanbot.db'}",
+            "SCANBOT_DATABASE_URL": database_url,
             "SCANBOT_POLL_SECONDS": "1",
             "SCANBOT_THREAD_UPDATE_SECONDS": "0",
             "PORT": str(free_port()),
@@ -109,10 +118,14 @@ def wait_for(condition: object, timeout: float = 20.0) -> None:
 
 
 def test_a_watch_survives_kill_9_and_completes_in_the_same_thread(
-    console: SandboxConsole, console_clock: ManualClock, slack: SlackApiStandIn, tmp_path: Path
+    console: SandboxConsole,
+    console_clock: ManualClock,
+    slack: SlackApiStandIn,
+    database_url: str,
+    tmp_path: Path,
 ) -> None:
     console.start_on_demand_scan("library/alpine", tag="3.16", discovery_total=1, images=4)
-    env = bot_env(console, slack, tmp_path)
+    env = bot_env(console, slack, database_url)
     log = tmp_path / "scanbot.log"
 
     first = BotProcess(env, log)

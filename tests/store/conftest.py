@@ -7,49 +7,13 @@ gets a schema of its own, dropped afterwards, so tests never see each other's ro
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from bot.store import Store
-
-POSTGRES_ENV = "SCANBOT_TEST_POSTGRES_URL"
-
-DatabaseUrlFactory = Callable[[], str]
-
-
-def _postgres_base_url() -> str | None:
-    return os.environ.get(POSTGRES_ENV) or None
-
-
-@pytest.fixture
-def postgres_schema_url() -> Iterator[DatabaseUrlFactory]:
-    """Factory of PostgreSQL URLs whose ``search_path`` is a fresh, private schema."""
-    base = _postgres_base_url()
-    if base is None:
-        pytest.skip(f"{POSTGRES_ENV} is not set")
-    admin = sa.create_engine(base)
-    schemas: list[str] = []
-
-    def make() -> str:
-        schema = f"scanbot_test_{uuid.uuid4().hex[:12]}"
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        schemas.append(schema)
-        url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        return url.render_as_string(hide_password=False)
-
-    try:
-        yield make
-    finally:
-        with admin.begin() as connection:
-            for schema in schemas:
-                connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+from tests.conftest import DatabaseUrlFactory
 
 
 @pytest.fixture(params=["sqlite-memory", "sqlite-file", "postgres"])
