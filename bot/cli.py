@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 
 from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
 from bot.console.errors import ConsoleError
@@ -107,8 +108,14 @@ def _run(settings: Settings, *, host: str) -> int:
     try:
         runtime = build_runtime(settings)
         serve(runtime, host=host, port=settings.port)
-    except OSError as exc:  # Slack unreachable at start, the port taken, the database dir missing
+    except OSError as exc:  # Slack unreachable at start, the port taken
         print(f"scanbot: cannot start: {exc}", file=sys.stderr)
+        return EXIT_CONSOLE
+    except SQLAlchemyError as exc:  # the database cannot be opened or migrated
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        print(
+            f"scanbot: SCANBOT_DATABASE_URL: cannot open the database ({reason})", file=sys.stderr
+        )
         return EXIT_CONSOLE
     except SlackApiError as exc:  # Socket Mode: apps.connections.open refused
         code = exc.response.get("error", "unknown error") if exc.response else "unknown error"

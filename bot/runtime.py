@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -74,8 +76,8 @@ class Runtime:
 
 
 def instance_id() -> str:
-    """Stable per host, so a restarted process takes over its own poll lease at once."""
-    return socket.gethostname() or "scanbot"
+    """Unique per process, so replicas on one host exclude each other too."""
+    return f"{socket.gethostname() or 'scanbot'}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def build_runtime(

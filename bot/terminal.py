@@ -11,6 +11,7 @@ from bot.console.errors import ConsoleError
 from bot.images import ScanTarget
 from bot.progress import Phase, ProgressSnapshot, StepView, snapshot
 from bot.services import Console
+from bot.slack.mrkdwn import strip_controls
 
 EXIT_OK = 0
 EXIT_SCAN_FAILED = 1
@@ -21,22 +22,27 @@ _BAR_WIDTH = 30
 
 
 def render(snap: ProgressSnapshot, target: ScanTarget | None) -> list[str]:
-    """Plain-text lines describing ``snap`` (nothing escaped: this is a terminal)."""
+    """Plain-text lines describing ``snap``; the console's text loses control characters,
+    so a title cannot move the cursor, clear the screen or retitle the terminal."""
     name = target.display() if target else "regular registry scan"
-    lines = [f"{name}: {snap.summary}"]
+    lines = [f"{name}: {_plain(snap.summary)}"]
     if snap.phase in (Phase.DISCOVERING, Phase.SCANNING, Phase.COMPLETE, Phase.FAILED):
         lines.append(_step_line("discovery ", snap.discovery))
         lines.append(_step_line("image scan", snap.image_scan))
     if snap.error:
-        lines.append(f"error: {snap.error}")
+        lines.append(f"error: {_plain(snap.error)}")
     return lines
+
+
+def _plain(text: str) -> str:
+    return strip_controls(text).replace("\n", " ").replace("\t", " ")
 
 
 def _step_line(label: str, step: StepView) -> str:
     filled = step.percent * _BAR_WIDTH // 100
     bar = "#" * filled + "-" * (_BAR_WIDTH - filled)
     line = f"  {label} [{bar}] {step.scanned}/{step.total} ({step.percent}%)"
-    return f"{line}  {step.title}" if step.title else line
+    return f"{line}  {_plain(step.title)}" if step.title else line
 
 
 def exit_code(snap: ProgressSnapshot) -> int:

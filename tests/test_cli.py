@@ -111,6 +111,21 @@ def test_run_in_socket_mode_with_a_refused_app_token_says_which_setting_to_fix(
     assert "xapp-1-refused-secret" not in result.stderr + result.stdout
 
 
+def test_run_with_a_database_it_cannot_open_names_the_setting(tmp_path: Path) -> None:
+    env = {
+        "PRISMA_CONSOLE_URL": "http://127.0.0.1:9",
+        "PRISMA_USER": "u",
+        "PRISMA_PASSWORD": "p",
+        "SLACK_BOT_TOKEN": "xoxb-bot",
+        "SLACK_SIGNING_SECRET": "s",
+        "SCANBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}",
+    }
+    result = scanbot("run", env=env)
+    assert result.returncode == 3
+    assert "SCANBOT_DATABASE_URL: cannot open the database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_sandbox_console_runs_on_its_own_and_stops_on_sigterm() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "sandbox-console", "--port", "0", "--seed", "alpine:3.16"],

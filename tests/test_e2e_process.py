@@ -155,7 +155,11 @@ def test_a_watch_survives_kill_9_and_completes_in_the_same_thread(
     second = BotProcess(env, log)
     try:
         second.wait_healthy()
-        wait_for(lambda: "complete" in json.dumps(slack.thread(CHANNEL, parent_ts)[-1:]).lower())
+        # The killed process's poll lease runs out first (at most 10 s at a 1 s poll).
+        wait_for(
+            lambda: "complete" in json.dumps(slack.thread(CHANNEL, parent_ts)[-1:]).lower(),
+            timeout=60,
+        )
         final = json.dumps(slack.thread(CHANNEL, parent_ts)[-1])
         assert f"<@{ALICE}>" in final
         assert "4/4" in final

@@ -104,3 +104,13 @@ def test_regular_scan_without_image() -> None:
     )
     assert code == EXIT_OK
     assert "regular registry scan" in out
+
+
+def test_console_text_cannot_send_escape_sequences_to_the_terminal() -> None:
+    hostile = entry((1, 1), (4, 1), ongoing=False, error="boom\x1b[2J")
+    step = StepProgress(total=1, scanned=1, title="\x1b]0;pwned\x07Step 1/2")
+    answer = [ProgressEntry(discovery=step, image_scan=hostile.image_scan, is_scan_ongoing=False)]
+    _, out, _ = run(ScriptedConsole(answer), watch=False)
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    assert "Step 1/2" in out

@@ -29,8 +29,18 @@ CHANNEL_GONE_ERRORS = frozenset(
     }
 )
 
+#: Slack errors meaning the parent message is gone or can no longer be edited or replied to.
+PARENT_GONE_ERRORS = frozenset(
+    {"message_not_found", "cant_update_message", "edit_window_closed", "thread_not_found"}
+)
+
 #: Errors of conversations.history meaning "cannot look", after which the parent is posted anew.
 HISTORY_UNAVAILABLE_ERRORS = CHANNEL_GONE_ERRORS | {"missing_scope", "not_allowed_token_type"}
+
+#: How far after a watch's creation its parent can have been posted (the listener's
+#: console request and Slack retries), and how many history pages to read looking for it.
+PARENT_SEARCH_WINDOW = 600.0
+PARENT_SEARCH_PAGES = 20
 
 #: Metadata event type on parent messages, so a message can be traced to its watch.
 WATCH_EVENT_TYPE = "scanbot_watch"
@@ -46,6 +56,10 @@ def slack_error_code(exc: SlackApiError) -> str:
 
 def channel_gone(exc: SlackApiError) -> bool:
     return slack_error_code(exc) in CHANNEL_GONE_ERRORS
+
+
+def parent_gone(exc: SlackApiError) -> bool:
+    return slack_error_code(exc) in PARENT_GONE_ERRORS
 
 
 class WatchPoster:
@@ -77,25 +91,33 @@ class WatchPoster:
         ``channels:history`` / ``groups:history`` scopes; without them it finds nothing.
         """
         oldest = watch.created_at.timestamp() - 300
-        try:
-            response = self._client.conversations_history(
-                channel=watch.channel_id,
-                oldest=f"{oldest:.6f}",
-                include_all_metadata=True,
-                limit=200,
-            )
-        except SlackApiError as exc:
-            if slack_error_code(exc) in HISTORY_UNAVAILABLE_ERRORS:
+        latest = watch.created_at.timestamp() + PARENT_SEARCH_WINDOW
+        cursor: str | None = None
+        for _ in range(PARENT_SEARCH_PAGES):
+            try:
+                response = self._client.conversations_history(
+                    channel=watch.channel_id,
+                    oldest=f"{oldest:.6f}",
+                    latest=f"{latest:.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+            except SlackApiError as exc:
+                if slack_error_code(exc) in HISTORY_UNAVAILABLE_ERRORS:
+                    return None
+                raise
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if (
+                    metadata.get("event_type") == WATCH_EVENT_TYPE
+                    and payload.get("watch_id") == watch.id
+                ):
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not response.get("has_more") or cursor is None:
                 return None
-            raise
-        for message in response.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if (
-                metadata.get("event_type") == WATCH_EVENT_TYPE
-                and payload.get("watch_id") == watch.id
-            ):
-                return str(message["ts"])
         return None
 
     def update_parent(self, watch: Watch, snap: ProgressSnapshot, *, now: datetime) -> None:

@@ -19,8 +19,7 @@ from datetime import timedelta
 from slack_sdk.errors import SlackApiError
 
 from bot.console.errors import ConsoleError
-from bot.console.models import ProgressEntry
-from bot.images import ScanTarget
+from bot.console.models import ProgressEntry, ScanResult
 from bot.services import Console
 from bot.watch import Watch
 from bot.watcher.lifecycle import Answer, WatchContext, advance
@@ -40,69 +39,103 @@ class CycleReport:
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class _InFlight:
+    future: Future[list[ProgressEntry]]
+    for_watches: frozenset[int]  # the watches open when the request was sent
+
+
 class ConsoleFetcher:
-    """Runs console progress requests on a bounded pool, at most one in flight per image."""
+    """Runs console progress requests on a bounded pool, at most one in flight per image.
+
+    An answer is only ever applied to the watches that were open when its request was
+    sent: a late answer about an earlier scan never reaches a newer watch of that image.
+    """
 
     def __init__(self, console: Console, *, workers: int) -> None:
         self._console = console
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scanbot-console")
-        self._inflight: dict[str, Future[list[ProgressEntry]]] = {}
+        self._inflight: dict[str, _InFlight] = {}
         self._lock = threading.Lock()
 
-    def fetch(
-        self, targets: dict[str, ScanTarget], *, budget: float
-    ) -> tuple[dict[str, Answer], int]:
-        """Answers per image key that arrived within ``budget`` seconds, and requests sent."""
+    def fetch(self, watches: list[Watch], *, budget: float) -> tuple[dict[int, Answer], int]:
+        """Answers per watch id that arrived within ``budget`` seconds, and requests sent."""
+        by_key: dict[str, list[Watch]] = {}
+        for watch in watches:
+            by_key.setdefault(watch.target.key, []).append(watch)
         sent = 0
         with self._lock:
-            futures: dict[str, Future[list[ProgressEntry]]] = {}
-            for key, target in targets.items():
-                future = self._inflight.get(key)
-                if future is None:
-                    future = self._pool.submit(self._console.progress, target)
-                    self._inflight[key] = future
-                    sent += 1
-                futures[key] = future
-        wait(futures.values(), timeout=budget)
-        answers: dict[str, Answer] = {}
-        with self._lock:
-            for key, future in futures.items():
-                if not future.done():
-                    continue
+            # Requests for images nobody follows any more: their answers are of no use.
+            for key in [key for key in self._inflight if key not in by_key]:
                 del self._inflight[key]
-                error = future.exception()
-                if error is None:
-                    answers[key] = Answer(entries=future.result())
-                elif isinstance(error, ConsoleError):
-                    answers[key] = Answer(error=error)
-                else:
-                    raise error
+            pending: dict[str, _InFlight] = {}
+            for key, group in by_key.items():
+                request = self._inflight.get(key)
+                if request is None:
+                    future = self._pool.submit(self._console.progress, group[0].target)
+                    request = _InFlight(future, frozenset(w.id for w in group))
+                    self._inflight[key] = request
+                    sent += 1
+                pending[key] = request
+        wait([request.future for request in pending.values()], timeout=budget)
+        answers: dict[int, Answer] = {}
+        with self._lock:
+            for key, request in pending.items():
+                if not request.future.done():
+                    continue
+                if self._inflight.get(key) is request:
+                    del self._inflight[key]
+                answer = _answer(request.future)
+                for watch in by_key[key]:
+                    if watch.id in request.for_watches:
+                        answers[watch.id] = answer
         return answers, sent
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _answer(future: Future[list[ProgressEntry]]) -> Answer:
+    error = future.exception()
+    if error is None:
+        return Answer(entries=future.result())
+    if isinstance(error, ConsoleError):
+        return Answer(error=error)
+    raise error
+
+
+def poll_lease(settings_poll_seconds: float) -> timedelta:
+    """How long the poll lease lasts without renewal: several cycles, at least 10 s."""
+    return timedelta(seconds=max(10.0, 3 * settings_poll_seconds))
+
+
 def poll_cycle(ctx: WatchContext, fetcher: ConsoleFetcher, *, owner: str) -> CycleReport:
     """Poll every open watch once.  Safe to call from one thread at a time per process."""
     services = ctx.services
     settings = services.settings
-    lease = timedelta(seconds=max(60.0, 3 * settings.scanbot_poll_seconds))
+    lease = poll_lease(settings.scanbot_poll_seconds)
     if not services.store.try_lock(POLL_LOCK, owner=owner, ttl=lease, now=services.clock()):
         log.debug("poll lease held by another replica; skipping this cycle")
         return CycleReport(ran=False)
     watches = services.store.list_open()
-    targets: dict[str, ScanTarget] = {}
-    for watch in watches:
-        targets.setdefault(watch.target.key, watch.target)
-    answers, sent = fetcher.fetch(targets, budget=max(1.0, 0.8 * settings.scanbot_poll_seconds))
+    answers, sent = fetcher.fetch(watches, budget=max(1.0, 0.8 * settings.scanbot_poll_seconds))
+    # Waiting for the console took time: renew the lease before acting on the answers.
+    if not services.store.try_lock(POLL_LOCK, owner=owner, ttl=lease, now=services.clock()):
+        log.warning("poll lease lost while waiting for the console; skipping this cycle")
+        return CycleReport(ran=False, console_requests=sent)
     outcomes: Counter[str] = Counter()
-    for watch in watches:
-        outcomes[_advance_one(ctx, watch, answers.get(watch.target.key))] += 1
+    results: dict[str, ScanResult | None] = {}
+    for listed in watches:
+        # Re-read: a user may have stopped the watch while the console was being asked.
+        watch = services.store.get(listed.id)
+        if watch is None or not watch.state.is_open:
+            outcomes["ended-meanwhile"] += 1
+            continue
+        outcomes[_advance_one(ctx, watch, answers.get(watch.id), results)] += 1
     report = CycleReport(
         ran=True,
         watches=len(watches),
-        images=len(targets),
+        images=len({watch.target.key for watch in watches}),
         console_requests=sent,
         outcomes=dict(outcomes),
     )
@@ -117,9 +150,11 @@ def poll_cycle(ctx: WatchContext, fetcher: ConsoleFetcher, *, owner: str) -> Cyc
     return report
 
 
-def _advance_one(ctx: WatchContext, watch: Watch, answer: Answer | None) -> str:
+def _advance_one(
+    ctx: WatchContext, watch: Watch, answer: Answer | None, results: dict[str, ScanResult | None]
+) -> str:
     try:
-        return advance(ctx, watch, answer)
+        return advance(ctx, watch, answer, results=results)
     except SlackApiError as exc:
         # Slack kept failing (after the client's own retries): try this watch next cycle.
         log.warning("watch %s: Slack call failed, will retry next cycle: %s", watch.id, exc)

@@ -20,7 +20,8 @@ from bot.images import ScanTarget
 from bot.progress import Phase, ProgressSnapshot, StepView, snapshot
 from bot.services import Services
 from bot.slack import blocks
-from bot.slack.poster import WatchPoster, channel_gone, slack_error_code
+from bot.slack.message import SlackMessage
+from bot.slack.poster import WatchPoster, channel_gone, parent_gone, slack_error_code
 from bot.watch import Watch, WatchState
 
 log = logging.getLogger(__name__)
@@ -135,12 +136,20 @@ class Answer:
     error: ConsoleError | None = None
 
 
-def advance(ctx: WatchContext, watch: Watch, answer: Answer | None) -> str:
+def advance(
+    ctx: WatchContext,
+    watch: Watch,
+    answer: Answer | None,
+    *,
+    results: dict[str, ScanResult | None] | None = None,
+) -> str:
     """Apply one poll's answer to one open watch; returns what was done (for the report).
 
     ``answer`` is None when the console's answer did not arrive within this cycle.
-    Slack errors meaning the channel is gone end the watch as FAILED; other Slack
-    errors propagate so the cycle moves on and the watch is tried again next cycle.
+    ``results`` memoises vulnerability summaries for this cycle: one ``GET /registry`` per
+    image however many watches of it complete together.  Slack errors meaning the channel
+    or the parent message is gone end the watch as FAILED; other Slack errors propagate so
+    the cycle moves on and the watch is tried again next cycle.
     """
     now = ctx.services.clock()
     try:
@@ -161,22 +170,27 @@ def advance(ctx: WatchContext, watch: Watch, answer: Answer | None) -> str:
         if not answer.entries:
             # The once-only "finished" answer went to someone else (another request or an
             # earlier process); having seen the scan run, [] means it completed.
-            return _complete(ctx, watch, _completed_from(watch.last_snapshot), now)
+            return _complete(ctx, watch, _completed_from(watch.last_snapshot), now, results)
         snap = snapshot(answer.entries)
         if snap.phase in (Phase.COMPLETE, Phase.FAILED):
-            return _complete(ctx, watch, snap, now)
+            return _complete(ctx, watch, snap, now, results)
         return _progress(ctx, watch, snap, now)
     except SlackApiError as exc:
-        if not channel_gone(exc):
+        if channel_gone(exc):
+            outcome = "channel-gone"
+        elif parent_gone(exc):
+            outcome = "parent-gone"  # deleted by someone, or no longer editable
+        else:
             raise
         log.warning(
-            "watch %s: channel %s unavailable (%s)",
+            "watch %s in %s ends: %s (%s)",
             watch.id,
             watch.channel_id,
+            outcome,
             slack_error_code(exc),
         )
         ctx.services.store.finish(watch.id, state=WatchState.FAILED, now=now)
-        return "channel-gone"
+        return outcome
 
 
 def _progress(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: datetime) -> str:
@@ -209,28 +223,58 @@ def _reply_due(
     return now - last >= interval
 
 
-def _complete(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: datetime) -> str:
+def _complete(
+    ctx: WatchContext,
+    watch: Watch,
+    snap: ProgressSnapshot,
+    now: datetime,
+    results: dict[str, ScanResult | None] | None,
+) -> str:
     final = replace(watch, state=WatchState.COMPLETED, finished_at=now, last_snapshot=snap)
     started = snap.started_at or watch.created_at
-    result = _scan_result(ctx, watch.target)
-    ctx.poster.reply(
-        final,
-        blocks.scan_complete(final, snap, duration=max(now - started, timedelta()), result=result),
-    )
-    ctx.poster.update_parent(final, snap, now=now)
-    ctx.services.store.finish(watch.id, state=WatchState.COMPLETED, now=now, snapshot=snap)
+    key = watch.target.key
+    if results is None or key not in results:
+        result = _scan_result(ctx, watch.target)
+        if results is not None:
+            results[key] = result
+    else:
+        result = results[key]
+    duration = max(now - started, timedelta())
+    message = blocks.scan_complete(final, snap, duration=duration, result=result)
+    _end(ctx, final, message, parent_snap=snap, snapshot=snap, now=now)
     return "completed"
 
 
 def _expire(ctx: WatchContext, watch: Watch, now: datetime) -> str:
     final = replace(watch, state=WatchState.EXPIRED, finished_at=now)
     max_duration = timedelta(seconds=ctx.services.settings.scanbot_max_watch_seconds)
-    ctx.poster.reply(final, blocks.watch_expired(final, max_duration=max_duration))
-    ctx.poster.update_parent(
-        final, watch.last_snapshot or ProgressSnapshot(phase=Phase.IDLE), now=now
-    )
-    ctx.services.store.finish(watch.id, state=WatchState.EXPIRED, now=now)
+    message = blocks.watch_expired(final, max_duration=max_duration)
+    parent_snap = watch.last_snapshot or ProgressSnapshot(phase=Phase.IDLE)
+    _end(ctx, final, message, parent_snap=parent_snap, snapshot=None, now=now)
     return "expired"
+
+
+def _end(
+    ctx: WatchContext,
+    final: Watch,
+    message: SlackMessage,
+    *,
+    parent_snap: ProgressSnapshot,
+    snapshot: ProgressSnapshot | None,
+    now: datetime,
+) -> None:
+    """Post the final reply, mark the watch finished, then show the final parent.
+
+    The reply comes first (a crash before ``finish`` repeats it rather than loses it);
+    the parent edit comes last and is best effort, so a parent that can no longer be
+    edited never keeps a finished watch open (nor repeats its final reply).
+    """
+    ctx.poster.reply(final, message)
+    ctx.services.store.finish(final.id, state=final.state, now=now, snapshot=snapshot)
+    try:
+        ctx.poster.update_parent(final, parent_snap, now=now)
+    except SlackApiError as exc:
+        log.warning("watch %s ended; its parent could not be updated: %s", final.id, exc)
 
 
 def _repost_parent(ctx: WatchContext, watch: Watch, now: datetime) -> Watch:

@@ -36,7 +36,8 @@ class ManualNow:
     """A settable UTC clock for the bot."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+        # Starts at the real time: Slack's message ts (the stand-in's) come from it too.
+        self.now = start or datetime.now(UTC).replace(microsecond=0)
         self._lock = threading.Lock()
 
     def __call__(self) -> datetime:

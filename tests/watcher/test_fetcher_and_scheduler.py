@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.console.errors import ConsoleUnavailable
 from bot.console.models import ProgressEntry, ScanResult
 from bot.images import ScanTarget
+from bot.watch import Watch, WatchState
 from bot.watcher.job import ConsoleFetcher
 from bot.watcher.scheduler import POLL_JOB_ID, PRUNE_JOB_ID, build_scheduler
 
@@ -45,15 +46,42 @@ def fetcher_for(console: GatedConsole) -> ConsoleFetcher:
     return ConsoleFetcher(console, workers=2)
 
 
+def watch(watch_id: int, target: ScanTarget, channel: str = "C1") -> Watch:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    return Watch(
+        id=watch_id,
+        target=target,
+        channel_id=channel,
+        requester_id="U1",
+        state=WatchState.ACTIVE,
+        created_at=at,
+        updated_at=at,
+    )
+
+
 def test_a_slow_image_is_skipped_this_cycle_while_the_others_answer() -> None:
     console = GatedConsole(slow={ALPINE.key})
     fetcher = fetcher_for(console)
     try:
-        answers, sent = fetcher.fetch({ALPINE.key: ALPINE, NGINX.key: NGINX}, budget=0.2)
+        answers, sent = fetcher.fetch([watch(1, ALPINE), watch(2, NGINX)], budget=0.2)
         assert sent == 2
-        assert set(answers) == {NGINX.key}
+        assert set(answers) == {2}
     finally:
         console.gate.set()
+        fetcher.close()
+
+
+def test_watches_of_one_image_share_one_request_and_its_answer() -> None:
+    console = GatedConsole(slow=set())
+    fetcher = fetcher_for(console)
+    try:
+        answers, sent = fetcher.fetch(
+            [watch(1, ALPINE, "C1"), watch(2, ALPINE, "C2"), watch(3, NGINX)], budget=2
+        )
+        assert sent == 2
+        assert answers[1] == answers[2]
+        assert sorted(console.calls) == sorted([ALPINE.key, NGINX.key])
+    finally:
         fetcher.close()
 
 
@@ -61,16 +89,49 @@ def test_an_image_still_in_flight_is_not_requested_again_next_cycle() -> None:
     console = GatedConsole(slow={ALPINE.key})
     fetcher = fetcher_for(console)
     try:
-        fetcher.fetch({ALPINE.key: ALPINE}, budget=0.05)
-        answers, sent = fetcher.fetch({ALPINE.key: ALPINE}, budget=0.05)
+        fetcher.fetch([watch(1, ALPINE)], budget=0.05)
+        answers, sent = fetcher.fetch([watch(1, ALPINE)], budget=0.05)
         assert (answers, sent) == ({}, 0)
         console.gate.set()
-        answers, sent = fetcher.fetch({ALPINE.key: ALPINE}, budget=2)
+        answers, sent = fetcher.fetch([watch(1, ALPINE)], budget=2)
         assert sent == 0
-        assert answers[ALPINE.key].entries == [ProgressEntry(is_scan_ongoing=True)]
-        _, sent = fetcher.fetch({ALPINE.key: ALPINE}, budget=2)
+        assert answers[1].entries == [ProgressEntry(is_scan_ongoing=True)]
+        _, sent = fetcher.fetch([watch(1, ALPINE)], budget=2)
         assert sent == 1
         assert console.calls == [ALPINE.key, ALPINE.key]
+    finally:
+        console.gate.set()
+        fetcher.close()
+
+
+def test_a_late_answer_only_reaches_the_watches_open_when_it_was_asked() -> None:
+    """An old request's answer (maybe the old scan's once-only "finished") must not
+    reach a newer watch of the same image; that one gets a fresh request."""
+    console = GatedConsole(slow={ALPINE.key})
+    fetcher = fetcher_for(console)
+    try:
+        fetcher.fetch([watch(1, ALPINE)], budget=0.05)  # asked for watch 1, still in flight
+        console.gate.set()
+        answers, sent = fetcher.fetch([watch(2, ALPINE)], budget=2)  # watch 1 ended, 2 began
+        assert (answers, sent) == ({}, 0)
+        answers, sent = fetcher.fetch([watch(2, ALPINE)], budget=2)
+        assert sent == 1
+        assert set(answers) == {2}
+    finally:
+        console.gate.set()
+        fetcher.close()
+
+
+def test_a_request_for_an_image_nobody_follows_any_more_is_dropped() -> None:
+    console = GatedConsole(slow={ALPINE.key})
+    fetcher = fetcher_for(console)
+    try:
+        fetcher.fetch([watch(1, ALPINE)], budget=0.05)
+        fetcher.fetch([], budget=0.05)  # the watch ended
+        console.gate.set()
+        answers, sent = fetcher.fetch([watch(2, ALPINE)], budget=2)
+        assert sent == 1
+        assert set(answers) == {2}
     finally:
         console.gate.set()
         fetcher.close()
@@ -80,9 +141,9 @@ def test_a_console_error_becomes_that_images_answer() -> None:
     console = GatedConsole(slow=set(), fail={ALPINE.key})
     fetcher = fetcher_for(console)
     try:
-        answers, _ = fetcher.fetch({ALPINE.key: ALPINE, NGINX.key: NGINX}, budget=2)
-        assert isinstance(answers[ALPINE.key].error, ConsoleUnavailable)
-        assert answers[NGINX.key].entries is not None
+        answers, _ = fetcher.fetch([watch(1, ALPINE), watch(2, NGINX)], budget=2)
+        assert isinstance(answers[1].error, ConsoleUnavailable)
+        assert answers[2].entries is not None
     finally:
         fetcher.close()
 
