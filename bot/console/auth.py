@@ -13,7 +13,7 @@ import binascii
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.console.models import finite_number
 
@@ -41,7 +41,7 @@ def jwt_claims(token: str) -> dict[str, object]:
 class Token:
     """A bearer token and when, on our clock, it was obtained and runs out."""
 
-    value: str
+    value: str = field(repr=False)  # a secret: never in reprs
     obtained_at: float
     expires_at: float
 

@@ -230,7 +230,7 @@ class ConsoleClient:
         response = self._request("GET", api_version, "version")
         try:
             payload: object = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             payload = response.text
         if not isinstance(payload, str) or not payload.strip():
             raise UnexpectedResponse("the console's answer to version is not a version string")
@@ -308,12 +308,12 @@ class ConsoleClient:
         except httpx.TransportError as exc:
             raise ConsoleUnavailable(
                 f"the console at {self._host} could not be reached for {method} {path}: "
-                f"{self._redact(_describe(exc))} ({_tries(attempts)})"
+                f"{_describe(exc, self._password)} ({_tries(attempts)})"
             ) from exc
         except httpx.HTTPError as exc:
             raise UnexpectedResponse(
                 f"the console's answer to {method} {path} could not be read: "
-                f"{self._redact(_describe(exc))}"
+                f"{_describe(exc, self._password)}"
             ) from exc
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
 
@@ -355,7 +355,7 @@ class ConsoleClient:
         status = response.status_code
         if 200 <= status < 300:
             return
-        detail = self._redact(_detail(response))
+        detail = self._redact(_detail(response, self._password))
         error: ConsoleError
         if status == 400:
             error = RequestRejected(f"the console rejected {path}: {detail}", detail=detail)
@@ -409,21 +409,21 @@ def _verify(settings: Settings) -> ssl.SSLContext | bool:
 def _json(response: httpx.Response, endpoint: str) -> object:
     try:
         payload: object = response.json()
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+    except (ValueError, RecursionError):  # bad JSON, bad encoding, absurd nesting
         raise UnexpectedResponse(f"the console's answer to {endpoint} is not JSON") from None
     return payload
 
 
-def _detail(response: httpx.Response) -> str:
+def _detail(response: httpx.Response, secret: str) -> str:
     try:
         payload: object = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         payload = None
-    return error_detail(response.text, payload)
+    return error_detail(response.text, payload, secret)
 
 
-def _describe(exc: httpx.HTTPError) -> str:
-    text = str(exc).strip()
+def _describe(exc: httpx.HTTPError, secret: str) -> str:
+    text = redact(str(exc), secret).strip()
     name = type(exc).__name__
     return f"{name}: {text[:200]}" if text else name
 

@@ -219,7 +219,10 @@ def _time(value: object) -> datetime | None:
         parsed = parsed.replace(tzinfo=UTC)
     if parsed.year <= 1:
         return None
-    return parsed
+    try:
+        return parsed.astimezone(UTC)  # near datetime's limits an offset can overflow
+    except OverflowError:
+        return None
 
 
 def _trim_fraction(text: str) -> str:

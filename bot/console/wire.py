@@ -6,6 +6,7 @@ client imports httpx.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import UTC
@@ -29,12 +30,16 @@ def api_version_of(version: str) -> str:
     return f"v{match.group(1)}.{match.group(2)}"
 
 
-def error_detail(text: str, payload: object) -> str:
-    """The console's ``err`` text (``{"err": ...}``, a JSON string, or plain text), ≤300 chars."""
+def error_detail(text: str, payload: object, secret: str = "") -> str:
+    """The console's ``err`` text (``{"err": ...}``, a JSON string, or plain text), ≤300 chars.
+
+    ``secret`` is removed *before* the text is folded and cut, so no part of it survives.
+    """
     if isinstance(payload, dict) and isinstance(payload.get("err"), str):
         text = payload["err"]
     elif isinstance(payload, str):
         text = payload
+    text = redact(text, secret)
     text = " ".join(text.split())
     return text if len(text) <= DETAIL_MAX else text[: DETAIL_MAX - 1] + "…"
 
@@ -42,7 +47,9 @@ def error_detail(text: str, payload: object) -> str:
 def redact(text: str, secret: str) -> str:
     """Remove ``secret``, Authorization values and JWTs from text bound for a message."""
     if secret:
-        text = text.replace(secret, "***")
+        for form in {secret, json.dumps(secret)[1:-1], " ".join(secret.split())}:
+            if form:
+                text = text.replace(form, "***")
     text = _AUTH_VALUE.sub(r"\1 ***", text)
     return _JWT.sub("***", text)
 

@@ -126,6 +126,11 @@ def poll_cycle(ctx: WatchContext, fetcher: ConsoleFetcher, *, owner: str) -> Cyc
     outcomes: Counter[str] = Counter()
     results: dict[str, ScanResult | None] = {}
     for listed in watches:
+        # Slack calls (and their 429 back-offs) take time: keep the lease before each watch.
+        if not services.store.try_lock(POLL_LOCK, owner=owner, ttl=lease, now=services.clock()):
+            log.warning("poll lease lost during the cycle; the rest waits for the next one")
+            outcomes["lease-lost"] += 1
+            break
         # Re-read: a user may have stopped the watch while the console was being asked.
         watch = services.store.get(listed.id)
         if watch is None or not watch.state.is_open:
