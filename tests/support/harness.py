@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from bot.images import parse_image_reference
 from bot.runtime import Runtime, build_runtime
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack_api import SlackApiStandIn
@@ -112,6 +113,21 @@ class BotHarness:
 
     def poll(self) -> CycleReport:
         return self.runtime.poll_once()
+
+    def follow(self, text: str = "alpine:3.16", *, channel_id: str = CHANNEL) -> str:
+        """``/scanprogress <text>`` in ``channel_id``; returns the parent message's ts."""
+        self.command(text, channel_id=channel_id)
+        key = parse_image_reference(text).key
+        self.wait_until(
+            lambda: any(
+                w.target.key == key and w.parent_ts is not None
+                for w in self.runtime.store.list_open(channel_id=channel_id)
+            )
+        )
+        watch = self.runtime.store.find_open(channel_id=channel_id, target_key=key)
+        assert watch is not None
+        assert watch.parent_ts is not None
+        return watch.parent_ts
 
     def wait_for_active_watches(self, count: int, *, channel_id: str | None = None) -> None:
         """Wait until ``count`` watches have their parent posted (the listener finished)."""

@@ -19,19 +19,11 @@ from tests.support.harness import ALICE, BOT_TOKEN, CHANNEL, BotHarness
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
 
 
-def follow(bot: BotHarness, text: str = "alpine:3.16", channel: str = CHANNEL) -> str:
-    bot.command(text, channel_id=channel)
-    bot.wait_for_active_watches(1, channel_id=channel)
-    (watch,) = bot.runtime.store.list_open(channel_id=channel)
-    assert watch.parent_ts is not None
-    return watch.parent_ts
-
-
 def test_a_parent_that_cannot_be_edited_still_ends_the_watch_with_one_final_reply(
     bot: BotHarness, console_clock: ManualClock
 ) -> None:
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=2)
-    parent_ts = follow(bot)
+    parent_ts = bot.follow()
     bot.slack.fail_next("chat.update", error="message_not_found", count=10)
     console_clock.advance(10 * STEP)
 
@@ -46,7 +38,7 @@ def test_a_deleted_parent_ends_the_watch_while_the_scan_runs(
     bot: BotHarness, console_clock: ManualClock
 ) -> None:
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=4)
-    follow(bot)
+    bot.follow()
     bot.slack.fail_next("chat.update", error="message_not_found")
     console_clock.advance(STEP + 1)
 
@@ -59,7 +51,7 @@ def test_a_watch_stopped_while_the_console_is_asked_is_left_alone(
     bot: BotHarness, console_clock: ManualClock
 ) -> None:
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=4)
-    parent_ts = follow(bot)
+    parent_ts = bot.follow()
     (watch,) = bot.runtime.store.list_open()
     console_clock.advance(STEP + 1)
     bot.console.inject_fault("delay", delay_seconds=1.0, path_contains="registry/progress")
@@ -99,7 +91,7 @@ def test_one_vulnerability_lookup_per_image_however_many_channels_complete(
 ) -> None:
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=1)
     for channel in ("C01", "C02", "C03"):
-        follow(bot, channel=channel)
+        bot.follow(channel_id=channel)
     console_clock.advance(10 * STEP)
     bot.console.clear_requests()
 

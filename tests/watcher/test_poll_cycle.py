@@ -10,7 +10,6 @@ import json
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from bot.images import parse_image_reference
 from bot.sandbox.console import SandboxConsoleConfig
 from bot.sandbox.console_state import ManualClock
 from bot.watch import WatchState
@@ -25,16 +24,6 @@ def start_bot(
     return running_bot(tmp_path, console_config=config, console_clock=clock, **overrides)
 
 
-def follow(bot: BotHarness, text: str = "alpine:3.16", channel: str = CHANNEL) -> str:
-    """Follow an image and return the parent message's ts."""
-    bot.command(text, channel_id=channel)
-    bot.wait_for_active_watches(1, channel_id=channel)
-    key = parse_image_reference(text).key
-    (watch,) = [w for w in bot.runtime.store.list_open(channel_id=channel) if w.target.key == key]
-    assert watch.parent_ts is not None
-    return watch.parent_ts
-
-
 def slack_calls(bot: BotHarness) -> int:
     return len([c for c in bot.slack.calls if c.method.startswith("chat.")])
 
@@ -43,7 +32,7 @@ def test_a_watch_is_followed_to_completion_in_its_thread(
     bot: BotHarness, console_clock: ManualClock
 ) -> None:
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", discovery_total=1, images=4)
-    parent_ts = follow(bot)
+    parent_ts = bot.follow()
 
     console_clock.advance(STEP + 1)  # discovery done, image scan under way
     report = bot.poll()
@@ -70,7 +59,7 @@ def test_a_watch_is_followed_to_completion_in_its_thread(
 
 def test_nothing_is_posted_when_nothing_changed(bot: BotHarness) -> None:
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=4)
-    follow(bot)
+    bot.follow()
     calls = slack_calls(bot)
 
     report = bot.poll()
@@ -83,8 +72,8 @@ def test_one_console_request_per_distinct_image_per_cycle(bot: BotHarness) -> No
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=4)
     bot.console.start_on_demand_scan("library/nginx", tag="1.25", images=4)
     for channel in ("C01", "C02", "C03"):
-        follow(bot, "alpine:3.16", channel)
-    follow(bot, "nginx:1.25", "C04")
+        bot.follow("alpine:3.16", channel_id=channel)
+    bot.follow("nginx:1.25", channel_id="C04")
     bot.console.clear_requests()
 
     report = bot.poll()
@@ -100,7 +89,7 @@ def test_an_empty_answer_after_the_scan_was_seen_running_means_complete(
     bot: BotHarness, console_clock: ManualClock
 ) -> None:
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=1)
-    parent_ts = follow(bot)
+    parent_ts = bot.follow()
     console_clock.advance(10 * STEP)
     # Someone else (another channel's command) receives the once-only "finished" answer...
     bot.command("alpine:3.16", channel_id="C0OTHER")
@@ -116,7 +105,7 @@ def test_progress_only_replies_are_rate_limited_but_the_parent_shows_the_latest(
 ) -> None:
     with start_bot(tmp_path, console_clock, scanbot_thread_update_seconds=60) as bot:
         bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=10)
-        parent_ts = follow(bot)
+        parent_ts = bot.follow()
         console_clock.advance(STEP + 1)
         assert bot.poll().outcomes == {"replied": 1}  # phase change: always a reply
         bot.clock.advance(20)
@@ -134,7 +123,7 @@ def test_a_console_error_in_the_scan_is_replied_and_escaped(
 ) -> None:
     hostile = "<!channel> registry <@U999> & co unreachable"
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=2, fail_with=hostile)
-    parent_ts = follow(bot)
+    parent_ts = bot.follow()
 
     console_clock.advance(10 * STEP)
     bot.poll()
@@ -153,7 +142,7 @@ def test_a_watch_ends_after_the_maximum_duration(
 ) -> None:
     with start_bot(tmp_path, console_clock, scanbot_max_watch_seconds=600) as bot:
         bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=4)
-        parent_ts = follow(bot)
+        parent_ts = bot.follow()
         bot.clock.advance(601)
 
         assert bot.poll().outcomes == {"expired": 1}
@@ -166,7 +155,7 @@ def test_console_failures_during_a_cycle_post_nothing_and_retry_next_cycle(
     bot: BotHarness, console_clock: ManualClock
 ) -> None:
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=4)
-    follow(bot)
+    bot.follow()
     calls = slack_calls(bot)
     bot.console.inject_fault("5xx", count=20, path_contains="registry/progress")
     console_clock.advance(STEP + 1)
@@ -182,7 +171,7 @@ def test_a_channel_the_bot_was_removed_from_ends_the_watch(
     bot: BotHarness, console_clock: ManualClock
 ) -> None:
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=4)
-    follow(bot)
+    bot.follow()
     bot.slack.fail_next("chat.update", error="channel_not_found")
     console_clock.advance(STEP + 1)
 
@@ -195,7 +184,7 @@ def test_watches_resume_in_the_same_thread_after_a_restart(
 ) -> None:
     with start_bot(tmp_path, console_clock) as bot:
         bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=2)
-        parent_ts = follow(bot)
+        parent_ts = bot.follow()
         console = bot.console
         slack = bot.slack
         # A second bot process on the same database (the first one is still around,
