@@ -13,14 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from slack_bolt import App
-from slack_sdk import WebClient
 
 from bot.console.client import ConsoleClient
 from bot.services import Console, Services, utc_now
 from bot.settings import Settings
-from bot.slack.app import build_app, build_web_client
-from bot.slack.poster import WatchPoster
+from bot.slack.app import App, WebClient, build_app, build_web_client
+from bot.slack.notifier import SlackNotifier
 from bot.store import Store
 from bot.watcher.job import POLL_LOCK, ConsoleFetcher, CycleReport, poll_cycle, prune_history
 from bot.watcher.lifecycle import WatchContext
@@ -98,7 +96,7 @@ def build_runtime(
         console = client_
     services = Services(settings=settings, console=console, store=store, clock=clock)
     web_client = build_web_client(settings)
-    ctx = WatchContext(services=services, poster=WatchPoster(web_client))
+    ctx = WatchContext(services=services, notifier=SlackNotifier(web_client))
     app = build_app(ctx, web_client, token_verification=token_verification)
     fetcher = ConsoleFetcher(console, workers=settings.scanbot_console_concurrency)
     owner = instance_id()

@@ -19,6 +19,9 @@ from bot.slack import errors
 from bot.slack.listeners import register_listeners
 from bot.watcher.lifecycle import WatchContext
 
+#: The Slack types the process builder holds (re-exported so only bot.slack imports Slack).
+__all__ = ["App", "WebClient", "build_app", "build_web_client"]
+
 
 def build_web_client(settings: Settings) -> WebClient:
     """A WebClient on ``SLACK_API_URL`` that retries 429 (honouring Retry-After) and

@@ -12,12 +12,14 @@ from bot.slack.blocks_kit import (
     ARROW,
     DASH,
     DOT,
-    ERROR_LIMIT,
-    IMAGE_LIMIT,
+    SHOWN_ERROR_CHARS,
+    SHOWN_IMAGE_CHARS,
     Block,
     context,
     error_block,
     header,
+    image_code,
+    image_plain,
     message,
     plural,
     result_blocks,
@@ -39,14 +41,6 @@ BULLET = "\u2022"
 _SCAN_API = "`POST /api/v&lt;version&gt;/registry/scan`"
 
 
-def _image(target: ScanTarget) -> str:
-    return code(target.display()[:IMAGE_LIMIT])
-
-
-def _image_plain(target: ScanTarget) -> str:
-    return escape_truncated(target.display(), IMAGE_LIMIT)
-
-
 def regular_scan(snap: ProgressSnapshot, *, now: datetime) -> SlackMessage:
     """``/scanprogress`` without an image: the regular registry scan's progress."""
     checked = context(
@@ -57,7 +51,7 @@ def regular_scan(snap: ProgressSnapshot, *, now: datetime) -> SlackMessage:
         step_block(f"Step 2/2 {DOT} Image scan", snap.image_scan, "images"),
     ]
     if snap.phase in (Phase.DISCOVERING, Phase.SCANNING):
-        status = escape_truncated(snap.summary, ERROR_LIMIT)
+        status = escape_truncated(snap.summary, SHOWN_ERROR_CHARS)
         lead = f"*Status:* :hourglass_flowing_sand: {status}"
         if snap.entries > 1:
             lead += f"\nAggregated from {plural(snap.entries, 'progress report')}"
@@ -72,7 +66,7 @@ def regular_scan(snap: ProgressSnapshot, *, now: datetime) -> SlackMessage:
     if snap.phase is Phase.FAILED:
         last = "The last scan reported an error."
         blocks = [section(f":zzz: {idle}. {last}"), *steps, error_block(snap.error), checked]
-        error = escape_truncated(snap.error, ERROR_LIMIT)
+        error = escape_truncated(snap.error, SHOWN_ERROR_CHARS)
         return message(f"{idle}. The last scan reported an error: {error}", blocks)
     images = snap.image_scan
     if images.total:
@@ -91,15 +85,15 @@ def no_scan_in_progress(target: ScanTarget) -> SlackMessage:
         "find the image and click *Scan*\n"
         f"{BULLET} or with the API: {_SCAN_API} and the body {code(body[:1500])}"
     )
-    command = code("/scanprogress " + target.display()[:IMAGE_LIMIT])
+    command = code("/scanprogress " + target.display()[:SHOWN_IMAGE_CHARS])
     blocks = [
-        section(f":information_source: No on-demand scan of {_image(target)} is in progress."),
+        section(f":information_source: No on-demand scan of {image_code(target)} is in progress."),
         section(start),
         section(f"Once it is running, {command} follows it here."),
     ]
     fallback = (
-        f"No on-demand scan of {_image_plain(target)} is in progress. Start one in Prisma Cloud "
-        f"({_CONSOLE_PATH} {ARROW} Scan), then run /scanprogress {_image_plain(target)}"
+        f"No on-demand scan of {image_plain(target)} is in progress. Start one in Prisma Cloud "
+        f"({_CONSOLE_PATH} {ARROW} Scan), then run /scanprogress {image_plain(target)}"
     )
     return message(fallback, blocks)
 
@@ -114,34 +108,35 @@ def scan_just_finished(
     images = snap.image_scan
     scanned = f" {images.scanned}/{plural(images.total, 'image')} scanned." if images.total else ""
     if snap.phase is Phase.FAILED:
-        error = escape_truncated(snap.error, ERROR_LIMIT) or "no details given"
-        text = f":x: The scan of {_image(target)} finished with an error: {error}.{scanned}"
-        fallback = f"The scan of {_image_plain(target)} finished with an error: {error}"
+        error = escape_truncated(snap.error, SHOWN_ERROR_CHARS) or "no details given"
+        text = f":x: The scan of {image_code(target)} finished with an error: {error}.{scanned}"
+        fallback = f"The scan of {image_plain(target)} finished with an error: {error}"
         return message(fallback, [section(text)])
-    text = f":white_check_mark: The scan of {_image(target)} is complete.{scanned}"
+    text = f":white_check_mark: The scan of {image_code(target)} is complete.{scanned}"
     blocks = [section(text)]
     if result is not None:
         blocks.extend(result_blocks(result))
-    return message(f"The scan of {_image_plain(target)} is complete.{scanned}", blocks)
+    return message(f"The scan of {image_plain(target)} is complete.{scanned}", blocks)
 
 
 def watch_started_ack(target: ScanTarget) -> SlackMessage:
     """Ephemeral, short: the scan is being followed and where the updates go."""
-    text = f"Following {_image(target)} {DASH} updates will appear in this channel."
-    fallback = f"Following {_image_plain(target)} {DASH} updates will appear in this channel"
+    text = f"Following {image_code(target)} {DASH} updates will appear in this channel."
+    fallback = f"Following {image_plain(target)} {DASH} updates will appear in this channel"
     return message(fallback, [section(f":eyes: {text}")])
 
 
 def already_watching(watch: Watch) -> SlackMessage:
     """Ephemeral: this channel already follows that image."""
-    image = code(watch.target.display()[:IMAGE_LIMIT])
+    image = image_code(watch.target)
+    stop_command = "/scanprogress stop " + watch.target.display()[:SHOWN_IMAGE_CHARS]
     text = (
         f"This channel is already following {image} (requested by "
         f"{user_mention(watch.requester_id)} on {slack_date(watch.created_at)}). "
         "Updates appear in the thread of its progress message; "
-        f"{code('/scanprogress stop ' + watch.target.display()[:IMAGE_LIMIT])} stops following."
+        f"{code(stop_command)} stops following."
     )
-    plain = escape_truncated(watch.target.display(), IMAGE_LIMIT)
+    plain = image_plain(watch.target)
     return message(f"This channel is already following {plain}", [section(text)])
 
 

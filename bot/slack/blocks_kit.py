@@ -10,29 +10,33 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from slack_sdk.models.blocks import ButtonElement, ContextBlock, HeaderBlock, SectionBlock
+
 from bot.console.models import ScanResult, SeverityCounts
+from bot.images import ScanTarget
 from bot.progress import StepView
 from bot.slack.message import SlackMessage
-from bot.slack.mrkdwn import escape_truncated, progress_bar, truncate_mrkdwn
+from bot.slack.mrkdwn import code, escape_truncated, progress_bar, truncate_mrkdwn
 
 Block = dict[str, Any]
 
-#: Limits Slack enforces on messages and blocks.
-MAX_BLOCKS = 50
-SECTION_TEXT_LIMIT = 3000
-FIELD_TEXT_LIMIT = 2000
-MAX_FIELDS = 10
-HEADER_TEXT_LIMIT = 150
-CONTEXT_TEXT_LIMIT = 3000
-MAX_CONTEXT_ELEMENTS = 10
-BUTTON_TEXT_LIMIT = 75
-BUTTON_VALUE_LIMIT = 2000
+#: Limits Slack enforces on messages and blocks, from slack_sdk's own Block Kit models
+#: where it has them (one source of truth for both).
+MAX_BLOCKS = 50  # blocks per message (not in slack_sdk's models)
+SECTION_TEXT_LIMIT = SectionBlock.text_max_length
+FIELD_TEXT_LIMIT = 2000  # per section field (not in slack_sdk's models)
+MAX_FIELDS = SectionBlock.fields_max_length
+HEADER_TEXT_LIMIT = HeaderBlock.text_max_length
+CONTEXT_TEXT_LIMIT = 3000  # per context text element (not in slack_sdk's models)
+MAX_CONTEXT_ELEMENTS = ContextBlock.elements_max_length
+BUTTON_TEXT_LIMIT = ButtonElement.text_max_length
+BUTTON_VALUE_LIMIT = ButtonElement.value_max_length
 #: Our own bound on the fallback ``text`` (Slack allows far more; notifications show little).
 FALLBACK_TEXT_LIMIT = 3000
-#: Bounds on single untrusted pieces, so assembled texts stay well within the limits.
-TITLE_LIMIT = 300
-ERROR_LIMIT = 1000
-IMAGE_LIMIT = 200
+#: How much of one untrusted piece a message shows, so assembled texts stay within limits.
+SHOWN_TITLE_CHARS = 300
+SHOWN_ERROR_CHARS = 1000
+SHOWN_IMAGE_CHARS = 200
 
 DASH = "\u2014"  # em dash
 DOT = "\u00b7"  # middle dot
@@ -113,6 +117,16 @@ def message(text: str, blocks: list[Block]) -> SlackMessage:
 # --- human-readable formatting ---------------------------------------------------------
 
 
+def image_code(target: ScanTarget) -> str:
+    """An image reference as inline code (escaped, bounded)."""
+    return code(target.display()[:SHOWN_IMAGE_CHARS])
+
+
+def image_plain(target: ScanTarget) -> str:
+    """An image reference as escaped plain text (bounded), e.g. for fallback texts."""
+    return escape_truncated(target.display(), SHOWN_IMAGE_CHARS)
+
+
 def plural(count: int, noun: str) -> str:
     """``1 image`` / ``3 images``."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
@@ -159,13 +173,13 @@ def step_block(label: str, step: StepView, noun: str) -> Block:
     if step.total > 0:
         text += f"\n`{progress_bar(step.percent)}`"
     if step.title:
-        text += f"\n{escape_truncated(step.title, TITLE_LIMIT)}"
+        text += f"\n{escape_truncated(step.title, SHOWN_TITLE_CHARS)}"
     return section(text)
 
 
 def error_block(error: str, *, lead: str = "The console reports an error:") -> Block:
     """The console's error text, escaped and bounded."""
-    return section(f":warning: *{lead}* {escape_truncated(error, ERROR_LIMIT)}")
+    return section(f":warning: *{lead}* {escape_truncated(error, SHOWN_ERROR_CHARS)}")
 
 
 def _severity_line(counts: SeverityCounts, total: int) -> str:

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import assert_never
 
 from bot.console.models import ScanResult
+from bot.notify import (
+    Completed,
+    Event,
+    Expired,
+    Failed,
+    ImageFollow,
+    ParentView,
+    PhaseChanged,
+    Progressed,
+    Stopped,
+)
 from bot.progress import Phase, ProgressSnapshot, StepView
 from bot.slack.blocks_kit import (
     DASH,
     DOT,
-    ERROR_LIMIT,
-    IMAGE_LIMIT,
+    SHOWN_ERROR_CHARS,
     Block,
     actions,
     button,
@@ -18,6 +29,8 @@ from bot.slack.blocks_kit import (
     error_block,
     header,
     human_duration,
+    image_code,
+    image_plain,
     message,
     plural,
     relative,
@@ -26,7 +39,7 @@ from bot.slack.blocks_kit import (
     step_block,
 )
 from bot.slack.message import SlackMessage
-from bot.slack.mrkdwn import code, escape, escape_truncated, slack_date, user_mention
+from bot.slack.mrkdwn import escape, escape_truncated, slack_date, user_mention
 from bot.watch import Watch, WatchState
 
 #: ``action_id`` of the "Stop watching" button; its ``value`` is the watch id.
@@ -48,47 +61,58 @@ _FINAL_STATUS = {
 }
 
 
-def _image(watch: Watch) -> str:
-    """The watch's image as inline code (escaped, bounded)."""
-    return code(watch.target.display()[:IMAGE_LIMIT])
-
-
-def _image_plain(watch: Watch) -> str:
-    return escape_truncated(watch.target.display(), IMAGE_LIMIT)
-
-
-def _status(watch: Watch, snap: ProgressSnapshot) -> tuple[str, str]:
-    """(emoji, text) of the parent's status line: the final state once the watch ended."""
-    if watch.state in _FINAL_STATUS:
-        return _FINAL_STATUS[watch.state]
-    if watch.state is WatchState.COMPLETED:
-        failed = snap.phase is Phase.FAILED
+def _status(view: ParentView) -> tuple[str, str]:
+    """(emoji, text) of the parent's status line: the final state once following ended."""
+    if view.state in _FINAL_STATUS:
+        return _FINAL_STATUS[view.state]
+    if view.state is WatchState.COMPLETED:
+        failed = view.snap.phase is Phase.FAILED
         return _PHASE_STATUS[Phase.FAILED if failed else Phase.COMPLETE]
-    return _PHASE_STATUS[snap.phase]
+    return _PHASE_STATUS[view.snap.phase]
 
 
-def watch_parent(watch: Watch, snap: ProgressSnapshot, *, now: datetime) -> SlackMessage:
+def watch_parent(view: ParentView) -> SlackMessage:
     """The parent message in the channel, edited in place as the scan progresses."""
-    emoji, status = _status(watch, snap)
+    subject, snap = view.subject, view.snap
+    emoji, status = _status(view)
     blocks: list[Block] = [
-        header(f"Scan progress: {watch.target.display()}"),
+        header(f"Scan progress: {subject.target.display()}"),
         section(
             f"*Status:* {emoji} {status}\n"
-            f"Requested by {user_mention(watch.requester_id)} {DOT} "
-            f"following since {slack_date(watch.created_at)}"
+            f"Requested by {user_mention(subject.requester_id)} {DOT} "
+            f"following since {slack_date(subject.since)}"
         ),
         step_block(f"Step 1/2 {DOT} Discovery", snap.discovery, ""),
         step_block(f"Step 2/2 {DOT} Image scan", snap.image_scan, "images"),
     ]
     if snap.error:
         blocks.append(error_block(snap.error))
-    blocks.append(context(f"Updated {slack_date(now)} {DOT} watch #{watch.id}"))
-    if watch.state.is_open:
+    blocks.append(context(f"Updated {slack_date(view.now)} {DOT} watch #{subject.watch_id}"))
+    if view.state.is_open:
         blocks.append(
-            actions(button("Stop watching", action_id=STOP_WATCH_ACTION, value=str(watch.id)))
+            actions(
+                button("Stop watching", action_id=STOP_WATCH_ACTION, value=str(subject.watch_id))
+            )
         )
-    detail = escape_truncated(snap.summary, ERROR_LIMIT) if watch.state.is_open else status
-    return message(f"Scan progress: {_image_plain(watch)} {DASH} {detail}", blocks)
+    shown = escape_truncated(snap.summary, SHOWN_ERROR_CHARS) if view.state.is_open else status
+    return message(f"Scan progress: {image_plain(subject.target)} {DASH} {shown}", blocks)
+
+
+def thread_message(event: Event) -> SlackMessage:
+    """The reply in a parent's thread that tells ``event``."""
+    match event:
+        case Progressed() | PhaseChanged():
+            return thread_update(event.subject, event.previous, event.snap)
+        case Completed() | Failed():
+            return scan_complete(
+                event.subject, event.snap, duration=event.duration, result=event.result
+            )
+        case Expired():
+            return watch_expired(event.subject, event.last, max_duration=event.max_duration)
+        case Stopped():
+            return watch_stopped(event.subject, by_user=event.by_user)
+        case _:
+            assert_never(event)
 
 
 def _phase_line(snap: ProgressSnapshot) -> tuple[str, str]:
@@ -125,7 +149,7 @@ def _step_counts(step: StepView) -> tuple[int, int]:
 
 
 def thread_update(
-    watch: Watch, previous: ProgressSnapshot | None, snap: ProgressSnapshot
+    subject: ImageFollow, previous: ProgressSnapshot | None, snap: ProgressSnapshot
 ) -> SlackMessage:
     """A reply in the parent's thread saying what changed since ``previous``."""
     lines: list[tuple[str, str]] = []
@@ -137,61 +161,69 @@ def thread_update(
     if counts:
         lines.append(("", counts))
     if snap.error and (previous is None or previous.error != snap.error):
-        error = escape_truncated(snap.error, ERROR_LIMIT)
+        error = escape_truncated(snap.error, SHOWN_ERROR_CHARS)
         lines.append((":warning:", f"The console reports an error: {error}"))
     if not lines:
-        lines.append(("", escape_truncated(snap.summary, ERROR_LIMIT)))
+        lines.append(("", escape_truncated(snap.summary, SHOWN_ERROR_CHARS)))
     text = "\n".join(f"{emoji} {line}" if emoji else line for emoji, line in lines)
     fallback = "\n".join(line for _emoji, line in lines)
-    return message(f"{_image_plain(watch)}: {fallback}", [section(text)])
+    return message(f"{image_plain(subject.target)}: {fallback}", [section(text)])
 
 
 def scan_complete(
-    watch: Watch, snap: ProgressSnapshot, *, duration: timedelta, result: ScanResult | None
+    subject: ImageFollow,
+    snap: ProgressSnapshot,
+    *,
+    duration: timedelta,
+    result: ScanResult | None,
 ) -> SlackMessage:
     """The final reply: the scan completed (or failed), with the vulnerability summary."""
-    mention = user_mention(watch.requester_id)
+    mention = user_mention(subject.requester_id)
+    image, plain = image_code(subject.target), image_plain(subject.target)
     images = snap.image_scan
     scanned = f"{images.scanned}/{plural(images.total, 'image')} scanned" if images.total else ""
     took = human_duration(duration)
     if snap.phase is Phase.FAILED:
-        error = escape_truncated(snap.error, ERROR_LIMIT) or "no details given"
-        lead = f":x: *Scan finished with an error* {DASH} {_image(watch)}"
+        error = escape_truncated(snap.error, SHOWN_ERROR_CHARS) or "no details given"
+        lead = f":x: *Scan finished with an error* {DASH} {image}"
         body = f"{mention}, the scan ended after {took}: {error}"
-        fallback = f"Scan of {_image_plain(watch)} finished with an error ({mention}): {error}"
+        fallback = f"Scan of {plain} finished with an error ({mention}): {error}"
         return message(fallback, [section(f"{lead}\n{body}" + (f"\n{scanned}" if scanned else ""))])
-    lead = f":white_check_mark: *Scan complete* {DASH} {_image(watch)}"
+    lead = f":white_check_mark: *Scan complete* {DASH} {image}"
     body = f"{mention}, the scan finished in {took}." + (f" {scanned}." if scanned else "")
     blocks = [section(f"{lead}\n{body}")]
     if result is not None:
         blocks.extend(result_blocks(result))
     else:
         blocks.append(context("The console had no vulnerability summary for this image yet."))
-    fallback = f"Scan complete: {_image_plain(watch)} ({mention}) in {took}"
+    fallback = f"Scan complete: {plain} ({mention}) in {took}"
     return message(fallback + (f", {scanned}" if scanned else ""), blocks)
 
 
-def watch_expired(watch: Watch, *, max_duration: timedelta) -> SlackMessage:
+def watch_expired(
+    subject: ImageFollow, last: ProgressSnapshot | None, *, max_duration: timedelta
+) -> SlackMessage:
     """A reply saying the bot gave up following after ``max_duration``."""
-    last = watch.last_snapshot.summary if watch.last_snapshot else "no progress reported"
+    plain = image_plain(subject.target)
+    last_text = last.summary if last is not None else "no progress reported"
     text = (
-        f":hourglass: Stopped following {_image(watch)} after {human_duration(max_duration)}: "
-        f"the scan had not finished.\nLast known progress: {escape_truncated(last, ERROR_LIMIT)}\n"
-        f"{user_mention(watch.requester_id)}, run `/scanprogress "
-        f"{_image_plain(watch)}` to follow it again."
+        f":hourglass: Stopped following {image_code(subject.target)} after "
+        f"{human_duration(max_duration)}: the scan had not finished.\n"
+        f"Last known progress: {escape_truncated(last_text, SHOWN_ERROR_CHARS)}\n"
+        f"{user_mention(subject.requester_id)}, run `/scanprogress {plain}` to follow it again."
     )
-    fallback = f"Stopped following {_image_plain(watch)} after {human_duration(max_duration)}"
+    fallback = f"Stopped following {plain} after {human_duration(max_duration)}"
     return message(fallback, [section(text)])
 
 
-def watch_stopped(watch: Watch, *, by_user: str) -> SlackMessage:
+def watch_stopped(subject: ImageFollow, *, by_user: str) -> SlackMessage:
     """A reply saying who stopped following; the scan itself keeps running."""
     who = user_mention(by_user)
     text = (
-        f":octagonal_sign: {who} stopped following {_image(watch)}. "
+        f":octagonal_sign: {who} stopped following {image_code(subject.target)}. "
         "The scan itself keeps running in Prisma Cloud."
     )
-    return message(f"{who} stopped following {_image_plain(watch)}", [section(text)])
+    return message(f"{who} stopped following {image_plain(subject.target)}", [section(text)])
 
 
 def _list_entry(watch: Watch, now: datetime) -> str:
@@ -200,7 +232,7 @@ def _list_entry(watch: Watch, now: datetime) -> str:
     else:
         progress = "waiting for the first answer from the console"
     return (
-        f"{_image(watch)} {DASH} {progress}\n"
+        f"{image_code(watch.target)} {DASH} {progress}\n"
         f"Requested by {user_mention(watch.requester_id)} {DOT} since "
         f"{relative(watch.created_at, now)} ({slack_date(watch.created_at)})"
     )
@@ -220,7 +252,7 @@ def watch_list(watches: list[Watch], *, now: datetime) -> SlackMessage:
     if len(watches) > len(shown):
         footer.insert(0, f"{DASH} and {len(watches) - len(shown)} more not shown")
     blocks.append(context(*footer))
-    names = ", ".join(_image_plain(watch) for watch in shown[:10])
+    names = ", ".join(image_plain(watch.target) for watch in shown[:10])
     more = ", \u2026" if len(watches) > 10 else ""
     return message(
         f"{plural(len(watches), 'scan')} followed in this channel: {names}{more}", blocks

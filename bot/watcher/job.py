@@ -16,13 +16,12 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from slack_sdk.errors import SlackApiError
-
 from bot.console.errors import ConsoleError
 from bot.console.models import ProgressEntry, ScanResult
+from bot.notify import DeliveryFailed
 from bot.services import Console
 from bot.watch import Watch
-from bot.watcher.lifecycle import Answer, WatchContext, advance
+from bot.watcher.lifecycle import Answer, Outcome, WatchContext, advance
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ class CycleReport:
     watches: int = 0
     images: int = 0
     console_requests: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[Outcome, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -123,18 +122,18 @@ def poll_cycle(ctx: WatchContext, fetcher: ConsoleFetcher, *, owner: str) -> Cyc
     if not services.store.try_lock(POLL_LOCK, owner=owner, ttl=lease, now=services.clock()):
         log.warning("poll lease lost while waiting for the console; skipping this cycle")
         return CycleReport(ran=False, console_requests=sent)
-    outcomes: Counter[str] = Counter()
+    outcomes: Counter[Outcome] = Counter()
     results: dict[str, ScanResult | None] = {}
     for listed in watches:
         # Slack calls (and their 429 back-offs) take time: keep the lease before each watch.
         if not services.store.try_lock(POLL_LOCK, owner=owner, ttl=lease, now=services.clock()):
             log.warning("poll lease lost during the cycle; the rest waits for the next one")
-            outcomes["lease-lost"] += 1
+            outcomes[Outcome.LEASE_LOST] += 1
             break
         # Re-read: a user may have stopped the watch while the console was being asked.
         watch = services.store.get(listed.id)
         if watch is None or not watch.state.is_open:
-            outcomes["ended-meanwhile"] += 1
+            outcomes[Outcome.ENDED_MEANWHILE] += 1
             continue
         outcomes[_advance_one(ctx, watch, answers.get(watch.id), results)] += 1
     report = CycleReport(
@@ -157,13 +156,13 @@ def poll_cycle(ctx: WatchContext, fetcher: ConsoleFetcher, *, owner: str) -> Cyc
 
 def _advance_one(
     ctx: WatchContext, watch: Watch, answer: Answer | None, results: dict[str, ScanResult | None]
-) -> str:
+) -> Outcome:
     try:
         return advance(ctx, watch, answer, results=results)
-    except SlackApiError as exc:
-        # Slack kept failing (after the client's own retries): try this watch next cycle.
-        log.warning("watch %s: Slack call failed, will retry next cycle: %s", watch.id, exc)
-        return "slack-error"
+    except DeliveryFailed as exc:
+        # Delivery kept failing (after the transport's own retries): try again next cycle.
+        log.warning("watch %s: delivery failed, will retry next cycle: %s", watch.id, exc)
+        return Outcome.SLACK_ERROR
 
 
 def prune_history(ctx: WatchContext) -> int:

@@ -1,9 +1,10 @@
 """What happens to a watch: start, each poll's answer, completion, expiry, stop.
 
 Plain functions over :class:`WatchContext`; the listener calls :func:`follow` and
-:func:`stop`, the poll cycle calls :func:`advance`.  Ordering rule for crash safety:
-a message that ends a watch is posted *before* the watch is marked finished, so a crash
-in between repeats the message rather than loses it (at-least-once).
+:func:`stop`, the poll cycle calls :func:`advance`.  The watcher decides and tells a
+:class:`~bot.services.Notifier` about domain events; it never sees Slack.  Ordering rule
+for crash safety: a message that ends a watch is sent *before* the watch is marked
+finished, so a crash in between repeats the message rather than loses it (at-least-once).
 """
 
 from __future__ import annotations
@@ -11,17 +12,28 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-
-from slack_sdk.errors import SlackApiError
+from enum import StrEnum
 
 from bot.console.errors import ConsoleError
 from bot.console.models import ProgressEntry, ScanResult
 from bot.images import ScanTarget
+from bot.notify import (
+    Completed,
+    DeliveryError,
+    Destination,
+    DestinationGone,
+    Expired,
+    Failed,
+    ImageFollow,
+    MessageGone,
+    ParentView,
+    PhaseChanged,
+    Progressed,
+    Stopped,
+    destination_of,
+)
 from bot.progress import Phase, ProgressSnapshot, StepView, snapshot
-from bot.services import Services
-from bot.slack import blocks
-from bot.slack.message import SlackMessage
-from bot.slack.poster import WatchPoster, channel_gone, parent_gone, slack_error_code
+from bot.services import Notifier, Services
 from bot.watch import Watch, WatchState
 
 log = logging.getLogger(__name__)
@@ -33,7 +45,25 @@ PENDING_GRACE = timedelta(seconds=60)
 @dataclass(frozen=True, slots=True)
 class WatchContext:
     services: Services
-    poster: WatchPoster
+    notifier: Notifier
+
+
+class Outcome(StrEnum):
+    """What one poll did to one watch (counted in the cycle's report)."""
+
+    PENDING = "pending"  # the listener may still be posting its parent
+    WAITING = "waiting"  # the console's answer did not arrive this cycle
+    CONSOLE_ERROR = "console-error"  # the console could not answer; tried again next cycle
+    UNCHANGED = "unchanged"  # nothing a user would care about changed: no Slack call
+    UPDATED = "updated"  # the parent was edited
+    REPLIED = "replied"  # the parent was edited and the thread got a reply
+    COMPLETED = "completed"  # the scan ended; the final reply went out
+    EXPIRED = "expired"  # following gave up after SCANBOT_MAX_WATCH_SECONDS
+    CHANNEL_GONE = "channel-gone"  # the channel cannot be posted in: the watch failed
+    PARENT_GONE = "parent-gone"  # the parent message is gone: the watch failed
+    SLACK_ERROR = "slack-error"  # delivery failed for now; tried again next cycle
+    LEASE_LOST = "lease-lost"  # another replica took the poll lease mid-cycle
+    ENDED_MEANWHILE = "ended-meanwhile"  # stopped (or finished) while the console was asked
 
 
 # --- starting -------------------------------------------------------------------------
@@ -59,7 +89,7 @@ class AlreadyFollowing:
 
 @dataclass(frozen=True, slots=True)
 class ChannelUnavailable:
-    """Slack refused to post in the channel (e.g. ``not_in_channel``)."""
+    """The channel cannot be posted in (e.g. the bot is not a member)."""
 
     error: str
 
@@ -97,17 +127,21 @@ def follow(ctx: WatchContext, target: ScanTarget, *, channel_id: str, user_id: s
         watch.id, snapshot=snap, saw_running=True, thread_posted_at=None, now=now
     )
     try:
-        parent_ts = ctx.poster.post_parent(watch, snap, now=now)
-    except SlackApiError as exc:
-        if not channel_gone(exc):
-            raise
+        thread = ctx.notifier.post_parent(channel_id, ParentView.of(watch, snap, now=now))
+    except DestinationGone as exc:
         services.store.finish(watch.id, state=WatchState.FAILED, now=services.clock())
-        return ChannelUnavailable(slack_error_code(exc))
-    activated = services.store.activate(watch.id, parent_ts=parent_ts, now=services.clock())
+        return ChannelUnavailable(exc.code)
+    activated = _activate(ctx, watch, thread)
     if activated.state is not WatchState.ACTIVE:
         # Stopped while the parent was being posted: show the final state, no button.
-        ctx.poster.update_parent(replace(activated, parent_ts=parent_ts), snap, now=now)
+        ctx.notifier.update_parent(thread, ParentView.of(activated, snap, now=now))
     return Started(activated)
+
+
+def _activate(ctx: WatchContext, watch: Watch, thread: Destination) -> Watch:
+    assert thread.thread_ts is not None
+    services = ctx.services
+    return services.store.activate(watch.id, parent_ts=thread.thread_ts, now=services.clock())
 
 
 # --- stopping -------------------------------------------------------------------------
@@ -120,8 +154,9 @@ def stop(ctx: WatchContext, watch: Watch, *, by_user: str) -> bool:
     if finished is None:
         return False
     snap = finished.last_snapshot or ProgressSnapshot(phase=Phase.IDLE)
-    ctx.poster.update_parent(finished, snap, now=now)
-    ctx.poster.reply(finished, blocks.watch_stopped(finished, by_user=by_user))
+    thread = destination_of(finished)
+    ctx.notifier.update_parent(thread, ParentView.of(finished, snap, now=now))
+    ctx.notifier.notify(thread, Stopped(ImageFollow.of(finished), by_user=by_user))
     return True
 
 
@@ -142,82 +177,85 @@ def advance(
     answer: Answer | None,
     *,
     results: dict[str, ScanResult | None] | None = None,
-) -> str:
+) -> Outcome:
     """Apply one poll's answer to one open watch; returns what was done (for the report).
 
     ``answer`` is None when the console's answer did not arrive within this cycle.
     ``results`` memoises vulnerability summaries for this cycle: one ``GET /registry`` per
-    image however many watches of it complete together.  Slack errors meaning the channel
-    or the parent message is gone end the watch as FAILED; other Slack errors propagate so
-    the cycle moves on and the watch is tried again next cycle.
+    image however many watches of it complete together.  A gone channel or parent message
+    ends the watch as FAILED; other delivery errors (:class:`~bot.notify.DeliveryFailed`)
+    propagate so the cycle moves on and the watch is tried again next cycle.
     """
     now = ctx.services.clock()
     try:
-        if watch.state is WatchState.PENDING:
-            if now - watch.created_at < PENDING_GRACE:
-                return "pending"
-            watch = _repost_parent(ctx, watch, now)
-        if now - watch.created_at >= timedelta(
-            seconds=ctx.services.settings.scanbot_max_watch_seconds
-        ):
-            return _expire(ctx, watch, now)
-        if answer is None:
-            return "waiting"
-        if answer.error is not None:
-            log.warning("console error for %s: %s", watch.target.key, answer.error)
-            return "console-error"
-        assert answer.entries is not None
-        if not answer.entries:
-            # The once-only "finished" answer went to someone else (another request or an
-            # earlier process); having seen the scan run, [] means it completed.
-            return _complete(ctx, watch, _completed_from(watch.last_snapshot), now, results)
-        snap = snapshot(answer.entries)
-        if snap.phase in (Phase.COMPLETE, Phase.FAILED):
-            return _complete(ctx, watch, snap, now, results)
-        return _progress(ctx, watch, snap, now)
-    except SlackApiError as exc:
-        if channel_gone(exc):
-            outcome = "channel-gone"
-        elif parent_gone(exc):
-            outcome = "parent-gone"  # deleted by someone, or no longer editable
-        else:
-            raise
-        log.warning(
-            "watch %s in %s ends: %s (%s)",
-            watch.id,
-            watch.channel_id,
-            outcome,
-            slack_error_code(exc),
-        )
+        return _advance(ctx, watch, answer, now, results)
+    except (DestinationGone, MessageGone) as exc:
+        gone = Outcome.CHANNEL_GONE if isinstance(exc, DestinationGone) else Outcome.PARENT_GONE
+        log.warning("watch %s in %s ends: %s (%s)", watch.id, watch.channel_id, gone, exc.code)
         ctx.services.store.finish(watch.id, state=WatchState.FAILED, now=now)
-        return outcome
+        return gone
 
 
-def _progress(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: datetime) -> str:
+def _advance(
+    ctx: WatchContext,
+    watch: Watch,
+    answer: Answer | None,
+    now: datetime,
+    results: dict[str, ScanResult | None] | None,
+) -> Outcome:
+    if watch.state is WatchState.PENDING:
+        if now - watch.created_at < PENDING_GRACE:
+            return Outcome.PENDING
+        watch = _adopt_parent(ctx, watch, now)
+    if now - watch.created_at >= _max_watch(ctx):
+        return _expire(ctx, watch, now)
+    if answer is None:
+        return Outcome.WAITING
+    if answer.error is not None:
+        log.warning("console error for %s: %s", watch.target.key, answer.error)
+        return Outcome.CONSOLE_ERROR
+    assert answer.entries is not None
+    if not answer.entries:
+        # The once-only "finished" answer went to someone else (another request or an
+        # earlier process); having seen the scan run, [] means it completed.
+        return _complete(ctx, watch, _completed_from(watch.last_snapshot), now, results)
+    snap = snapshot(answer.entries)
+    if snap.phase in (Phase.COMPLETE, Phase.FAILED):
+        return _complete(ctx, watch, snap, now, results)
+    return _progress(ctx, watch, snap, now)
+
+
+def _max_watch(ctx: WatchContext) -> timedelta:
+    return timedelta(seconds=ctx.services.settings.scanbot_max_watch_seconds)
+
+
+def _progress(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: datetime) -> Outcome:
     previous = watch.last_snapshot
     if not snap.changed_from(previous):
-        return "unchanged"
-    ctx.poster.update_parent(watch, snap, now=now)
+        return Outcome.UNCHANGED
+    thread = destination_of(watch)
+    ctx.notifier.update_parent(thread, ParentView.of(watch, snap, now=now))
     thread_posted_at: datetime | None = None
-    if _reply_due(ctx, watch, previous, snap, now):
-        ctx.poster.reply(watch, blocks.thread_update(watch, previous, snap))
+    subject = ImageFollow.of(watch)
+    if _turning_point(previous, snap):
+        ctx.notifier.notify(thread, PhaseChanged(subject, previous, snap))
+        thread_posted_at = now
+    elif _progress_reply_due(ctx, watch, now):
+        ctx.notifier.notify(thread, Progressed(subject, previous, snap))
         thread_posted_at = now
     ctx.services.store.record_progress(
         watch.id, snapshot=snap, saw_running=True, thread_posted_at=thread_posted_at, now=now
     )
-    return "replied" if thread_posted_at else "updated"
+    return Outcome.REPLIED if thread_posted_at else Outcome.UPDATED
 
 
-def _reply_due(
-    ctx: WatchContext,
-    watch: Watch,
-    previous: ProgressSnapshot | None,
-    snap: ProgressSnapshot,
-    now: datetime,
-) -> bool:
-    """Phase changes and errors always get a reply; progress-only ones are rate limited."""
-    if previous is None or previous.phase != snap.phase or previous.error != snap.error:
-        return True
+def _turning_point(previous: ProgressSnapshot | None, snap: ProgressSnapshot) -> bool:
+    """Phase changes and new errors always get a reply in the thread."""
+    return previous is None or previous.phase != snap.phase or previous.error != snap.error
+
+
+def _progress_reply_due(ctx: WatchContext, watch: Watch, now: datetime) -> bool:
+    """Progress-only replies: at most one per ``SCANBOT_THREAD_UPDATE_SECONDS``."""
     last = watch.last_thread_post_at or watch.created_at
     interval = timedelta(seconds=ctx.services.settings.scanbot_thread_update_seconds)
     return now - last >= interval
@@ -229,7 +267,7 @@ def _complete(
     snap: ProgressSnapshot,
     now: datetime,
     results: dict[str, ScanResult | None] | None,
-) -> str:
+) -> Outcome:
     final = replace(watch, state=WatchState.COMPLETED, finished_at=now, last_snapshot=snap)
     started = snap.started_at or watch.created_at
     key = watch.target.key
@@ -240,50 +278,55 @@ def _complete(
     else:
         result = results[key]
     duration = max(now - started, timedelta())
-    message = blocks.scan_complete(final, snap, duration=duration, result=result)
-    _end(ctx, final, message, parent_snap=snap, snapshot=snap, now=now)
-    return "completed"
+    subject = ImageFollow.of(watch)
+    if snap.phase is Phase.FAILED:
+        event: Completed | Failed = Failed(subject, snap, duration=duration, result=result)
+    else:
+        event = Completed(subject, snap, duration=duration, result=result)
+    _end(ctx, final, event, parent_snap=snap, snapshot=snap, now=now)
+    return Outcome.COMPLETED
 
 
-def _expire(ctx: WatchContext, watch: Watch, now: datetime) -> str:
+def _expire(ctx: WatchContext, watch: Watch, now: datetime) -> Outcome:
     final = replace(watch, state=WatchState.EXPIRED, finished_at=now)
-    max_duration = timedelta(seconds=ctx.services.settings.scanbot_max_watch_seconds)
-    message = blocks.watch_expired(final, max_duration=max_duration)
+    event = Expired(ImageFollow.of(watch), watch.last_snapshot, max_duration=_max_watch(ctx))
     parent_snap = watch.last_snapshot or ProgressSnapshot(phase=Phase.IDLE)
-    _end(ctx, final, message, parent_snap=parent_snap, snapshot=None, now=now)
-    return "expired"
+    _end(ctx, final, event, parent_snap=parent_snap, snapshot=None, now=now)
+    return Outcome.EXPIRED
 
 
 def _end(
     ctx: WatchContext,
     final: Watch,
-    message: SlackMessage,
+    event: Completed | Failed | Expired,
     *,
     parent_snap: ProgressSnapshot,
     snapshot: ProgressSnapshot | None,
     now: datetime,
 ) -> None:
-    """Post the final reply, mark the watch finished, then show the final parent.
+    """Send the final reply, mark the watch finished, then show the final parent.
 
     The reply comes first (a crash before ``finish`` repeats it rather than loses it);
     the parent edit comes last and is best effort, so a parent that can no longer be
     edited never keeps a finished watch open (nor repeats its final reply).
     """
-    ctx.poster.reply(final, message)
+    thread = destination_of(final)
+    ctx.notifier.notify(thread, event)
     ctx.services.store.finish(final.id, state=final.state, now=now, snapshot=snapshot)
     try:
-        ctx.poster.update_parent(final, parent_snap, now=now)
-    except SlackApiError as exc:
+        ctx.notifier.update_parent(thread, ParentView.of(final, parent_snap, now=now))
+    except DeliveryError as exc:
         log.warning("watch %s ended; its parent could not be updated: %s", final.id, exc)
 
 
-def _repost_parent(ctx: WatchContext, watch: Watch, now: datetime) -> Watch:
+def _adopt_parent(ctx: WatchContext, watch: Watch, now: datetime) -> Watch:
     """A PENDING watch outlived the listener that created it: adopt or post its parent."""
     snap = watch.last_snapshot or ProgressSnapshot(phase=Phase.DISCOVERING)
-    parent_ts = ctx.poster.find_parent(watch)
-    if parent_ts is None:
-        parent_ts = ctx.poster.post_parent(watch, snap, now=now)
-    return ctx.services.store.activate(watch.id, parent_ts=parent_ts, now=now)
+    thread = ctx.notifier.find_parent(watch.channel_id, ImageFollow.of(watch))
+    if thread is None:
+        thread = ctx.notifier.post_parent(watch.channel_id, ParentView.of(watch, snap, now=now))
+    assert thread.thread_ts is not None
+    return ctx.services.store.activate(watch.id, parent_ts=thread.thread_ts, now=now)
 
 
 def _completed_from(last: ProgressSnapshot | None) -> ProgressSnapshot:

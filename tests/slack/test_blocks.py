@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from bot.console.models import ProgressEntry, ScanResult, StepProgress
 from bot.images import ScanTarget
+from bot.notify import ImageFollow, ParentView
 from bot.progress import Phase, ProgressSnapshot, snapshot
 from bot.slack import blocks
 from bot.slack.blocks_kit import message
@@ -61,42 +62,55 @@ def _regular_running() -> SlackMessage:
 
 
 CASES: dict[str, Callable[[], SlackMessage]] = {
-    "watch_parent_discovering": lambda: blocks.watch_parent(watch(), DISCOVERING, now=NOW),
+    "watch_parent_discovering": lambda: blocks.watch_parent(
+        ParentView.of(watch(), DISCOVERING, now=NOW)
+    ),
     "watch_parent_scanning_error": lambda: blocks.watch_parent(
-        watch(), snap_of((1, 1), (10, 3), error="Defender disconnected"), now=NOW
+        ParentView.of(watch(), snap_of((1, 1), (10, 3), error="Defender disconnected"), now=NOW)
     ),
     "watch_parent_completed": lambda: blocks.watch_parent(
-        watch(WatchState.COMPLETED), COMPLETE, now=NOW
+        ParentView.of(watch(WatchState.COMPLETED), COMPLETE, now=NOW)
     ),
     "watch_parent_stopped": lambda: blocks.watch_parent(
-        watch(WatchState.STOPPED), SCANNING, now=NOW
+        ParentView.of(watch(WatchState.STOPPED), SCANNING, now=NOW)
     ),
     "watch_parent_expired": lambda: blocks.watch_parent(
-        watch(WatchState.EXPIRED), SCANNING, now=NOW
+        ParentView.of(watch(WatchState.EXPIRED), SCANNING, now=NOW)
     ),
-    "thread_update_first": lambda: blocks.thread_update(watch(), None, DISCOVERING),
+    "thread_update_first": lambda: blocks.thread_update(ImageFollow.of(watch()), None, DISCOVERING),
     "thread_update_discovery_finished": lambda: blocks.thread_update(
-        watch(), DISCOVERING, snap_of((1, 1), (10, 0))
+        ImageFollow.of(watch()), DISCOVERING, snap_of((1, 1), (10, 0))
     ),
     "thread_update_counts": lambda: blocks.thread_update(
-        watch(), snap_of((1, 1), (10, 1)), SCANNING
+        ImageFollow.of(watch()), snap_of((1, 1), (10, 1)), SCANNING
     ),
     "thread_update_error": lambda: blocks.thread_update(
-        watch(), SCANNING, snap_of((1, 1), (10, 3), error="Defender disconnected")
+        ImageFollow.of(watch()), SCANNING, snap_of((1, 1), (10, 3), error="Defender disconnected")
     ),
     "scan_complete_with_result": lambda: blocks.scan_complete(
-        watch(WatchState.COMPLETED), COMPLETE, duration=timedelta(seconds=252), result=RESULT
+        ImageFollow.of(watch(WatchState.COMPLETED)),
+        COMPLETE,
+        duration=timedelta(seconds=252),
+        result=RESULT,
     ),
     "scan_complete_without_result": lambda: blocks.scan_complete(
-        watch(WatchState.COMPLETED), COMPLETE, duration=timedelta(seconds=45), result=None
+        ImageFollow.of(watch(WatchState.COMPLETED)),
+        COMPLETE,
+        duration=timedelta(seconds=45),
+        result=None,
     ),
     "scan_complete_failed": lambda: blocks.scan_complete(
-        watch(WatchState.COMPLETED), FAILED, duration=timedelta(hours=1, minutes=3), result=None
+        ImageFollow.of(watch(WatchState.COMPLETED)),
+        FAILED,
+        duration=timedelta(hours=1, minutes=3),
+        result=None,
     ),
     "watch_expired": lambda: blocks.watch_expired(
-        watch(WatchState.EXPIRED), max_duration=timedelta(hours=6)
+        ImageFollow.of(watch(WatchState.EXPIRED)), SCANNING, max_duration=timedelta(hours=6)
     ),
-    "watch_stopped": lambda: blocks.watch_stopped(watch(WatchState.STOPPED), by_user="W0STOPPER"),
+    "watch_stopped": lambda: blocks.watch_stopped(
+        ImageFollow.of(watch(WatchState.STOPPED)), by_user="W0STOPPER"
+    ),
     "regular_scan_running": _regular_running,
     "regular_scan_idle": lambda: blocks.regular_scan(snapshot([]), now=NOW),
     "regular_scan_complete": lambda: blocks.regular_scan(COMPLETE, now=NOW),
@@ -192,12 +206,16 @@ def every_builder(
     for state in WatchState:
         w = watch(state, target=target, snap=snap, requester=requester)
         messages += [
-            blocks.watch_parent(w, snap, now=NOW),
-            blocks.thread_update(w, None, snap),
-            blocks.thread_update(w, ProgressSnapshot(phase=Phase.SCANNING), snap),
-            blocks.scan_complete(w, snap, duration=timedelta(minutes=3), result=result),
-            blocks.watch_expired(w, max_duration=timedelta(hours=1)),
-            blocks.watch_stopped(w, by_user=requester),
+            blocks.watch_parent(ParentView.of(w, snap, now=NOW)),
+            blocks.thread_update(ImageFollow.of(w), None, snap),
+            blocks.thread_update(ImageFollow.of(w), ProgressSnapshot(phase=Phase.SCANNING), snap),
+            blocks.scan_complete(
+                ImageFollow.of(w), snap, duration=timedelta(minutes=3), result=result
+            ),
+            blocks.watch_expired(
+                ImageFollow.of(w), w.last_snapshot, max_duration=timedelta(hours=1)
+            ),
+            blocks.watch_stopped(ImageFollow.of(w), by_user=requester),
             blocks.already_watching(w),
         ]
     messages += [

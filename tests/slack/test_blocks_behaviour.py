@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.notify import ImageFollow, ParentView
 from bot.progress import ProgressSnapshot, snapshot
 from bot.slack import blocks
 from bot.slack.blocks_kit import human_duration, relative
@@ -31,7 +32,7 @@ def _blob(msg: SlackMessage) -> str:
 
 def test_open_watch_parent_has_the_stop_button() -> None:
     for state in (WatchState.PENDING, WatchState.ACTIVE):
-        msg = blocks.watch_parent(watch(state, watch_id=42), SCANNING, now=NOW)
+        msg = blocks.watch_parent(ParentView.of(watch(state, watch_id=42), SCANNING, now=NOW))
         (actions,) = [b for b in msg.blocks if b["type"] == "actions"]
         (button,) = actions["elements"]
         assert button["action_id"] == blocks.STOP_WATCH_ACTION == "stop_watch"
@@ -51,14 +52,14 @@ def test_open_watch_parent_has_the_stop_button() -> None:
 def test_final_watch_parent_has_no_button_and_names_the_final_state(
     state: WatchState, snap: ProgressSnapshot, status: str
 ) -> None:
-    msg = blocks.watch_parent(watch(state), snap, now=NOW)
+    msg = blocks.watch_parent(ParentView.of(watch(state), snap, now=NOW))
     assert all(b["type"] != "actions" for b in msg.blocks)
     assert status in msg.blocks[1]["text"]["text"]
     assert status in msg.text
 
 
 def test_watch_parent_shows_counts_bars_titles_requester_and_time() -> None:
-    blob = _blob(blocks.watch_parent(watch(), SCANNING, now=NOW))
+    blob = _blob(blocks.watch_parent(ParentView.of(watch(), SCANNING, now=NOW)))
     for expected in ("1/1 (100%)", "3/10 images (30%)", "\u2588\u2588\u2588\u2591", "<@U123ABC>"):
         assert expected in blob
     assert "Step 2/2 scanning images in repository: library/alpine" in blob
@@ -66,7 +67,9 @@ def test_watch_parent_shows_counts_bars_titles_requester_and_time() -> None:
 
 
 def test_scan_complete_mentions_requester_duration_counts_and_severities() -> None:
-    msg = blocks.scan_complete(watch(), COMPLETE, duration=timedelta(seconds=252), result=RESULT)
+    msg = blocks.scan_complete(
+        ImageFollow.of(watch()), COMPLETE, duration=timedelta(seconds=252), result=RESULT
+    )
     blob = _blob(msg)
     assert "complete" in msg.text.lower()
     assert "<@U123ABC>" in msg.text
@@ -77,7 +80,9 @@ def test_scan_complete_mentions_requester_duration_counts_and_severities() -> No
 
 
 def test_scan_complete_failed_says_so_with_the_error_and_mention() -> None:
-    msg = blocks.scan_complete(watch(), FAILED, duration=timedelta(seconds=5), result=RESULT)
+    msg = blocks.scan_complete(
+        ImageFollow.of(watch()), FAILED, duration=timedelta(seconds=5), result=RESULT
+    )
     assert "Scan finished with an error" in _blob(msg)
     assert "failed to pull image: unauthorized" in msg.text
     assert "<@U123ABC>" in msg.text
@@ -95,7 +100,7 @@ def test_scan_complete_failed_says_so_with_the_error_and_mention() -> None:
 def test_thread_update_says_what_changed(
     previous: ProgressSnapshot | None, snap: ProgressSnapshot, expected: str
 ) -> None:
-    msg = blocks.thread_update(watch(), previous, snap)
+    msg = blocks.thread_update(ImageFollow.of(watch()), previous, snap)
     assert expected in msg.text
     assert expected in msg.blocks[0]["text"]["text"]
 

@@ -9,6 +9,7 @@ import threading
 from slack_sdk import WebClient
 
 from bot.images import ScanTarget
+from bot.notify import ParentView
 from bot.progress import snapshot
 from bot.runtime import build_runtime
 from bot.sandbox.console_state import ManualClock
@@ -114,7 +115,8 @@ def test_a_parent_posted_before_a_crash_is_found_behind_a_long_history(bot: BotH
     watch = store.record_progress(
         watch.id, snapshot=snap, saw_running=True, thread_posted_at=None, now=bot.clock()
     )
-    posted_ts = bot.runtime.ctx.poster.post_parent(watch, snap, now=bot.clock())
+    view = ParentView.of(watch, snap, now=bot.clock())
+    posted_ts = bot.runtime.ctx.notifier.post_parent(CHANNEL, view).thread_ts
     chatter = WebClient(token=BOT_TOKEN, base_url=bot.slack.api_url)
     for n in range(250):
         chatter.chat_postMessage(channel=CHANNEL, text=f"message {n}")

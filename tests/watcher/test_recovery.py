@@ -14,6 +14,7 @@ import logging
 import pytest
 
 from bot.images import ScanTarget
+from bot.notify import ParentView
 from bot.progress import snapshot
 from bot.watch import Watch, WatchState
 from tests.support.harness import ALICE, CHANNEL, BotHarness
@@ -42,7 +43,8 @@ def pending_watch(bot: BotHarness) -> Watch:
 def test_a_parent_posted_just_before_a_crash_is_adopted_not_posted_again(bot: BotHarness) -> None:
     watch = pending_watch(bot)
     assert watch.last_snapshot is not None
-    posted_ts = bot.runtime.ctx.poster.post_parent(watch, watch.last_snapshot, now=bot.clock())
+    view = ParentView.of(watch, watch.last_snapshot, now=bot.clock())
+    posted_ts = bot.runtime.ctx.notifier.post_parent(CHANNEL, view).thread_ts
     bot.clock.advance(61)
 
     bot.poll()

@@ -10,11 +10,9 @@ from bot.slack import blocks
 from bot.watcher import lifecycle
 from bot.watcher.lifecycle import WatchContext
 
-STOP_ACTION_ID = "stop_watch"
-
 
 def register(app: App, ctx: WatchContext) -> None:
-    @app.action(STOP_ACTION_ID)
+    @app.action(blocks.STOP_WATCH_ACTION)
     def stop_watch(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
     ) -> None:

@@ -7,7 +7,7 @@ messages saying what to do; anything else goes to the app's one error handler.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, assert_never
 
 from slack_bolt import Ack, App, Respond
 
@@ -44,27 +44,32 @@ def handle_scanprogress(
 ) -> None:
     request = parse_command(str(command.get("text") or ""))
     # Parsing is pure and takes microseconds: answers that need no I/O go in the ack itself.
-    if isinstance(request, ShowHelp):
-        ack(**blocks.help_text(str(command.get("command") or COMMAND)).as_kwargs())
-        return
-    if isinstance(request, BadInput):
-        ack(**blocks.error_message(request.message, HELP_HINT).as_kwargs())
-        return
-    ack()
+    match request:
+        case ShowHelp():
+            ack(**blocks.help_text(str(command.get("command") or COMMAND)).as_kwargs())
+            return
+        case BadInput():
+            ack(**blocks.error_message(request.message, HELP_HINT).as_kwargs())
+            return
+        case _:
+            ack()
     channel_id = str(command.get("channel_id") or "")
     user_id = str(command.get("user_id") or "")
     log.info("/scanprogress from %s in %s: %s", user_id, channel_id, _describe(request))
     try:
-        if isinstance(request, ShowRegularScan):
-            snap = snapshot(ctx.services.console.progress(None))
-            respond(**blocks.regular_scan(snap, now=ctx.services.clock()).as_kwargs())
-        elif isinstance(request, ListWatches):
-            watches = ctx.services.store.list_open(channel_id=channel_id)
-            respond(**blocks.watch_list(watches, now=ctx.services.clock()).as_kwargs())
-        elif isinstance(request, StopWatch):
-            _stop(ctx, request, channel_id=channel_id, user_id=user_id, respond=respond)
-        elif isinstance(request, FollowImage):
-            _follow(ctx, request, channel_id=channel_id, user_id=user_id, respond=respond)
+        match request:
+            case ShowRegularScan():
+                snap = snapshot(ctx.services.console.progress(None))
+                respond(**blocks.regular_scan(snap, now=ctx.services.clock()).as_kwargs())
+            case ListWatches():
+                watches = ctx.services.store.list_open(channel_id=channel_id)
+                respond(**blocks.watch_list(watches, now=ctx.services.clock()).as_kwargs())
+            case StopWatch():
+                _stop(ctx, request, channel_id=channel_id, user_id=user_id, respond=respond)
+            case FollowImage():
+                _follow(ctx, request, channel_id=channel_id, user_id=user_id, respond=respond)
+            case _:
+                assert_never(request)
     except ConsoleError as exc:
         respond(**blocks.error_message(str(exc), exc.hint).as_kwargs())
 
@@ -79,16 +84,20 @@ def _follow(
     ctx: WatchContext, request: FollowImage, *, channel_id: str, user_id: str, respond: Respond
 ) -> None:
     result = lifecycle.follow(ctx, request.target, channel_id=channel_id, user_id=user_id)
-    if isinstance(result, lifecycle.NoScanRunning):
-        respond(**blocks.no_scan_in_progress(request.target).as_kwargs())
-    elif isinstance(result, lifecycle.JustFinished):
-        message = blocks.scan_just_finished(request.target, result.snap, result=result.result)
-        respond(**message.as_kwargs())
-    elif isinstance(result, lifecycle.AlreadyFollowing):
-        respond(**blocks.already_watching(result.watch).as_kwargs())
-    elif isinstance(result, lifecycle.ChannelUnavailable):
-        respond(**blocks.not_in_channel(channel_id).as_kwargs())
-    # Started: the parent message in the channel is the answer.
+    match result:
+        case lifecycle.NoScanRunning():
+            respond(**blocks.no_scan_in_progress(request.target).as_kwargs())
+        case lifecycle.JustFinished():
+            message = blocks.scan_just_finished(request.target, result.snap, result=result.result)
+            respond(**message.as_kwargs())
+        case lifecycle.AlreadyFollowing():
+            respond(**blocks.already_watching(result.watch).as_kwargs())
+        case lifecycle.ChannelUnavailable():
+            respond(**blocks.not_in_channel(channel_id).as_kwargs())
+        case lifecycle.Started():
+            pass  # the parent message in the channel is the answer
+        case _:
+            assert_never(result)
 
 
 def _stop(

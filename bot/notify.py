@@ -1,0 +1,163 @@
+"""The notifier boundary: what the watcher tells people, without knowing how it is sent.
+
+The watcher *decides* (a scan progressed, changed phase, completed, failed, a watch expired
+or was stopped) and hands a domain :data:`Event` to a :class:`~bot.services.Notifier`,
+addressed to a :class:`Destination` — a channel and the thread of the parent message.  The
+notifier chooses the words and the transport (Slack today: :mod:`bot.slack.notifier`; an
+outbox that stores events before delivery can sit in between).  Transport failures come back
+as the few :class:`DeliveryError` subclasses below, so the watcher never sees a Slack type.
+
+Separation after argoproj/notifications-engine: the condition (:mod:`bot.watcher.lifecycle`),
+the template (:mod:`bot.slack.blocks`), the destination (:class:`Destination`) and the
+service (the notifier) are separate things.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.console.models import ScanResult
+from bot.images import ScanTarget
+from bot.progress import ProgressSnapshot
+from bot.watch import Watch, WatchState
+
+# --- where ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """A channel, and the thread of the parent message there (``None`` for the channel)."""
+
+    channel_id: str
+    thread_ts: str | None = None
+
+
+# --- about what -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFollow:
+    """The subject of a watch's messages: one image's scan, followed at someone's request."""
+
+    watch_id: int
+    target: ScanTarget
+    requester_id: str
+    since: datetime  # when following started (timezone-aware UTC)
+
+    @classmethod
+    def of(cls, watch: Watch) -> ImageFollow:
+        return cls(
+            watch_id=watch.id,
+            target=watch.target,
+            requester_id=watch.requester_id,
+            since=watch.created_at,
+        )
+
+
+#: What a thread is about.  A subscription to the regular scan will add its own subject.
+Subject = ImageFollow
+
+
+@dataclass(frozen=True, slots=True)
+class ParentView:
+    """Everything the parent message shows: it is edited in place to the latest view."""
+
+    subject: Subject
+    state: WatchState  # open states show live progress (and a Stop button); others are final
+    snap: ProgressSnapshot
+    now: datetime
+
+    @classmethod
+    def of(cls, watch: Watch, snap: ProgressSnapshot, *, now: datetime) -> ParentView:
+        return cls(subject=ImageFollow.of(watch), state=watch.state, snap=snap, now=now)
+
+
+def destination_of(watch: Watch) -> Destination:
+    """Where a watch's messages go: its channel, in the thread of its parent once posted."""
+    return Destination(channel_id=watch.channel_id, thread_ts=watch.parent_ts)
+
+
+# --- what happened ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Progressed:
+    """Counts moved within the same phase (thread replies for these are throttled)."""
+
+    subject: Subject
+    previous: ProgressSnapshot | None
+    snap: ProgressSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseChanged:
+    """The scan entered another phase, or the console started reporting an error."""
+
+    subject: Subject
+    previous: ProgressSnapshot | None
+    snap: ProgressSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """The scan finished without an error; ``result`` is its summary when the console had one."""
+
+    subject: Subject
+    snap: ProgressSnapshot
+    duration: timedelta
+    result: ScanResult | None
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The scan finished with an error (``snap.error``)."""
+
+    subject: Subject
+    snap: ProgressSnapshot
+    duration: timedelta
+    result: ScanResult | None
+
+
+@dataclass(frozen=True, slots=True)
+class Expired:
+    """Following gave up after ``max_duration``; the scan had not finished."""
+
+    subject: Subject
+    last: ProgressSnapshot | None
+    max_duration: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Stopped:
+    """A person stopped following; the scan itself keeps running."""
+
+    subject: Subject
+    by_user: str
+
+
+#: Every event a thread can receive.  Handlers ``match`` on it and end with ``assert_never``.
+Event = Progressed | PhaseChanged | Completed | Failed | Expired | Stopped
+
+
+# --- what went wrong delivering it ------------------------------------------------------
+
+
+class DeliveryError(Exception):
+    """A message could not be delivered.  ``code`` is the transport's own error code."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class DestinationGone(DeliveryError):  # noqa: N818
+    """The channel cannot be posted in at all (not a member, archived, deleted)."""
+
+
+class MessageGone(DeliveryError):  # noqa: N818
+    """The parent message is gone, or can no longer be edited or replied to."""
+
+
+class DeliveryFailed(DeliveryError):  # noqa: N818
+    """Anything else (after the transport's own retries): try again later."""
