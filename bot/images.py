@@ -60,8 +60,9 @@ class ScanTarget:
     ``None`` unless the user named a registry other than Docker Hub.
 
     The constructor only checks those two rules, so stored or console-supplied values are
-    always representable; :func:`parse_image_reference` and :meth:`from_key` produce
-    targets that also follow the full reference grammar, in canonical form.
+    always representable; :func:`parse_image_reference` produces targets that also
+    follow the full reference grammar, in canonical form (registry host in lower case,
+    as host names are case-insensitive).
     """
 
     repo: str
@@ -77,19 +78,6 @@ class ScanTarget:
             raise ImageReferenceError(
                 f"'{name}' needs a tag or a digest, e.g. {name}:latest or {name}@sha256:..."
             )
-
-    @classmethod
-    def from_key(cls, key: str) -> ScanTarget:
-        """The target whose :attr:`key` is ``key`` (the store's inverse of :attr:`key`).
-
-        Raises :class:`ImageReferenceError` unless ``key`` is a valid canonical key.
-        """
-        target = _build(*_split_reference(key))
-        if target.key != key:
-            raise ImageReferenceError(
-                f"'{_show(key)}' is not a canonical image key; that would be '{_show(target.key)}'"
-            )
-        return target
 
     @property
     def key(self) -> str:
@@ -299,7 +287,7 @@ def _check_registry(host: str) -> str | None:
         raise ImageReferenceError(
             f"registry '{_show(host)}' needs a dot or a port (or is localhost), {_EG_REGISTRY}"
         )
-    return host
+    return host.lower()  # host names are case-insensitive: one watch key per registry
 
 
 def _check_repo(repo: str, registry: str | None, tag: str | None, digest: str | None) -> str:

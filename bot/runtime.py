@@ -78,26 +78,21 @@ def instance_id() -> str:
     return f"{socket.gethostname() or 'scanbot'}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def build_runtime(
-    settings: Settings,
-    *,
-    console: Console | None = None,
-    clock: Callable[[], datetime] = utc_now,
-    token_verification: bool = True,
-) -> Runtime:
-    """Build (not start) the bot.  Migrates the database schema."""
+def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Runtime:
+    """Build (not start) the bot.  Migrates the database schema.
+
+    ``clock`` is the wall clock of every decision (tests and the demo pass their own).
+    """
     settings.require_slack()
     store = Store(settings.scanbot_database_url)
     store.migrate()
     closers: list[Any] = []
-    if console is None:
-        client_ = ConsoleClient.from_settings(settings)
-        closers.append(client_.close)
-        console = client_
+    console = ConsoleClient.from_settings(settings)
+    closers.append(console.close)
     services = Services(settings=settings, console=console, store=store, clock=clock)
     web_client = build_web_client(settings)
     ctx = WatchContext(services=services, notifier=SlackNotifier(web_client))
-    app = build_app(ctx, web_client, token_verification=token_verification)
+    app = build_app(ctx, web_client)
     fetcher = ConsoleFetcher(console, workers=settings.scanbot_console_concurrency)
     owner = instance_id()
     scheduler = build_scheduler(

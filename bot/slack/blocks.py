@@ -13,12 +13,12 @@ from __future__ import annotations
 from bot.slack.blocks_commands import (
     already_watching,
     error_message,
+    follow_ack,
     help_text,
     no_scan_in_progress,
     not_in_channel,
     regular_scan,
     scan_just_finished,
-    watch_started_ack,
 )
 from bot.slack.blocks_watch import (
     STOP_WATCH_ACTION,
@@ -37,6 +37,7 @@ __all__ = [
     "WATCH_LIST_MAX",
     "already_watching",
     "error_message",
+    "follow_ack",
     "help_text",
     "no_scan_in_progress",
     "not_in_channel",
@@ -48,6 +49,5 @@ __all__ = [
     "watch_expired",
     "watch_list",
     "watch_parent",
-    "watch_started_ack",
     "watch_stopped",
 ]

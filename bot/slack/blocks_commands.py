@@ -119,10 +119,13 @@ def scan_just_finished(
     return message(f"The scan of {image_plain(target)} is complete.{scanned}", blocks)
 
 
-def watch_started_ack(target: ScanTarget) -> SlackMessage:
-    """Ephemeral, short: the scan is being followed and where the updates go."""
-    text = f"Following {image_code(target)} {DASH} updates will appear in this channel."
-    fallback = f"Following {image_plain(target)} {DASH} updates will appear in this channel"
+def follow_ack(target: ScanTarget) -> SlackMessage:
+    """The ack of a follow, sent before any I/O: what is about to happen.
+
+    If the process dies before answering further, the user at least saw what was asked.
+    """
+    text = f"Looking up {image_code(target)} {DASH} its progress will appear in this channel."
+    fallback = f"Looking up {image_plain(target)} {DASH} its progress will appear in this channel"
     return message(fallback, [section(f":eyes: {text}")])
 
 

@@ -1,4 +1,7 @@
-"""The one scheduler: a single interval job with an explicit id, coalesced, one at a time."""
+"""The one scheduler and its jobs, each with an explicit id, coalesced, one run at a time.
+
+Jobs: ``scanbot.poll`` (every ``SCANBOT_POLL_SECONDS``) and ``scanbot.prune`` (hourly).
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Golden tests render each builder from fixed inputs and compare the JSON exactly 
 ``tests/slack/golden/<case>.json``.  After an intended change to a message, regenerate
 the files and review the diff::
 
-    SCANBOT_UPDATE_GOLDEN=1 /work/venv/bin/pytest tests/slack/test_blocks.py
+    SCANBOT_UPDATE_GOLDEN=1 .venv/bin/pytest tests/slack/test_blocks.py
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ CASES: dict[str, Callable[[], SlackMessage]] = {
     "no_scan_in_progress": lambda: blocks.no_scan_in_progress(PRIVATE),
     "scan_just_finished": lambda: blocks.scan_just_finished(ALPINE, COMPLETE, result=RESULT),
     "scan_just_finished_failed": lambda: blocks.scan_just_finished(ALPINE, FAILED, result=None),
-    "watch_started_ack": lambda: blocks.watch_started_ack(ALPINE),
+    "follow_ack": lambda: blocks.follow_ack(ALPINE),
     "already_watching": lambda: blocks.already_watching(watch()),
     "watch_list": lambda: blocks.watch_list(
         [
@@ -222,7 +222,7 @@ def every_builder(
         blocks.watch_list([watch(target=target, snap=snap, requester=requester)] * 60, now=NOW),
         blocks.no_scan_in_progress(target),
         blocks.scan_just_finished(target, snap, result=result),
-        blocks.watch_started_ack(target),
+        blocks.follow_ack(target),
         blocks.help_text(text),
         blocks.error_message(text, text),
         blocks.not_in_channel(text),

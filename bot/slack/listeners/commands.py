@@ -51,6 +51,8 @@ def handle_scanprogress(
         case BadInput():
             ack(**blocks.error_message(request.message, HELP_HINT).as_kwargs())
             return
+        case FollowImage():
+            ack(**blocks.follow_ack(request.target).as_kwargs())
         case _:
             ack()
     channel_id = str(command.get("channel_id") or "")
