@@ -36,7 +36,7 @@ def strip_controls(text: str) -> str:
 
 def is_invisible(ch: str) -> bool:
     """True for invisible format characters: direction overrides and isolates
-    (U+202A–U+202E, U+2066–U+2069), zero-width ones (U+200B–U+200F, U+2060, U+FEFF), the
+    (U+202A..U+202E, U+2066..U+2069), zero-width ones (U+200B..U+200F, U+2060, U+FEFF), the
     rest of category ``Cf`` (soft hyphen, tag characters …), line/paragraph separators
     and Hangul fillers."""
     return unicodedata.category(ch) == "Cf" or ch in _INVISIBLE_EXTRA
