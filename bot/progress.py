@@ -5,21 +5,33 @@ phase, counts and percentages per step, the console's error, a one-line summary,
 :meth:`ProgressSnapshot.material` — the part whose change is worth telling a user about.
 Snapshots round-trip through JSON (:meth:`to_dict` / :meth:`from_dict`) so the store can
 keep the last one seen.
+
+:func:`interpret` is the one place that gives an answer its meaning in context (an empty
+answer after the scan was seen running means it completed, see :func:`completed_after_empty`);
+the watcher and the terminal both go through it.  :class:`StepView` is the one step type that
+UI code uses; the console model's ``StepProgress`` stays behind this module.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from bot.console.models import ProgressEntry, StepProgress
+from bot.text import one_line, truncate
 
 ERROR_LIMIT = 500  # characters of console error text kept in a snapshot
 TITLE_LIMIT = 300  # characters of a step title kept in a snapshot
-_ELLIPSIS = "\u2026"
+#: A step's count above this is nonsense (no registry holds a billion images): it is capped
+#: and the snapshot is marked :attr:`ProgressSnapshot.suspicious`.
+MAX_STEP_COUNT = 10**9
+#: What a person is told when the console's counts were absurd and had to be capped.
+SUSPICIOUS_NOTE = "the console's answer looked wrong (absurd counts were capped)"
+NOT_STARTED = "not started"
 
 
 class Phase(StrEnum):
@@ -51,6 +63,19 @@ class StepView:
         """True when the step has a known total and every item of it was handled."""
         return self.total > 0 and self.scanned >= self.total
 
+    @property
+    def started(self) -> bool:
+        """True once the console knows how many items the step has (total > 0)."""
+        return self.total > 0
+
+    def counts_text(self, noun: str = "") -> str:
+        """``3/10 images (30%)`` (``3/10 (30%)`` without a noun), or ``not started`` while
+        the total is unknown.  The one wording of a step's counts for every UI."""
+        if not self.started:
+            return NOT_STARTED
+        counted = f"{self.scanned}/{self.total} {noun}".rstrip()
+        return f"{counted} ({self.percent}%)"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "total": self.total,
@@ -64,7 +89,7 @@ class StepView:
         """Tolerant inverse of :meth:`to_dict`: missing or mistyped keys take defaults."""
         if not isinstance(data, dict):
             return cls()
-        total, scanned = _clamp(_as_int(data.get("total")), _as_int(data.get("scanned")))
+        total, scanned, _ = _cap(*_clamp(_as_int(data.get("total")), _as_int(data.get("scanned"))))
         return cls(
             total=total,
             scanned=scanned,
@@ -81,13 +106,19 @@ class ProgressSnapshot:
     error: str = ""  # the console's error text (either step), "" when none
     started_at: datetime | None = None  # specScanStartTime when the console gave one
     entries: int = 0  # how many progress entries were aggregated
+    suspicious: bool = False  # counts were absurd and capped (see SUSPICIOUS_NOTE)
 
     @property
     def summary(self) -> str:
         """One line for a person, e.g. ``Step 2/2 scanning images: 3/10 (30%)``.
 
-        Plain text, unescaped.
+        Plain text, unescaped.  A :attr:`suspicious` snapshot ends with :data:`SUSPICIOUS_NOTE`.
         """
+        if self.suspicious:
+            return f"{self._phase_summary()} ({SUSPICIOUS_NOTE})"
+        return self._phase_summary()
+
+    def _phase_summary(self) -> str:
         if self.phase is Phase.DISCOVERING:
             return f"Step 1/2 discovering: {_counts(self.discovery)}"
         if self.phase is Phase.SCANNING:
@@ -111,6 +142,7 @@ class ProgressSnapshot:
             self.image_scan.total,
             self.image_scan.scanned,
             self.error,
+            self.suspicious,
         )
 
     def changed_from(self, previous: ProgressSnapshot | None) -> bool:
@@ -126,6 +158,7 @@ class ProgressSnapshot:
             "error": self.error,
             "started_at": _utc(self.started_at).isoformat() if self.started_at else None,
             "entries": self.entries,
+            "suspicious": self.suspicious,
         }
 
     @classmethod
@@ -145,21 +178,57 @@ class ProgressSnapshot:
             error=_as_str(data.get("error")),
             started_at=_as_datetime(data.get("started_at")),
             entries=max(0, _as_int(data.get("entries"))),
+            suspicious=data.get("suspicious") is True,
         )
 
 
-def snapshot(entries: list[ProgressEntry]) -> ProgressSnapshot:
+def interpret(
+    entries: Sequence[ProgressEntry], *, saw_running: bool, last: ProgressSnapshot | None
+) -> ProgressSnapshot:
+    """What one progress answer means, given what was seen before: the one rule for both
+    the watcher and the terminal.
+
+    An empty answer after the scan was seen running means the scan completed (the console
+    serves its once-only "finished" answer to whoever asks first, so it may have gone to
+    someone else): see :func:`completed_after_empty`.  Any other answer means what
+    :func:`snapshot` says.
+    """
+    if not entries and saw_running:
+        return completed_after_empty(last)
+    return snapshot(entries)
+
+
+def completed_after_empty(last: ProgressSnapshot | None) -> ProgressSnapshot:
+    """The final snapshot when the console answers ``[]`` after the scan was seen running.
+
+    Every step of ``last`` is done (scanned := total); the phase is ``FAILED`` when ``last``
+    carried an error, else ``COMPLETE``.  Everything else of ``last`` is kept.  Without a
+    ``last`` it is a bare ``COMPLETE``.
+    """
+    if last is None:
+        return ProgressSnapshot(phase=Phase.COMPLETE)
+    return replace(
+        last,
+        phase=Phase.FAILED if last.error else Phase.COMPLETE,
+        discovery=replace(last.discovery, scanned=last.discovery.total),
+        image_scan=replace(last.image_scan, scanned=last.image_scan.total),
+    )
+
+
+def snapshot(entries: Sequence[ProgressEntry]) -> ProgressSnapshot:
     """Derive the snapshot of one progress answer (several entries are aggregated).
 
-    Counts are clamped per entry and summed per step; the scan is ongoing when any entry
-    says so.  While ongoing the phase is ``DISCOVERING`` until discovery is done, then
-    ``SCANNING``; once not ongoing it is ``FAILED`` if a step reports an error, else
-    ``COMPLETE``.  ``[]`` means ``IDLE``.
+    Counts are clamped per entry and summed per step; a count above
+    :data:`MAX_STEP_COUNT` is capped and marks the snapshot ``suspicious``.  The scan is
+    ongoing when any entry says so.  While ongoing the phase is ``DISCOVERING`` until
+    discovery is done, then ``SCANNING``; once not ongoing it is ``FAILED`` if a step
+    reports an error, else ``COMPLETE``.  ``[]`` means ``IDLE``.  Linear in the number of
+    entries.
     """
     if not entries:
         return ProgressSnapshot(phase=Phase.IDLE)
-    discovery = _aggregate([entry.discovery for entry in entries])
-    image_scan = _aggregate([entry.image_scan for entry in entries])
+    discovery, discovery_capped = _aggregate([entry.discovery for entry in entries])
+    image_scan, image_scan_capped = _aggregate([entry.image_scan for entry in entries])
     error = _join_unique([discovery.error, image_scan.error], ERROR_LIMIT)
     if any(entry.is_scan_ongoing for entry in entries):
         discovering = discovery.scanned < discovery.total or (
@@ -181,21 +250,27 @@ def snapshot(entries: list[ProgressEntry]) -> ProgressSnapshot:
         error=error,
         started_at=min(starts) if starts else None,
         entries=len(entries),
+        suspicious=discovery_capped or image_scan_capped,
     )
 
 
-def _aggregate(steps: list[StepProgress]) -> StepView:
+def _aggregate(steps: list[StepProgress]) -> tuple[StepView, bool]:
+    """The summed step, and whether an absurd count had to be capped."""
     total = scanned = 0
+    capped = False
     for step in steps:
-        step_total, step_scanned = _clamp(step.total, step.scanned)
+        step_total, step_scanned, step_capped = _cap(*_clamp(step.total, step.scanned))
         total += step_total
         scanned += step_scanned
-    return StepView(
+        capped = capped or step_capped
+    total, scanned, sum_capped = _cap(total, scanned)
+    view = StepView(
         total=total,
         scanned=scanned,
         title=_join_unique([step.title for step in steps], TITLE_LIMIT),
         error=_join_unique([step.error for step in steps], ERROR_LIMIT),
     )
+    return view, capped or sum_capped
 
 
 def _clamp(total: int, scanned: int) -> tuple[int, int]:
@@ -206,23 +281,37 @@ def _clamp(total: int, scanned: int) -> tuple[int, int]:
     return total, min(scanned, total)
 
 
+def _cap(total: int, scanned: int) -> tuple[int, int, bool]:
+    """Clamped counts capped at :data:`MAX_STEP_COUNT`, and whether a cap was needed."""
+    if total <= MAX_STEP_COUNT:
+        return total, scanned, False
+    return MAX_STEP_COUNT, min(scanned, MAX_STEP_COUNT), True
+
+
 def _counts(step: StepView) -> str:
     if step.total <= 0:
         return "starting"
-    return f"{step.scanned}/{step.total} ({step.percent}%)"
+    return step.counts_text()
 
 
-def _join_unique(texts: list[str], limit: int) -> str:
-    """Distinct non-blank texts in order, joined with ``"; "``, at most ``limit`` characters."""
-    seen: list[str] = []
+def _join_unique(texts: Iterable[str], limit: int) -> str:
+    """Distinct non-blank texts in order, each on one line without hidden characters,
+    joined with ``"; "``, at most ``limit`` characters.
+
+    Linear: a dict remembers what was seen, and reading stops once the result is long
+    enough to be cut.
+    """
+    seen: dict[str, None] = {}
+    length = 0
     for text in texts:
-        cleaned = " ".join(text.split())
-        if cleaned and cleaned not in seen:
-            seen.append(cleaned)
-    joined = "; ".join(seen)
-    if len(joined) <= limit:
-        return joined
-    return joined[: limit - 1].rstrip() + _ELLIPSIS
+        cleaned = one_line(text)
+        if not cleaned or cleaned in seen:
+            continue
+        seen[cleaned] = None
+        length += len(cleaned) + 2
+        if length > limit + 2:
+            break  # already longer than the limit: the rest would be cut away
+    return truncate("; ".join(seen), limit)
 
 
 def _utc(when: datetime) -> datetime:

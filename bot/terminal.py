@@ -9,9 +9,9 @@ from typing import TextIO
 
 from bot.console.errors import ConsoleError
 from bot.images import ScanTarget
-from bot.progress import Phase, ProgressSnapshot, StepView, snapshot
+from bot.progress import Phase, ProgressSnapshot, StepView, interpret
 from bot.services import Console
-from bot.slack.mrkdwn import strip_controls
+from bot.text import one_line
 
 EXIT_OK = 0
 EXIT_SCAN_FAILED = 1
@@ -22,8 +22,9 @@ _BAR_WIDTH = 30
 
 
 def render(snap: ProgressSnapshot, target: ScanTarget | None) -> list[str]:
-    """Plain-text lines describing ``snap``; the console's text loses control characters,
-    so a title cannot move the cursor, clear the screen or retitle the terminal."""
+    """Plain-text lines describing ``snap``; the console's text loses control and invisible
+    characters, so a title cannot move the cursor, clear the screen, retitle the terminal
+    or reorder what is shown (direction overrides)."""
     name = target.display() if target else "regular registry scan"
     lines = [f"{name}: {_plain(snap.summary)}"]
     if snap.phase in (Phase.DISCOVERING, Phase.SCANNING, Phase.COMPLETE, Phase.FAILED):
@@ -35,13 +36,13 @@ def render(snap: ProgressSnapshot, target: ScanTarget | None) -> list[str]:
 
 
 def _plain(text: str) -> str:
-    return strip_controls(text).replace("\n", " ").replace("\t", " ")
+    return one_line(text)
 
 
 def _step_line(label: str, step: StepView) -> str:
     filled = step.percent * _BAR_WIDTH // 100
     bar = "#" * filled + "-" * (_BAR_WIDTH - filled)
-    line = f"  {label} [{bar}] {step.scanned}/{step.total} ({step.percent}%)"
+    line = f"  {label} [{bar}] {step.counts_text()}"
     return f"{line}  {_plain(step.title)}" if step.title else line
 
 
@@ -70,12 +71,8 @@ def show_progress(
         except ConsoleError as exc:
             print(f"error: {exc}\n{exc.hint}", file=err)
             return EXIT_CONSOLE
-        snap = snapshot(entries)
-        if not entries and saw_running and previous is not None:
-            # An on-demand scan reports "finished" once, then []; we may have missed it.
-            snap = ProgressSnapshot(
-                phase=Phase.COMPLETE, discovery=previous.discovery, image_scan=previous.image_scan
-            )
+        # An on-demand scan reports "finished" once, then []; we may have missed it.
+        snap = interpret(entries, saw_running=saw_running, last=previous)
         if snap.phase in (Phase.DISCOVERING, Phase.SCANNING):
             saw_running = True
         if not entries and target is not None and not saw_running:

@@ -10,7 +10,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.console.models import ProgressEntry, StepProgress
-from bot.progress import ERROR_LIMIT, TITLE_LIMIT, Phase, ProgressSnapshot, StepView, snapshot
+from bot.progress import (
+    ERROR_LIMIT,
+    MAX_STEP_COUNT,
+    SUSPICIOUS_NOTE,
+    TITLE_LIMIT,
+    Phase,
+    ProgressSnapshot,
+    StepView,
+    completed_after_empty,
+    interpret,
+    snapshot,
+)
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -289,3 +300,168 @@ def test_any_answer_gives_a_sane_snapshot_that_round_trips(entries: list[Progres
     assert snap.summary
     assert (snap.phase is Phase.IDLE) == (not entries)
     assert ProgressSnapshot.from_dict(json.loads(json.dumps(snap.to_dict()))) == snap
+
+
+# --- the meaning of an answer in context (one rule for watcher and terminal) -------------
+
+
+def test_empty_after_running_completes_every_step_of_the_last_snapshot() -> None:
+    last = snapshot([entry((4, 3), (10, 3), scan_title="Step 2/2", start=T0)])
+    done = completed_after_empty(last)
+    assert done.phase is Phase.COMPLETE
+    assert (done.discovery.scanned, done.discovery.total) == (4, 4)
+    assert (done.image_scan.scanned, done.image_scan.total) == (10, 10)
+    assert done.image_scan.title == "Step 2/2"
+    assert done.started_at == T0
+    assert done.summary == "Scan complete: 10/10 images scanned"
+
+
+def test_empty_after_running_with_an_error_seen_is_failed() -> None:
+    last = snapshot([entry((1, 1), (10, 3), scan_error="pull failed")])
+    done = completed_after_empty(last)
+    assert done.phase is Phase.FAILED
+    assert done.error == "pull failed"
+
+
+def test_empty_after_running_without_a_last_snapshot_is_a_bare_completion() -> None:
+    assert completed_after_empty(None) == ProgressSnapshot(phase=Phase.COMPLETE)
+
+
+def test_interpret_empty_after_running_means_complete() -> None:
+    last = snapshot([entry((1, 1), (4, 2))])
+    assert interpret([], saw_running=True, last=last) == completed_after_empty(last)
+
+
+def test_interpret_empty_before_anything_ran_means_idle() -> None:
+    last = snapshot([entry((1, 1), (4, 2))])
+    assert interpret([], saw_running=False, last=last).phase is Phase.IDLE
+
+
+def test_interpret_a_non_empty_answer_means_what_it_says() -> None:
+    answer = [entry((1, 1), (4, 3))]
+    assert interpret(answer, saw_running=True, last=None) == snapshot(answer)
+
+
+# --- counts as text (one wording for terminal and Slack) --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("step", "noun", "text"),
+    [
+        (StepView(total=10, scanned=3), "images", "3/10 images (30%)"),
+        (StepView(total=10, scanned=3), "", "3/10 (30%)"),
+        (StepView(), "images", "not started"),
+        (StepView(), "", "not started"),
+    ],
+)
+def test_counts_text_says_not_started_instead_of_zero_of_zero(
+    step: StepView, noun: str, text: str
+) -> None:
+    assert step.counts_text(noun) == text
+    assert step.started == (step.total > 0)
+
+
+# --- absurd counts and huge answers (issue 11) ------------------------------------------
+
+
+def test_counts_summed_past_the_cap_are_capped_and_flagged() -> None:
+    huge = 2**63 - 1
+    snap = snapshot([entry((1, 1), (huge, 3)), entry((1, 1), (huge, 4))])
+    assert snap.image_scan.total == MAX_STEP_COUNT
+    assert snap.image_scan.scanned == 7
+    assert snap.suspicious
+    assert snap.summary.endswith(f"({SUSPICIOUS_NOTE})")
+    assert str(huge) not in snap.summary
+
+
+def test_one_absurd_entry_is_flagged_even_if_the_sum_is_not() -> None:
+    snap = snapshot([entry((MAX_STEP_COUNT + 1, 5), (0, 0))])
+    assert snap.discovery.total == MAX_STEP_COUNT
+    assert snap.suspicious
+
+
+def test_sane_counts_are_not_flagged() -> None:
+    snap = snapshot([entry((MAX_STEP_COUNT, 5), (10, 3))])
+    assert not snap.suspicious
+    assert SUSPICIOUS_NOTE not in snap.summary
+
+
+def test_a_suspicious_change_is_material() -> None:
+    plain = snapshot([entry((1, 1), (10, 3))])
+    assert ProgressSnapshot(phase=plain.phase, suspicious=True).changed_from(
+        ProgressSnapshot(phase=plain.phase)
+    )
+
+
+def _many_entries(count: int) -> list[ProgressEntry]:
+    return [
+        entry(
+            (1, 1),
+            (3, index % 4),
+            scan_title=f"registry-{index % 50} scanning",
+            scan_error=f"error {index}" if index % 1000 == 0 else "",
+        )
+        for index in range(count)
+    ]
+
+
+def test_twenty_thousand_entries_are_summarised() -> None:
+    """Issue 11: 20,000 entries (quadratic before); the sums and bounded texts are right."""
+    snap = snapshot(_many_entries(20_000))
+    assert snap.entries == 20_000
+    assert (snap.discovery.total, snap.discovery.scanned) == (20_000, 20_000)
+    # index % 4 is 0, 1, 2, 3 -> scanned clamped to 0, 1, 2, 3 of 3 each: 5,000 * (0+1+2+3)
+    assert (snap.image_scan.total, snap.image_scan.scanned) == (60_000, 30_000)
+    assert snap.phase is Phase.SCANNING
+    assert snap.image_scan.title.startswith("registry-0 scanning; registry-1 scanning")
+    assert len(snap.image_scan.title) <= TITLE_LIMIT
+    assert snap.error.startswith("error 0; error 1000")
+    assert len(snap.error) <= ERROR_LIMIT
+    assert not snap.suspicious
+
+
+def test_many_distinct_texts_are_joined_once_each_in_order() -> None:
+    entries = [entry((1, 1), (1, 0), scan_error=f"e{index % 7}") for index in range(700)]
+    assert snapshot(entries).error == "; ".join(f"e{index}" for index in range(7))
+
+
+@pytest.mark.benchmark
+def test_benchmark_snapshot_of_twenty_thousand_entries() -> None:
+    """Prints the time to summarise 20,000 entries (no assertion on time)."""
+    import time
+
+    entries = _many_entries(20_000)
+    started = time.perf_counter()
+    snap = snapshot(entries)
+    elapsed = time.perf_counter() - started
+    print(f"\nsnapshot of {snap.entries} entries: {elapsed * 1000:.1f} ms")
+
+
+# --- stored rows stay readable ------------------------------------------------------------
+
+
+def test_rows_stored_before_the_suspicious_flag_still_load() -> None:
+    stored = {
+        "phase": "scanning",
+        "discovery": {"total": 1, "scanned": 1, "title": "", "error": ""},
+        "image_scan": {"total": 10, "scanned": 3, "title": "Step 2/2", "error": ""},
+        "error": "",
+        "started_at": "2024-05-01T12:00:00+00:00",
+        "entries": 1,
+    }
+    snap = ProgressSnapshot.from_dict(stored)
+    assert not snap.suspicious
+    assert snap.image_scan == StepView(total=10, scanned=3, title="Step 2/2")
+    assert snap.to_dict() == {**stored, "suspicious": False}
+
+
+def test_suspicious_round_trips_and_tolerates_odd_values() -> None:
+    snap = snapshot([entry((1, 1), (2**62, 1)), entry((1, 1), (2**62, 1))])
+    assert ProgressSnapshot.from_dict(json.loads(json.dumps(snap.to_dict()))) == snap
+    for odd in ("yes", 1, None, [True]):
+        assert not ProgressSnapshot.from_dict({"phase": "idle", "suspicious": odd}).suspicious
+
+
+def test_absurd_stored_counts_are_capped_on_load() -> None:
+    step = StepView.from_dict({"total": 10**30, "scanned": 10**30})
+    assert (step.total, step.scanned) == (MAX_STEP_COUNT, MAX_STEP_COUNT)

@@ -114,3 +114,43 @@ def test_console_text_cannot_send_escape_sequences_to_the_terminal() -> None:
     assert "\x1b" not in out
     assert "\x07" not in out
     assert "Step 1/2" in out
+
+
+def test_empty_after_running_shows_every_step_done_like_slack_does() -> None:
+    """The rule lives in bot.progress.interpret: the terminal reports 4/4, not the last 2/4."""
+    console = ScriptedConsole([entry((1, 1), (4, 2), ongoing=True)], [])
+    code, out, _ = run(console, watch=True)
+    final = out.split("alpine:3.16: ")[-1]
+    assert code == EXIT_OK
+    assert final.startswith("Scan complete: 4/4 images scanned")
+    assert "4/4 (100%)" in final
+
+
+def test_empty_after_running_with_an_error_is_a_failure() -> None:
+    console = ScriptedConsole([entry((1, 1), (4, 2), ongoing=True, error="pull failed")], [])
+    code, out, _ = run(console, watch=True)
+    assert code == EXIT_SCAN_FAILED
+    assert "Scan failed: pull failed" in out
+
+
+def test_a_step_that_has_not_started_says_so_instead_of_zero_of_zero() -> None:
+    _, out, _ = run(ScriptedConsole([entry((4, 2), (0, 0), ongoing=True)]), watch=False)
+    image_line = next(line for line in out.splitlines() if "image scan" in line)
+    assert "] not started" in image_line
+    assert "0/0" not in out
+
+
+def test_invisible_direction_overrides_are_removed_from_console_text() -> None:
+    hostile = entry((1, 1), (4, 1), ongoing=False, error="ok\u202eliaf\u200b\u2066 done")
+    _, out, _ = run(ScriptedConsole([hostile]), watch=False)
+    assert "error: okliaf done" in out
+    assert not any(ch in out for ch in "\u202e\u200b\u2066")
+
+
+def test_absurd_counts_are_capped_and_flagged() -> None:
+    huge = 2**63 - 1
+    answer = [entry((1, 1), (huge, 5), ongoing=True), entry((1, 1), (huge, 5), ongoing=True)]
+    _, out, _ = run(ScriptedConsole(answer), watch=False)
+    assert "the console's answer looked wrong" in out
+    assert str(huge) not in out
+    assert "10/1000000000" in out

@@ -1,18 +1,39 @@
-"""Slack mrkdwn helpers: escaping of untrusted text and the few control sequences we build.
+"""Slack mrkdwn helpers: untrusted text shown literally, and the few control sequences we build.
 
 Everything that comes from a user or from the console goes through :func:`escape` before it
-is put into a message, so a console title such as ``<!channel>`` cannot ping anyone.  The
-only ``<...>`` sequences in our messages are the ones built here from validated input:
-:func:`user_mention`, :func:`channel_mention` and :func:`slack_date`.
+is put into a message, so a console title such as ``<!channel>`` cannot ping anyone, ``*x*``
+is not bold and ``evil.example/login`` is not a link.  The only ``<...>`` sequences in our
+messages are the ones built here from validated input: :func:`user_mention`,
+:func:`channel_mention` and :func:`slack_date`.
+
+mrkdwn has no backslash escape, and invisible characters (zero-width spaces, joiners) are
+themselves stripped from untrusted text (they hide and reorder text), so a character Slack
+would act on is replaced by a visible look-alike that Slack does not act on:
+
+- ``*b*``, ``_i_``, ``~s~`` would format: the sign becomes U+2217 ASTERISK OPERATOR,
+  U+02CD MODIFIER LETTER LOW MACRON or U+223C TILDE OPERATOR, unless it sits between two
+  letters or digits, where Slack never formats (``scan_id`` stays as it is);
+- a backtick would start code: always U+02CB MODIFIER LETTER GRAVE ACCENT;
+- ``>`` starting a line would quote it: U+203A SINGLE RIGHT-POINTING ANGLE QUOTATION MARK;
+- ``foo.com``, ``www.x``, ``a@b.io`` would be linked: a dot between a letter or digit and a
+  letter becomes U+2024 ONE DOT LEADER (``3.16`` stays);
+- ``http://x`` would be linked: the colon before ``//`` becomes U+A789 MODIFIER LETTER COLON;
+- ``@here`` would notify, ``#general`` would be linked: U+FF20 FULLWIDTH COMMERCIAL AT and
+  U+FF03 FULLWIDTH NUMBER SIGN, unless inside a word (``alpine@sha256:...`` stays);
+- ``:skull:`` would show an emoji: its first colon becomes U+2236 RATIO.
+
+``<``, ``>`` and ``&`` become entities as Slack documents, so ``<!channel>`` and ``<@U1>``
+are plain text.  Text inside a code span (:func:`code`) is shown verbatim by Slack and
+only loses hidden characters; it is meant for commands and image names we show.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import UTC, datetime
 
-ELLIPSIS = "\u2026"
+from bot.text import ELLIPSIS, printable
+
 BAR_FULL = "\u2588"  # full block
 BAR_EMPTY = "\u2591"  # light shade
 
@@ -20,24 +41,53 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
+_ALNUM = r"[^\W_]"  # a letter or digit (Unicode), not the underscore
+_LETTER = r"[^\W\d_]"
+_EMPHASIS = re.compile(r"[*_~]")
+_EMPHASIS_LOOKALIKE = {"*": "\u2217", "_": "\u02cd", "~": "\u223c"}
+_BACKTICK = ("`", "\u02cb")
+_QUOTE = re.compile(r"^([ \t]*)>", re.MULTILINE)
+_QUOTE_LOOKALIKE = "\u203a"
+_DOMAIN_DOT = re.compile(rf"(?<={_ALNUM})\.(?={_LETTER})")
+_DOT_LOOKALIKE = "\u2024"
+_SCHEME_COLON = re.compile(r":(?=//)")
+_SCHEME_COLON_LOOKALIKE = "\ua789"
+_MENTION = re.compile(rf"(?<!{_ALNUM})(?:@(?=\w)|#(?={_LETTER}))")
+_MENTION_LOOKALIKE = {"@": "\uff20", "#": "\uff03"}
+_EMOJI_COLON = re.compile(r":(?=[a-z0-9_+'-]*[a-z][a-z0-9_+'-]*:)", re.IGNORECASE)
+_EMOJI_COLON_LOOKALIKE = "\u2236"
 
-def strip_controls(text: str) -> str:
-    """Remove control characters (Unicode category ``Cc``) except newline and tab."""
-    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+
+def literal(text: str) -> str:
+    """``text`` without hidden characters and with every character Slack would act on
+    replaced by a look-alike (see the module's table).  Not yet entity-escaped; one
+    character in gives at most one character out."""
+    text = printable(text)
+    text = _EMPHASIS.sub(_emphasis, text)
+    text = text.replace(*_BACKTICK)
+    text = _QUOTE.sub(lambda m: m.group(1) + _QUOTE_LOOKALIKE, text)
+    text = _SCHEME_COLON.sub(_SCHEME_COLON_LOOKALIKE, text)
+    text = _DOMAIN_DOT.sub(_DOT_LOOKALIKE, text)
+    text = _MENTION.sub(lambda m: _MENTION_LOOKALIKE[m.group()], text)
+    return _EMOJI_COLON.sub(_EMOJI_COLON_LOOKALIKE, text)
+
+
+def _emphasis(match: re.Match[str]) -> str:
+    """Keep ``*``/``_``/``~`` between two letters or digits (it cannot open or close a
+    span there, e.g. ``scan_id``); replace it anywhere else."""
+    text, at = match.string, match.start()
+    inside_word = 0 < at < len(text) - 1 and text[at - 1].isalnum() and text[at + 1].isalnum()
+    return match.group() if inside_word else _EMPHASIS_LOOKALIKE[match.group()]
+
+
+def _entities(text: str) -> str:
+    return "".join(_ESCAPES.get(ch, ch) for ch in text)
 
 
 def escape(text: str) -> str:
-    """Escape ``&``, ``<`` and ``>`` as Slack requires and drop control characters."""
-    return "".join(_ESCAPES.get(ch, ch) for ch in strip_controls(text))
-
-
-def truncate(text: str, limit: int) -> str:
-    """At most ``limit`` characters; a cut text ends with "…" (counted in the limit)."""
-    if len(text) <= limit:
-        return text
-    if limit <= 0:
-        return ""
-    return text[: limit - 1] + ELLIPSIS
+    """Untrusted text shown literally in mrkdwn: :func:`literal`, then ``&``, ``<`` and ``>``
+    as entities (as Slack requires)."""
+    return _entities(literal(text))
 
 
 def escape_truncated(text: str, limit: int) -> str:
@@ -49,13 +99,13 @@ def escape_truncated(text: str, limit: int) -> str:
         return ""
     parts: list[str] = []
     used = 0
-    for ch in strip_controls(text):
+    for ch in literal(text):
         piece = _ESCAPES.get(ch, ch)
         if used + len(piece) > limit - 1:
             break
         parts.append(piece)
         used += len(piece)
-    return "".join(parts) + ELLIPSIS
+    return "".join(parts).rstrip() + ELLIPSIS
 
 
 def code(text: str) -> str:
@@ -64,10 +114,10 @@ def code(text: str) -> str:
     An empty (or blank) text gives ``""``, because an empty code span renders as literal
     backticks in Slack.
     """
-    cleaned = " ".join(strip_controls(text).replace("`", "'").split())
+    cleaned = " ".join(printable(text).replace("`", "'").split())
     if not cleaned:
         return ""
-    return f"`{escape(cleaned)}`"
+    return f"`{_entities(cleaned)}`"
 
 
 def user_mention(user_id: str) -> str:

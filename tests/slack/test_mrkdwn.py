@@ -1,4 +1,4 @@
-"""mrkdwn helpers: escaping untrusted text, bounded cuts, mentions, dates, progress bars."""
+"""mrkdwn helpers: untrusted text shown literally, bounded cuts, mentions, dates, progress bars."""
 
 from __future__ import annotations
 
@@ -12,18 +12,17 @@ from hypothesis import strategies as st
 from bot.slack.mrkdwn import (
     BAR_EMPTY,
     BAR_FULL,
-    ELLIPSIS,
     channel_mention,
     code,
     escape,
     escape_truncated,
+    literal,
     progress_bar,
     slack_date,
-    strip_controls,
-    truncate,
     truncate_mrkdwn,
     user_mention,
 )
+from bot.text import ELLIPSIS
 
 _ENTITY_SAFE = re.compile(r"&(?!amp;|lt;|gt;)")
 
@@ -37,15 +36,16 @@ def test_escape_handles_ampersand_first_so_entities_are_not_double_decoded() -> 
 
 
 def test_escape_defuses_mentions_and_broadcasts() -> None:
-    assert escape("<!channel> <@U123> <#C1|x>") == "&lt;!channel&gt; &lt;@U123&gt; &lt;#C1|x&gt;"
+    assert escape("<!channel> <!here|x>") == "&lt;!channel&gt; &lt;!here|x&gt;"
+    assert escape("<@U123> <#C1|x>") == "&lt;\uff20U123&gt; &lt;\uff03C1|x&gt;"
 
 
 def test_escape_strips_control_characters_but_keeps_newline_and_tab() -> None:
     assert escape("a\x00b\x1bc\x7fd\u0085e\nf\tg\rh") == "abcde\nf\tgh"
 
 
-def test_strip_controls_keeps_ordinary_unicode() -> None:
-    assert strip_controls("héllo \u2014 \U0001f600") == "héllo \u2014 \U0001f600"
+def test_escape_keeps_ordinary_unicode() -> None:
+    assert escape("héllo \u2014 \U0001f600") == "héllo \u2014 \U0001f600"
 
 
 @given(st.text())
@@ -54,27 +54,6 @@ def test_escaped_text_has_no_raw_angle_brackets_or_bare_ampersands(text: str) ->
     assert "<" not in escaped
     assert ">" not in escaped
     assert not _ENTITY_SAFE.search(escaped)
-
-
-@pytest.mark.parametrize(
-    ("text", "limit", "expected"),
-    [
-        ("short", 10, "short"),
-        ("exactly10!", 10, "exactly10!"),
-        ("abcdefghijk", 10, "abcdefghi" + ELLIPSIS),
-        ("abc", 1, ELLIPSIS),
-        ("abc", 0, ""),
-    ],
-)
-def test_truncate(text: str, limit: int, expected: str) -> None:
-    assert truncate(text, limit) == expected
-
-
-@given(st.text(), st.integers(min_value=0, max_value=60))
-def test_truncate_never_exceeds_the_limit(text: str, limit: int) -> None:
-    cut = truncate(text, limit)
-    assert len(cut) <= limit
-    assert cut == text or cut.endswith(ELLIPSIS) or not cut
 
 
 def test_escape_truncated_does_not_split_an_entity() -> None:
@@ -151,3 +130,114 @@ def test_progress_bar(percent: int, filled: int) -> None:
 def test_progress_bar_width() -> None:
     assert progress_bar(50, width=4) == BAR_FULL * 2 + BAR_EMPTY * 2
     assert progress_bar(50, width=0) == ""
+
+
+# --- console text shows as literal text (issue 11) --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("*bold*", "\u2217bold\u2217"),
+        ("_italic_", "\u02cditalic\u02cd"),
+        ("~strike~", "\u223cstrike\u223c"),
+        ("`code`", "\u02cbcode\u02cb"),
+        ("```block```", "\u02cb\u02cb\u02cbblock\u02cb\u02cb\u02cb"),
+        ("a *b* c", "a \u2217b\u2217 c"),
+        ("(*x*)", "(\u2217x\u2217)"),
+    ],
+)
+def test_formatting_marks_become_look_alikes_slack_does_not_format(text: str, shown: str) -> None:
+    assert escape(text) == shown
+
+
+def test_marks_inside_a_word_stay_because_slack_never_formats_there() -> None:
+    assert escape("no_such_image scan_id a*b x~y") == "no_such_image scan_id a*b x~y"
+
+
+def test_a_quote_at_the_start_of_a_line_is_not_a_block_quote() -> None:
+    assert escape("> quoted\n  >>> more\nx > y") == "\u203a quoted\n  \u203a&gt;&gt; more\nx &gt; y"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("http://x", "http\ua789//x"),
+        ("see https://evil.example/login now", "see https\ua789//evil\u2024example/login now"),
+        ("www.x", "www\u2024x"),
+        ("foo.com", "foo\u2024com"),
+        ("mail ops@corp.io", "mail ops@corp\u2024io"),
+        ("slack://open", "slack\ua789//open"),
+    ],
+)
+def test_bare_links_are_broken_so_slack_does_not_link_them(text: str, shown: str) -> None:
+    assert escape(text) == shown
+
+
+def test_versions_tags_addresses_and_digests_keep_their_dots_and_colons() -> None:
+    text = "alpine:3.16 at 10.0.0.1:8443, v1.2.3, 12:30:45, alpine@sha256:abc"
+    assert escape(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("@here", "\uff20here"),
+        ("ping @channel and @everyone", "ping \uff20channel and \uff20everyone"),
+        ("(@alice)", "(\uff20alice)"),
+        ("#general", "\uff03general"),
+        ("issue #12", "issue #12"),
+    ],
+)
+def test_bare_mentions_and_channel_names_are_not_parsed(text: str, shown: str) -> None:
+    assert escape(text) == shown
+
+
+def test_emoji_codes_do_not_become_emoji() -> None:
+    assert escape(":skull: done") == "\u2236skull: done"
+    assert escape("tag: 3.16") == "tag: 3.16"
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        *"\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+        *"\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad\u2028",
+        "\U000e0041",  # a tag character ("ASCII smuggling")
+    ],
+)
+def test_invisible_and_direction_override_characters_are_removed(hidden: str) -> None:
+    assert escape(f"ab{hidden}c") == "abc"
+    assert escape_truncated(f"ab{hidden}c", 10) == "abc"
+    assert code(f"ab{hidden}c") == "`abc`"
+
+
+_ACTIVE = re.compile(
+    r"(?:^|[^\w])[*_~][^\s]"  # a formatting mark that could open a span
+    r"|`"  # code
+    r"|^\s*>"  # a quote (only &gt; may remain)
+    r"|://"  # a scheme
+    r"|(?:^|\W)@\w"  # a bare mention
+    r"|[^\W_]\.[^\W\d_]",  # a domain-like dot
+    re.MULTILINE,
+)
+
+
+@given(st.text(alphabet="ab1 *_~`>.:/@#\n\u202e\u200b", max_size=60))
+def test_escaped_text_has_nothing_slack_would_act_on(text: str) -> None:
+    escaped = escape(text)
+    assert not _ACTIVE.search(escaped), escaped
+    assert "\u202e" not in escaped
+    assert "\u200b" not in escaped
+
+
+@given(st.text())
+def test_literal_never_lengthens_text(text: str) -> None:
+    assert len(literal(text)) <= len(text)
+
+
+def test_code_spans_show_commands_and_image_names_verbatim() -> None:
+    assert code("/scanprogress registry.example.com:5000/team/app:1.2") == (
+        "`/scanprogress registry.example.com:5000/team/app:1.2`"
+    )
+    assert code("a_b *c* <!here>") == "`a_b *c* &lt;!here&gt;`"
