@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.text import truncate
+
 _MAX_INPUT = 1000  # characters of user text we look at all
 _MAX_NAME = 255  # [registry/]repo, as in distribution/reference
 _MAX_TAG = 128
@@ -161,9 +163,7 @@ def parse_image_reference(text: str) -> ScanTarget:
 
 def _show(text: str) -> str:
     """At most :data:`_ECHO` printable characters of user input, for an error message."""
-    if len(text) > _ECHO:
-        text = text[: _ECHO - 1] + "\u2026"
-    return "".join(char if char.isprintable() else "?" for char in text)
+    return "".join(char if char.isprintable() else "?" for char in truncate(text, _ECHO))
 
 
 def _strip_scheme(text: str) -> str:

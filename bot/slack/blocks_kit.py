@@ -159,17 +159,9 @@ def relative(then: datetime, now: datetime) -> str:
     return f"{seconds // 86_400} d ago"
 
 
-def step_counts(step: StepView, noun: str) -> str:
-    """``3/10 images (30%)`` or ``not started`` when the total is not known yet."""
-    if step.total <= 0:
-        return "not started"
-    counted = f"{step.scanned}/{step.total} {noun}".rstrip()
-    return f"{counted} ({step.percent}%)"
-
-
 def step_block(label: str, step: StepView, noun: str) -> Block:
     """A step as a section: label, counts, a progress bar and the console's title."""
-    text = f"*{label}*  {step_counts(step, noun)}"
+    text = f"*{label}*  {step.counts_text(noun)}"
     if step.total > 0:
         text += f"\n`{progress_bar(step.percent)}`"
     if step.title:

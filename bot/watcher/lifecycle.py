@@ -32,7 +32,7 @@ from bot.notify import (
     Stopped,
     destination_of,
 )
-from bot.progress import Phase, ProgressSnapshot, StepView, snapshot
+from bot.progress import Phase, ProgressSnapshot, interpret, snapshot
 from bot.services import Notifier, Services
 from bot.watch import Watch, WatchState
 
@@ -215,11 +215,9 @@ def _advance(
         log.warning("console error for %s: %s", watch.target.key, answer.error)
         return Outcome.CONSOLE_ERROR
     assert answer.entries is not None
-    if not answer.entries:
-        # The once-only "finished" answer went to someone else (another request or an
-        # earlier process); having seen the scan run, [] means it completed.
-        return _complete(ctx, watch, _completed_from(watch.last_snapshot), now, results)
-    snap = snapshot(answer.entries)
+    # [] after the scan was seen running means it completed: the once-only "finished"
+    # answer went to someone else (another request or an earlier process).
+    snap = interpret(answer.entries, saw_running=True, last=watch.last_snapshot)
     if snap.phase in (Phase.COMPLETE, Phase.FAILED):
         return _complete(ctx, watch, snap, now, results)
     return _progress(ctx, watch, snap, now)
@@ -327,22 +325,6 @@ def _adopt_parent(ctx: WatchContext, watch: Watch, now: datetime) -> Watch:
         thread = ctx.notifier.post_parent(watch.channel_id, ParentView.of(watch, snap, now=now))
     assert thread.thread_ts is not None
     return ctx.services.store.activate(watch.id, parent_ts=thread.thread_ts, now=now)
-
-
-def _completed_from(last: ProgressSnapshot | None) -> ProgressSnapshot:
-    """The final snapshot when the console only said ``[]``: every step done."""
-    if last is None:
-        return ProgressSnapshot(phase=Phase.COMPLETE)
-
-    def done(step: StepView) -> StepView:
-        return replace(step, scanned=step.total)
-
-    return replace(
-        last,
-        phase=Phase.FAILED if last.error else Phase.COMPLETE,
-        discovery=done(last.discovery),
-        image_scan=done(last.image_scan),
-    )
 
 
 def _scan_result(ctx: WatchContext, target: ScanTarget) -> ScanResult | None:
