@@ -83,8 +83,7 @@ def read_answer(response: httpx.Response, endpoint: str) -> Answer:
             chunks.append(chunk)
     finally:
         response.close()
-    elapsed_ms = response.elapsed.total_seconds() * 1000
-    return Answer(response.status_code, response.headers, b"".join(chunks), elapsed_ms)
+    return Answer(response.status_code, response.headers, b"".join(chunks), _elapsed_ms(response))
 
 
 def decode_json(answer: Answer, endpoint: str) -> object:
@@ -130,6 +129,15 @@ def _too_large(endpoint: str, limit: int) -> AnswerTooLarge:
         "it was not read",
         limit,
     )
+
+
+def _elapsed_ms(response: httpx.Response) -> float:
+    """``response.elapsed`` in ms; 0 for a response built in memory (e.g. by MockTransport),
+    which httpx marks closed before it can time it."""
+    try:
+        return response.elapsed.total_seconds() * 1000
+    except RuntimeError:
+        return 0.0
 
 
 def _declared_length(response: httpx.Response) -> int:
