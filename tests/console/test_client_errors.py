@@ -73,11 +73,55 @@ def test_429_with_retry_after_http_date(
     assert caught.value.retry_after == pytest.approx(42.0)
 
 
-def test_429_without_retry_after(fake: FakeConsole, make_client: MakeClient) -> None:
+class SteppedMonotonic:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_429_blocks_every_request_to_that_console_until_retry_after_passed(
+    fake: FakeConsole, make_client: MakeClient
+) -> None:
+    monotonic = SteppedMonotonic()
+    client = make_client(monotonic=monotonic)
+    fake.script("registry/progress", httpx.Response(429, headers={"Retry-After": "30"}))
+    with pytest.raises(RateLimited):
+        client.progress()
+    sent = len(fake.requests)
+    monotonic.now += 29
+    for call in (client.progress, lambda: client.scan_result(ALPINE), client.registry_status):
+        with pytest.raises(RateLimited) as caught:
+            call()
+        assert caught.value.retry_after == pytest.approx(1.0)
+    assert len(fake.requests) == sent  # refused without sending anything
+    monotonic.now += 1.5
+    assert client.progress() == []
+    assert len(fake.requests) == sent + 1
+
+
+def test_an_absurd_retry_after_blocks_for_at_most_fifteen_minutes(
+    fake: FakeConsole, make_client: MakeClient
+) -> None:
+    monotonic = SteppedMonotonic()
+    client = make_client(monotonic=monotonic)
+    fake.script("registry/progress", httpx.Response(429, headers={"Retry-After": "99999999"}))
+    with pytest.raises(RateLimited):
+        client.progress()
+    monotonic.now += 901
+    assert client.progress() == []
+
+
+def test_429_without_retry_after_does_not_block(fake: FakeConsole, make_client: MakeClient) -> None:
+    client = make_client()
     fake.script("registry/progress", httpx.Response(429))
     with pytest.raises(RateLimited) as caught:
-        make_client().progress()
+        client.progress()
     assert caught.value.retry_after is None
+    assert client.progress() == []
 
 
 def test_503_twice_then_success_is_transparent(fake: FakeConsole, make_client: MakeClient) -> None:

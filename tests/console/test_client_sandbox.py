@@ -200,6 +200,13 @@ def test_429_is_rate_limited_with_retry_after(
         client.progress(ALPINE)
     assert caught.value.retry_after == 3.0
     assert len(paths(sandbox, "registry/progress")) == 1
+    # Inside the Retry-After, nothing reaches the console: not even another endpoint.
+    with pytest.raises(RateLimited) as again:
+        client.scan_result(ALPINE)
+    assert again.value.retry_after is not None
+    assert 0 < again.value.retry_after <= 3.0
+    assert len(paths(sandbox, "registry/progress")) == 1
+    assert paths(sandbox, "registry") == []
 
 
 def test_malformed_body_is_unexpected_response(

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+from collections.abc import Callable
 from urllib.parse import quote, quote_plus
 
+import httpx
 import pytest
 
+from bot.console.client import ConsoleClient
+from bot.console.errors import ConsoleError
 from bot.console.redact import Redactor, encoded_forms
 from bot.console.wire import error_detail
+from tests.console.conftest import PASSWORD as CONSOLE_PASSWORD
+from tests.console.conftest import USER as CONSOLE_USER
+from tests.console.conftest import FakeConsole
 
 USER = "scanbot-user"
-PASSWORD = "p@ss w/rd+\"é"
+PASSWORD = 'p@ss w/rd+"é'
 
 
 def every_form(secret: str) -> list[str]:
@@ -77,3 +85,36 @@ def test_a_json_escaped_password_is_removed() -> None:
     secret = 'se"cret\\x9'
     detail = error_detail('bad body: {"password":"se\\"cret\\\\x9"}', None, Redactor(USER, secret))
     assert "cret" not in detail
+
+
+def test_no_encoded_secret_reaches_errors_hints_details_or_logs(
+    fake: FakeConsole, make_client: Callable[..., ConsoleClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    opaque = "opaque-session-token-4711"  # a console token that is not a JWT
+    fake.script("authenticate", httpx.Response(200, json={"token": opaque}))
+    fake.valid_tokens.add(opaque)
+    client = make_client()
+    client.progress()
+    pair = base64.b64encode(f"{CONSOLE_USER}:{CONSOLE_PASSWORD}".encode()).decode()
+    echoes = [
+        f"password={quote_plus(CONSOLE_PASSWORD)} rejected",
+        f"bad credentials {pair}",
+        f"bad password {base64.b64encode(CONSOLE_PASSWORD.encode()).decode()}",
+        f'body {{"password": {json.dumps(CONSOLE_PASSWORD)}}}',
+        f"session {opaque} unknown",
+        f"session {quote(opaque)} unknown",
+    ]
+    fake.script("registry/progress", *[httpx.Response(400, json={"err": e}) for e in echoes])
+    fake.script("registry/progress", *[httpx.ConnectError(f"refused {opaque}")] * 3)
+    texts: list[str] = []
+    for _ in range(len(echoes) + 1):
+        with pytest.raises(ConsoleError) as caught:
+            client.progress()
+        error = caught.value
+        texts += [str(error), repr(error), error.detail, error.hint]
+        texts.append(getattr(error, "console_text", ""))
+    text = "\n".join(texts) + caplog.text
+    assert text.count("***") >= len(echoes)
+    for secret in [CONSOLE_PASSWORD, opaque, pair, *every_form(CONSOLE_PASSWORD)]:
+        assert secret not in text
