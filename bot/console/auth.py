@@ -1,9 +1,11 @@
-"""Bearer-token bookkeeping for the console client: JWT expiry and thread-safe renewal.
+"""Bearer-token authentication for the console: JWT expiry, thread-safe renewal, httpx.Auth.
 
 The console's ``POST /authenticate`` returns a JWT.  We never verify its signature (the
 console does); we only read ``exp`` (and ``iat``) from the payload to renew the token
-before it runs out.  No HTTP happens here: the client passes in the function that fetches
-a fresh token, so this module stays free of httpx.
+before it runs out.  :class:`BearerTokenAuth` is the ``httpx.Auth`` the client's
+``httpx.Client`` uses: it puts the current token on every request and, when the console
+answers 401, renews the token once and sends the request again.  The function that
+fetches a token is passed in by the client (it performs ``POST /authenticate``).
 """
 
 from __future__ import annotations
@@ -11,11 +13,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
+import httpx
+
 from bot.console.models import finite_number
+
+logger = logging.getLogger(__name__)
 
 #: Lifetime assumed when the token carries no usable ``exp``.
 DEFAULT_TOKEN_LIFETIME = 600.0
@@ -99,12 +106,29 @@ class TokenManager:
                 token = self._renew()
             return token.value
 
-    def reset(self) -> None:
-        """Forget the token (the next call authenticates)."""
-        with self._lock:
-            self._token = None
-
     def _renew(self) -> Token:
         value = self._fetch()
         self._token = Token.issued(value, self._clock())
         return self._token
+
+
+class BearerTokenAuth(httpx.Auth):
+    """``Authorization: Bearer <token>`` on every request; one renewal and resend on 401.
+
+    Thread-safe: the token lives in a :class:`TokenManager`, renewed under its lock.  A
+    second 401 (after the renewal) is returned to the caller, which reports it.
+    """
+
+    def __init__(self, tokens: TokenManager) -> None:
+        self._tokens = tokens
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self._tokens.current()
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code != 401:
+            return
+        logger.info("the console refused the token for %s; authenticating again", request.url.path)
+        token = self._tokens.renew_after_rejection(token)
+        request.headers["Authorization"] = f"Bearer {token}"
+        yield request

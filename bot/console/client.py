@@ -1,75 +1,73 @@
-"""The Prisma Cloud Compute console client — the only module in scanbot that imports httpx.
+"""The Prisma Cloud Compute console client.
 
-One :class:`ConsoleClient` is shared by all threads.  It keeps one pooled ``httpx.Client``,
-authenticates (Bearer JWT renewed before it expires, or HTTP Basic), resolves the API
-version once, retries transient failures with backoff, and turns every failure into a
-:class:`~bot.console.errors.ConsoleError`.  Passwords, tokens and ``Authorization``
-headers never reach logs or exception messages.
+One :class:`ConsoleClient` is shared by all threads.  Its
+:class:`~bot.console.transport.ConsoleHttp` keeps one pooled ``httpx.Client`` whose
+``auth`` is :class:`~bot.console.auth.BearerTokenAuth` (JWT renewed before it expires,
+once more after a 401) or ``httpx.BasicAuth``, retries transient failures with stamina,
+reads at most :data:`~bot.console.answers.MAX_ANSWER_BYTES` of an answer and honours a
+429's ``Retry-After`` for the whole console.  The client resolves the API version once,
+maps statuses to :class:`~bot.console.errors.ConsoleError` subclasses (see that module
+for the hierarchy) and parses the answers; no error text carries a credential in any
+encoding.
 
-``scan_result`` queries ``GET /registry?repository=<repo>[&registry=<registry>]`` (exact
-repository names, unlike ``name=`` which is the UI's free-text filter), newest scans
+``scan_result`` queries ``GET /registry?repository=<repo>[&registry=<registry>]&compact=true``
+(exact repository names, unlike ``name=`` which is the UI's free-text filter), newest scans
 first, and picks the entry whose tag/digest match; the console limits that endpoint to
 30 requests per 30 s, so a :class:`SlidingWindowLimiter` keeps scanbot under it.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
-import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
-import stamina
 
-from bot import __version__
-from bot.console.auth import TokenManager
+from bot.console.answers import Answer, decode_json, not_the_api
+from bot.console.auth import BearerTokenAuth, TokenManager
 from bot.console.errors import (
     ApiVersionNotFound,
     AuthenticationFailed,
     ConsoleError,
+    ConsoleTooOld,
     ConsoleUnavailable,
     PermissionDenied,
     RateLimited,
     RequestRejected,
     UnexpectedResponse,
 )
-from bot.console.models import ProgressEntry, ScanResult, parse_progress, parse_scan_results
-from bot.console.ratelimit import SlidingWindowLimiter
+from bot.console.models import (
+    ProgressEntry,
+    RegistryStatus,
+    ScanResult,
+    parse_progress,
+    parse_registry_status,
+    parse_scan_results,
+)
+from bot.console.ratelimit import RetryAfterGate, SlidingWindowLimiter
+from bot.console.redact import Redactor
+from bot.console.transport import ConsoleHttp
 from bot.console.wire import (
     api_version_of,
     error_detail,
     matches_target,
-    redact,
     retry_after_seconds,
+    version_tuple,
 )
 from bot.images import ScanTarget
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-_TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 _REGISTRY_LIMIT = 30  # GET /registry: 30 requests ...
 _REGISTRY_WINDOW = 30.0  # ... per 30 seconds (documented by the console)
 _RESULTS_PAGE = 20  # newest scans of one repository looked at by scan_result
-
-
-class _TransientStatusError(Exception):
-    """A 5xx worth retrying; carries the response for the final error message."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(f"HTTP {response.status_code}")
-        self.response = response
-
-
-def _is_transient(exc: Exception) -> bool:
-    return isinstance(exc, _TransientStatusError | httpx.TransportError)
+#: Endpoints newer than some consoles: a 404 there on an older console is ConsoleTooOld.
+_ENDPOINT_SINCE = {"registry/progress": (30, 2)}
 
 
 def _progress_params(target: ScanTarget | None) -> dict[str, str]:
@@ -80,7 +78,11 @@ def _progress_params(target: ScanTarget | None) -> dict[str, str]:
 
 
 class ConsoleClient:
-    """Thread-safe client of the console API endpoints scanbot uses."""
+    """Thread-safe client of the console API endpoints scanbot uses.
+
+    ``transport`` (e.g. ``httpx.MockTransport``), ``clock`` (wall clock, for JWT expiry and
+    HTTP-date ``Retry-After``) and ``monotonic`` (for the 429 wait) are for tests.
+    """
 
     def __init__(
         self,
@@ -88,52 +90,41 @@ class ConsoleClient:
         *,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
-        retry_attempts: int = 3,
-        retry_timeout: float = 20.0,
-        backoff_initial: float = 0.2,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         settings.require_console()
         assert settings.prisma_console_url is not None
         assert settings.prisma_user is not None
         assert settings.prisma_password is not None
-        parts = urlsplit(settings.prisma_console_url)
-        self._host = parts.netloc.rpartition("@")[2]  # never keep userinfo
-        self._base = f"{parts.scheme}://{self._host}{parts.path}"
-        self._user = settings.prisma_user
-        self._password = settings.prisma_password.get_secret_value()
-        self._project = settings.prisma_project
+        user = settings.prisma_user
+        password = settings.prisma_password.get_secret_value()
+        self._redact = Redactor(user, password)
         self._clock = clock
-        self._retry_attempts = max(1, retry_attempts)
-        self._retry_timeout = retry_timeout
-        self._backoff = max(0.0, backoff_initial)
-        timeout = settings.prisma_timeout_seconds
-        concurrency = settings.scanbot_console_concurrency
-        self._http = httpx.Client(
-            transport=transport,
-            verify=_verify(settings),
-            timeout=httpx.Timeout(connect=5.0, read=timeout, write=timeout, pool=timeout),
-            limits=httpx.Limits(
-                max_connections=concurrency * 2 + 2,
-                max_keepalive_connections=concurrency + 1,
-                keepalive_expiry=30.0,
-            ),
-            follow_redirects=False,
-            headers={"User-Agent": f"scanbot/{__version__}", "Accept": "application/json"},
+        self._basic = settings.prisma_auth == "basic"
+        auth: httpx.Auth
+        if self._basic:
+            auth = httpx.BasicAuth(user, password)
+        else:
+            auth = BearerTokenAuth(TokenManager(self._authenticate, clock))
+        self._credentials = {"username": user, "password": password}
+        self._gate = RetryAfterGate(monotonic)
+        self._http = ConsoleHttp(
+            settings, auth=auth, redact=self._redact, gate=self._gate, transport=transport
         )
-        self._basic: str | None = None
-        if settings.prisma_auth == "basic":
-            raw = f"{self._user}:{self._password}".encode()
-            self._basic = "Basic " + base64.b64encode(raw).decode("ascii")
-        self._tokens = TokenManager(self._authenticate, clock)
         self._api_version = settings.prisma_api_version
+        self._pinned = settings.prisma_api_version is not None
+        self._console_version: str | None = None
         self._version_lock = threading.Lock()
         self._registry_limiter = SlidingWindowLimiter(
-            _REGISTRY_LIMIT, _REGISTRY_WINDOW, max_wait=timeout, what="GET /registry"
+            _REGISTRY_LIMIT,
+            _REGISTRY_WINDOW,
+            max_wait=settings.prisma_timeout_seconds,
+            what="GET /registry",
         )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ConsoleClient:
-        """The production client (real transport, wall clock, default retries)."""
+        """The production client (real transport and clocks)."""
         return cls(settings)
 
     # --- public API ---------------------------------------------------------------------
@@ -151,43 +142,50 @@ class ConsoleClient:
 
     def ping(self) -> None:
         """``GET /api/v1/_ping``: raises :class:`ConsoleError` unless the console is up."""
-        response = self._send("GET", "/api/v1/_ping", params=None, json=None, headers={})
-        if response.status_code == 401:  # consoles that want credentials even here
-            self._request("GET", "v1", "_ping")
-            return
-        self._check(response, "/api/v1/_ping")
+        path = "/api/v1/_ping"
+        answer = self._http.call("GET", path, authenticated=False)
+        if answer.status == 401:  # consoles that want credentials even here
+            answer = self._http.call("GET", path)
+        self._check(answer, path, "_ping")
+        if answer.is_html():
+            raise not_the_api("_ping")
 
     def version(self) -> str:
         """The console's version string, e.g. ``34.04.145``."""
         return self._fetch_version(self.api_version)
 
     def progress(self, target: ScanTarget | None = None) -> list[ProgressEntry]:
-        """Progress of the regular scan (no target) or of ``target``'s on-demand scan."""
-        response = self._request(
-            "GET", self.api_version, "registry/progress", params=_progress_params(target)
-        )
-        return parse_progress(_json(response, "registry/progress"))
+        """Progress of the regular scan (no target) or of ``target``'s on-demand scan.
+
+        An entry whose ``isScanOngoing`` is not a JSON boolean makes the whole answer an
+        :class:`UnexpectedResponse` (see :mod:`bot.console.models`).
+        """
+        answer = self._request("GET", "registry/progress", params=_progress_params(target))
+        return parse_progress(decode_json(answer, "registry/progress"))
+
+    def registry_status(self) -> RegistryStatus:
+        """``GET /statuses/registry``: when the last regular scan completed, and its errors."""
+        answer = self._request("GET", "statuses/registry")
+        return parse_registry_status(decode_json(answer, "statuses/registry"))
 
     def trigger_scan(self, target: ScanTarget) -> None:
         """Start an on-demand scan of ``target``."""
         body = {"onDemandScan": True, "tag": target.image_tag()}
-        self._request("POST", self.api_version, "registry/scan", json=body)
+        self._request("POST", "registry/scan", json=body)
 
     def scan_result(self, target: ScanTarget) -> ScanResult | None:
         """The newest scan result of ``target``, or None when the console has none."""
         params = {
             "repository": target.repo,
-            "compact": "false",
+            "compact": "true",
             "limit": str(_RESULTS_PAGE),
             "sort": "scanTime",
             "reverse": "true",
         }
         if target.registry is not None:
             params["registry"] = target.registry
-        response = self._request(
-            "GET", self.api_version, "registry", params=params, limiter=self._registry_limiter
-        )
-        payload = _json(response, "registry")
+        answer = self._request("GET", "registry", params=params, limiter=self._registry_limiter)
+        payload = decode_json(answer, "registry")
         parse_scan_results(payload)  # raises UnexpectedResponse unless a list (or null)
         items = payload if isinstance(payload, list) else []
         results = parse_scan_results([item for item in items if matches_target(item, target)])
@@ -214,219 +212,108 @@ class ConsoleClient:
     def _authenticate(self) -> str:
         """``POST /authenticate`` -> token (called by the token manager under its lock)."""
         path = f"/api/{self._api_version or 'v1'}/authenticate"
-        body = {"username": self._user, "password": self._password}
-        response = self._send("POST", path, params=None, json=body, headers={})
-        if response.status_code == 401:
+        answer = self._http.call("POST", path, json=self._credentials, authenticated=False)
+        if answer.status == 401:
             raise AuthenticationFailed("the console rejected PRISMA_USER/PRISMA_PASSWORD")
-        self._check(response, path)
-        payload = _json(response, "authenticate")
+        self._check(answer, path, "authenticate")
+        payload = decode_json(answer, "authenticate")
         token = payload.get("token") if isinstance(payload, dict) else None
         if not isinstance(token, str) or not token:
             raise UnexpectedResponse("the console's answer to authenticate carries no token")
-        logger.debug("authenticated to the console at %s", self._host)
+        self._redact.add_token(token)
+        logger.debug("authenticated to the console at %s", self._http.host)
         return token
 
     def _fetch_version(self, api_version: str) -> str:
-        response = self._request("GET", api_version, "version")
-        try:
-            payload: object = response.json()
-        except (ValueError, RecursionError):
-            payload = response.text
-        if not isinstance(payload, str) or not payload.strip():
+        answer = self._request("GET", "version", api_version=api_version)
+        if answer.is_html():
+            raise not_the_api("version")
+        payload = answer.json_or_none()
+        if payload is None and answer.body.strip() != b"null":
+            payload = answer.text()  # not JSON: a plain-text version
+        text = payload if isinstance(payload, str) else ""
+        version = "".join(char for char in text if char.isprintable()).strip()[:40]
+        if not version:
             raise UnexpectedResponse("the console's answer to version is not a version string")
-        return payload.strip()
+        self._console_version = version
+        return version
 
     # --- HTTP plumbing -------------------------------------------------------------------
 
     def _request(
         self,
         method: str,
-        api_version: str,
         endpoint: str,
         *,
+        api_version: str | None = None,
         params: dict[str, str] | None = None,
         json: object = None,
         limiter: SlidingWindowLimiter | None = None,
-    ) -> httpx.Response:
-        """An authenticated call; a 401 in token mode re-authenticates once and retries."""
-        path = f"/api/{api_version}/{endpoint}"
+    ) -> Answer:
+        """An authenticated call of ``/api/<version>/<endpoint>``; a 2xx answer or an error."""
+        path = f"/api/{api_version or self.api_version}/{endpoint}"
+        answer = self._http.call(method, path, params=params, json=json, limiter=limiter)
+        self._check(answer, path, endpoint)
+        return answer
 
-        def send(authorization: str) -> httpx.Response:
-            headers = {"Authorization": authorization}
-            return self._send(
-                method, path, params=params, json=json, headers=headers, limiter=limiter
-            )
-
-        if self._basic is not None:
-            response = send(self._basic)
-            if response.status_code == 401:
-                raise AuthenticationFailed("the console rejected PRISMA_USER/PRISMA_PASSWORD")
-        else:
-            token = self._tokens.current()
-            response = send(f"Bearer {token}")
-            if response.status_code == 401:
-                logger.info("the console refused the token for %s; authenticating again", path)
-                token = self._tokens.renew_after_rejection(token)
-                response = send(f"Bearer {token}")
-                if response.status_code == 401:
-                    raise AuthenticationFailed(
-                        f"the console refused a fresh token for {path}; check the user's access"
-                    )
-        self._check(response, path)
-        return response
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None,
-        json: object,
-        headers: dict[str, str],
-        limiter: SlidingWindowLimiter | None = None,
-    ) -> httpx.Response:
-        """One logical request: transient failures are retried with backoff and jitter."""
-        query = dict(params or {})
-        if self._project is not None:
-            query["project"] = self._project
-        attempts = 0
-        try:
-            for attempt in self._retrying():
-                with attempt:
-                    attempts += 1
-                    if limiter is not None:
-                        limiter.acquire()
-                    response = self._send_once(method, path, query, json, headers)
-                    if response.status_code in _TRANSIENT_STATUSES:
-                        raise _TransientStatusError(response)
-                    return response
-        except _TransientStatusError as exc:
-            raise ConsoleUnavailable(
-                f"the console at {self._host} answered HTTP {exc.response.status_code} "
-                f"to {method} {path} ({_tries(attempts)})"
-            ) from None
-        except httpx.TransportError as exc:
-            raise ConsoleUnavailable(
-                f"the console at {self._host} could not be reached for {method} {path}: "
-                f"{_describe(exc, self._password)} ({_tries(attempts)})"
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise UnexpectedResponse(
-                f"the console's answer to {method} {path} could not be read: "
-                f"{_describe(exc, self._password)}"
-            ) from exc
-        raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
-
-    def _retrying(self) -> Iterator[Any]:
-        return iter(
-            stamina.retry_context(
-                on=_is_transient,
-                attempts=self._retry_attempts,
-                timeout=self._retry_timeout,
-                wait_initial=self._backoff,
-                wait_max=max(self._backoff, 5.0),
-                wait_jitter=self._backoff,
-            )
-        )
-
-    def _send_once(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, str],
-        json: object,
-        headers: dict[str, str],
-    ) -> httpx.Response:
-        started = time.monotonic()
-        try:
-            response = self._http.request(
-                method, self._base + path, params=query, json=json, headers=headers
-            )
-        except httpx.HTTPError as exc:
-            elapsed = (time.monotonic() - started) * 1000
-            logger.debug("%s %s -> %s after %.0f ms", method, path, type(exc).__name__, elapsed)
-            raise
-        elapsed = (time.monotonic() - started) * 1000
-        logger.debug("%s %s -> %d in %.0f ms", method, path, response.status_code, elapsed)
-        return response
-
-    def _check(self, response: httpx.Response, path: str) -> None:
+    def _check(self, answer: Answer, path: str, endpoint: str) -> None:
         """Map a non-2xx status to its :class:`ConsoleError`."""
-        status = response.status_code
-        if 200 <= status < 300:
+        status = answer.status
+        if answer.ok:
             return
-        detail = self._redact(_detail(response, self._password))
+        text = error_detail(answer.text(), answer.json_or_none(), self._redact)
         error: ConsoleError
         if status == 400:
-            error = RequestRejected(f"the console rejected {path}: {detail}", detail=detail)
+            error = RequestRejected(f"the console rejected {path}: {text}", text)
         elif status == 401:
-            error = AuthenticationFailed("the console rejected PRISMA_USER/PRISMA_PASSWORD")
+            reason = "the console rejected PRISMA_USER/PRISMA_PASSWORD"
+            if not self._basic:
+                reason = f"the console refused a fresh token for {path}; check the user's access"
+            error = AuthenticationFailed(reason)
         elif status == 403:
             error = PermissionDenied(f"the console user is not allowed to use {path} (HTTP 403)")
         elif status == 404:
-            error = ApiVersionNotFound(
-                f"the console at {self._host} does not serve {path} (HTTP 404): "
-                "is the API version right?"
-            )
+            error = not_the_api(endpoint) if answer.is_html() else self._not_found(path, endpoint)
         elif status == 429:
-            retry_after = retry_after_seconds(response.headers.get("Retry-After"), self._clock())
+            retry_after = retry_after_seconds(answer.headers.get("Retry-After"), self._clock())
+            if retry_after:
+                self._gate.block(retry_after)
             error = RateLimited(f"the console is rate limiting {path} (HTTP 429)", retry_after)
         elif status >= 500:
-            error = ConsoleUnavailable(f"the console at {self._host} answered HTTP {status}")
+            error = ConsoleUnavailable(f"the console answered HTTP {status} to {path}")
         elif 300 <= status < 400:
             error = UnexpectedResponse(
                 f"the console redirected {path} (HTTP {status}); check PRISMA_CONSOLE_URL "
                 "(https, port, tenant path)"
             )
         else:
-            error = RequestRejected(
-                f"the console refused {path} (HTTP {status}): {detail}", detail=detail
-            )
+            error = RequestRejected(f"the console refused {path} (HTTP {status}): {text}", text)
         raise error
 
-    def _redact(self, text: str) -> str:
-        return redact(text, self._password)
+    def _not_found(self, path: str, endpoint: str) -> ConsoleError:
+        """404: a console too old for the endpoint, or an API version it does not serve."""
+        since = _ENDPOINT_SINCE.get(endpoint)
+        version = self._known_version() if since is not None else None
+        parsed = version_tuple(version) if version is not None else None
+        if since is not None and version is not None and parsed is not None and parsed < since:
+            needed = f"{since[0]}.{since[1]:02d}"
+            return ConsoleTooOld(
+                f"the console is version {version}; scanbot needs {needed} or newer for {endpoint}",
+                version,
+                needed,
+            )
+        hint = None
+        if not self._pinned:
+            hint = "Check PRISMA_CONSOLE_URL (on SaaS it includes the tenant path)."
+        return ApiVersionNotFound(
+            f"the console does not serve {path} (HTTP 404): is the API version right?", hint=hint
+        )
 
-
-# --- module helpers --------------------------------------------------------------------
-
-
-def _verify(settings: Settings) -> ssl.SSLContext | bool:
-    if not settings.prisma_verify_tls:
-        logger.warning("TLS certificates of the console are not verified (PRISMA_VERIFY_TLS)")
-        return False
-    if settings.prisma_ca_bundle is None:
-        return True
-    try:
-        return ssl.create_default_context(cafile=str(settings.prisma_ca_bundle))
-    except (OSError, ssl.SSLError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise SettingsError(
-            f"PRISMA_CA_BUNDLE: cannot load {settings.prisma_ca_bundle}: {reason}"
-        ) from None
-
-
-def _json(response: httpx.Response, endpoint: str) -> object:
-    try:
-        payload: object = response.json()
-    except (ValueError, RecursionError):  # bad JSON, bad encoding, absurd nesting
-        raise UnexpectedResponse(f"the console's answer to {endpoint} is not JSON") from None
-    return payload
-
-
-def _detail(response: httpx.Response, secret: str) -> str:
-    try:
-        payload: object = response.json()
-    except (ValueError, RecursionError):
-        payload = None
-    return error_detail(response.text, payload, secret)
-
-
-def _describe(exc: httpx.HTTPError, secret: str) -> str:
-    text = redact(str(exc), secret).strip()
-    name = type(exc).__name__
-    return f"{name}: {text[:200]}" if text else name
-
-
-def _tries(attempts: int) -> str:
-    return "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    def _known_version(self) -> str | None:
+        """The console's version, asked over ``/api/v1/version`` if not known yet."""
+        if self._console_version is None:
+            try:
+                self._fetch_version("v1")
+            except ConsoleError as exc:
+                logger.debug("console version unknown after a 404: %s", exc.detail)
+        return self._console_version

@@ -1,8 +1,16 @@
 """Typed views of the console's JSON answers, parsed defensively.
 
 Unknown fields are ignored, missing ones take defaults, wrong types fall back to defaults
-rather than crash; only a body whose *shape* is wrong (e.g. an object where the API
-documents a list) raises :class:`~bot.console.errors.UnexpectedResponse`.
+rather than crash.  :class:`~bot.console.errors.UnexpectedResponse` is raised for the
+whole answer when its *shape* is wrong (an object where the API documents a list) and
+when a progress entry's ``isScanOngoing`` is anything but a JSON ``true``/``false``
+(``null``, ``1``, ``"false"``, missing): whether a scan has ended is never guessed, so a
+consumer that retries on :class:`~bot.console.errors.ConsoleError` never reports an odd
+answer as a completion.
+
+Counts outside ``0..MAX_STEP_COUNT`` are clamped and named in
+:attr:`ProgressEntry.clamped`, so the UI can say that the answer looked wrong.  Go's zero
+time (``0001-01-01T00:00:00Z``, the console's "unset") becomes ``None`` here and only here.
 """
 
 from __future__ import annotations
@@ -15,8 +23,11 @@ from typing import Any
 
 from bot.console.errors import UnexpectedResponse
 
-#: Counts beyond this are nonsense; clamp so they fit a 64-bit database column.
-_MAX_COUNT = 2**63 - 1
+#: The largest believable count of one step (tags discovered, images scanned); larger
+#: values, and negative ones, are clamped and reported in ``ProgressEntry.clamped``.
+MAX_STEP_COUNT = 10**7
+#: Counts of a scan result (vulnerabilities, compliance issues) are clamped to this.
+_MAX_RESULT_COUNT = 2**63 - 1
 _INT_TEXT = re.compile(r"[+-]?[0-9]{1,19}")
 
 
@@ -28,18 +39,27 @@ class StepProgress:
     scanned: int = 0
     title: str = ""
     error: str = ""
-    on_demand: bool = False
-    hostname: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class ProgressEntry:
-    """One element of ``GET /registry/progress`` (``shared.RegistryScanProgress``)."""
+    """One element of ``GET /registry/progress`` (``shared.RegistryScanProgress``).
+
+    ``is_scan_ongoing`` is exactly the console's JSON boolean (any other value makes the
+    whole answer an :class:`~bot.console.errors.UnexpectedResponse`).  ``clamped`` names
+    the counts that were out of range (e.g. ``("imageScan.total",)``).
+    """
 
     discovery: StepProgress = field(default_factory=StepProgress)
     image_scan: StepProgress = field(default_factory=StepProgress)
     is_scan_ongoing: bool = False
     spec_scan_start_time: datetime | None = None
+    clamped: tuple[str, ...] = ()
+
+    @property
+    def suspicious(self) -> bool:
+        """True when the console sent counts that cannot be right (they were clamped)."""
+        return bool(self.clamped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +83,21 @@ class ScanResult:
     vulnerabilities_count: int = 0
     compliance_issues_count: int = 0
     scan_time: datetime | None = None
-    risk_score: float | None = None
     error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryStatus:
+    """``GET /statuses/registry`` (``defender.ScanStatus``): the last regular scan's outcome.
+
+    ``completed_at`` is when the last regular scan completed (None when never or unknown);
+    ``errors`` are the errors of that scan, as the console worded them;
+    ``scanning`` is None unless the console said true/false.
+    """
+
+    completed_at: datetime | None = None
+    errors: tuple[str, ...] = ()
+    scanning: bool | None = None
 
 
 def parse_progress(payload: object) -> list[ProgressEntry]:
@@ -75,6 +108,32 @@ def parse_progress(payload: object) -> list[ProgressEntry]:
 def parse_scan_results(payload: object) -> list[ScanResult]:
     """Parse the body of ``GET /registry``.  ``null`` and ``[]`` give ``[]``."""
     return [_scan_result(item) for item in _items(payload, "registry")]
+
+
+#: Errors of ``GET /statuses/registry`` kept, and the length each is cut to.
+_STATUS_ERRORS_KEPT = 20
+_STATUS_ERROR_MAX = 500
+
+
+def parse_registry_status(payload: object) -> RegistryStatus:
+    """Parse the body of ``GET /statuses/registry``; ``null`` gives an empty status."""
+    if payload is None:
+        return RegistryStatus()
+    if not isinstance(payload, dict):
+        raise UnexpectedResponse(
+            f"the console's answer to statuses/registry is a {_json_type(payload)}, not an object"
+        )
+    raw_errors = payload.get("errors")
+    texts = raw_errors if isinstance(raw_errors, list) else []
+    errors = tuple(
+        text.strip()[:_STATUS_ERROR_MAX] for text in texts if isinstance(text, str) and text.strip()
+    )
+    scanning = payload.get("scanning")
+    return RegistryStatus(
+        completed_at=_time(payload.get("scanTime")),
+        errors=errors[-_STATUS_ERRORS_KEPT:],
+        scanning=scanning if isinstance(scanning, bool) else None,
+    )
 
 
 # --- private helpers -------------------------------------------------------------------
@@ -92,23 +151,37 @@ def _items(payload: object, endpoint: str) -> list[dict[str, Any]]:
 
 
 def _progress_entry(item: dict[str, Any]) -> ProgressEntry:
+    ongoing = item.get("isScanOngoing")
+    if not isinstance(ongoing, bool):
+        shown = "missing" if "isScanOngoing" not in item else _json_type(ongoing)
+        raise UnexpectedResponse(
+            f"the console's answer to registry/progress has an isScanOngoing that is not "
+            f"true or false ({shown}); not believed"
+        )
+    clamped: list[str] = []
     return ProgressEntry(
-        discovery=_step(item.get("discovery")),
-        image_scan=_step(item.get("imageScan")),
-        is_scan_ongoing=_bool(item.get("isScanOngoing")),
+        discovery=_step(item.get("discovery"), "discovery", clamped),
+        image_scan=_step(item.get("imageScan"), "imageScan", clamped),
+        is_scan_ongoing=ongoing,
         spec_scan_start_time=_time(item.get("specScanStartTime")),
+        clamped=tuple(clamped),
     )
 
 
-def _step(value: object) -> StepProgress:
+def _step(value: object, name: str, clamped: list[str]) -> StepProgress:
     data = _dict(value)
+    counts = {}
+    for key in ("total", "scanned"):
+        raw = data.get(key)
+        count = _count(raw, MAX_STEP_COUNT)
+        if raw is not None and _exact_int(raw) != count:
+            clamped.append(f"{name}.{key}")
+        counts[key] = count
     return StepProgress(
-        total=_count(data.get("total")),
-        scanned=_count(data.get("scanned")),
+        total=counts["total"],
+        scanned=counts["scanned"],
         title=_text(data.get("title")),
         error=_text(data.get("error")),
-        on_demand=_bool(data.get("onDemand")),
-        hostname=_text(data.get("hostname")),
     )
 
 
@@ -120,10 +193,13 @@ def _scan_result(item: dict[str, Any]) -> ScanResult:
         vulnerabilities=vulnerabilities,
         compliance=compliance,
         # Older consoles omit the counts; the distributions' totals say the same.
-        vulnerabilities_count=_count(item.get("vulnerabilitiesCount", vulnerabilities.total)),
-        compliance_issues_count=_count(item.get("complianceIssuesCount", compliance.total)),
+        vulnerabilities_count=_count(
+            item.get("vulnerabilitiesCount", vulnerabilities.total), _MAX_RESULT_COUNT
+        ),
+        compliance_issues_count=_count(
+            item.get("complianceIssuesCount", compliance.total), _MAX_RESULT_COUNT
+        ),
         scan_time=_time(item.get("scanTime")),
-        risk_score=finite_number(item.get("vulnerabilityRiskScore")),
         error=_text(item.get("err")),
     )
 
@@ -147,11 +223,11 @@ def _image_name(item: dict[str, Any]) -> str:
 def _distribution(value: object) -> SeverityCounts:
     data = _dict(value)
     return SeverityCounts(
-        critical=_count(data.get("critical")),
-        high=_count(data.get("high")),
-        medium=_count(data.get("medium")),
-        low=_count(data.get("low")),
-        total=_count(data.get("total")),
+        critical=_count(data.get("critical"), _MAX_RESULT_COUNT),
+        high=_count(data.get("high"), _MAX_RESULT_COUNT),
+        medium=_count(data.get("medium"), _MAX_RESULT_COUNT),
+        low=_count(data.get("low"), _MAX_RESULT_COUNT),
+        total=_count(data.get("total"), _MAX_RESULT_COUNT),
     )
 
 
@@ -163,34 +239,25 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _bool(value: object) -> bool:
-    """JSON booleans, and the strings ``"true"``/``"false"``; anything else is False."""
+def _exact_int(value: object) -> int | None:
+    """The integer a JSON value denotes (ints, floats cut, int-like strings), or None."""
     if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return False
-
-
-def _count(value: object) -> int:
-    """A non-negative count: ints, integral floats and int-like strings; else 0."""
-    if isinstance(value, bool):
-        return 0
-    number: int
+        return None
     if isinstance(value, int):
-        number = value
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            return 0
-        number = int(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        if not _INT_TEXT.fullmatch(text):
-            return 0
-        number = int(text)
-    else:
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else None
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
+        return int(value.strip())
+    return None
+
+
+def _count(value: object, maximum: int) -> int:
+    """A count in ``0..maximum``: ints, integral floats and int-like strings; else 0."""
+    number = _exact_int(value)
+    if number is None:
         return 0
-    return min(max(number, 0), _MAX_COUNT)
+    return min(max(number, 0), maximum)
 
 
 def finite_number(value: object) -> float | None:
@@ -217,7 +284,7 @@ def _time(value: object) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    if parsed.year <= 1:
+    if parsed.year <= 1:  # Go's zero time 0001-01-01T00:00:00Z: the console's "unset"
         return None
     try:
         return parsed.astimezone(UTC)  # near datetime's limits an offset can overflow

@@ -57,3 +57,38 @@ class SlidingWindowLimiter:
                     retry_after=wait,
                 )
             self._sleep(wait)
+
+
+#: The longest wait a console's ``Retry-After`` can impose; larger values are cut to this,
+#: so a hostile or broken console cannot silence scanbot until it is restarted.
+MAX_RETRY_AFTER = 900.0
+
+
+class RetryAfterGate:
+    """Remembers, on a monotonic clock, until when a console asked not to be called (429).
+
+    :meth:`block` is called with the ``Retry-After`` of a 429; until that time has passed,
+    :meth:`check` raises :class:`RateLimited` at once, so no request is sent.  Thread-safe.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._until = float("-inf")
+
+    def block(self, seconds: float) -> None:
+        """Refuse requests for ``seconds`` (at most :data:`MAX_RETRY_AFTER`) from now."""
+        until = self._clock() + min(max(seconds, 0.0), MAX_RETRY_AFTER)
+        with self._lock:
+            self._until = max(self._until, until)
+
+    def check(self, what: str) -> None:
+        """Raise :class:`RateLimited` while a 429's ``Retry-After`` has not passed."""
+        with self._lock:
+            remaining = self._until - self._clock()
+        if remaining > 0:
+            raise RateLimited(
+                f"the console asked scanbot to slow down (HTTP 429); {what} waits "
+                f"{remaining:.0f} s more before it is sent again",
+                retry_after=remaining,
+            )

@@ -1,14 +1,13 @@
 """Reading what the console sends, without HTTP: versions, error texts, Retry-After, matches.
 
-Kept apart from :mod:`bot.console.client` so it stays pure and easy to test; only the
-client imports httpx.
+Kept apart from :mod:`bot.console.client` so it stays pure and easy to test.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
@@ -17,8 +16,6 @@ from bot.images import ScanTarget
 
 DETAIL_MAX = 300
 _VERSION = re.compile(r"^\s*v?(\d+)\.(\d+)")
-_JWT = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
-_AUTH_VALUE = re.compile(r"(?i)\b(bearer|basic)\s+\S+")
 _DOCKER_HUB = frozenset({"", "docker.io", "index.docker.io", "registry-1.docker.io"})
 
 
@@ -30,28 +27,27 @@ def api_version_of(version: str) -> str:
     return f"v{match.group(1)}.{match.group(2)}"
 
 
-def error_detail(text: str, payload: object, secret: str = "") -> str:
-    """The console's ``err`` text (``{"err": ...}``, a JSON string, or plain text), ≤300 chars.
+def version_tuple(version: str) -> tuple[int, int] | None:
+    """``"30.01.153"`` -> ``(30, 1)``; None when the text does not start with major.minor."""
+    match = _VERSION.match(version)
+    if match is None:
+        return None
+    return int(match.group(1)), int(match.group(2))
 
-    ``secret`` is removed *before* the text is folded and cut, so no part of it survives.
+
+def error_detail(
+    text: str, payload: object, redact: Callable[[str], str] = lambda text: text
+) -> str:
+    """The console's ``err`` text (``{"err": ...}``, a JSON string, or plain text), <=300 chars.
+
+    ``redact`` runs *before* the text is folded and cut, so no part of a secret survives.
     """
     if isinstance(payload, dict) and isinstance(payload.get("err"), str):
         text = payload["err"]
     elif isinstance(payload, str):
         text = payload
-    text = redact(text, secret)
-    text = " ".join(text.split())
+    text = " ".join(redact(text).split())
     return text if len(text) <= DETAIL_MAX else text[: DETAIL_MAX - 1] + "…"
-
-
-def redact(text: str, secret: str) -> str:
-    """Remove ``secret``, Authorization values and JWTs from text bound for a message."""
-    if secret:
-        for form in {secret, json.dumps(secret)[1:-1], " ".join(secret.split())}:
-            if form:
-                text = text.replace(form, "***")
-    text = _AUTH_VALUE.sub(r"\1 ***", text)
-    return _JWT.sub("***", text)
 
 
 def retry_after_seconds(value: str | None, now: float) -> float | None:

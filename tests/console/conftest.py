@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import stamina
 
 from bot.console.client import ConsoleClient
 from bot.settings import Settings, load_settings
@@ -139,6 +140,15 @@ class FakeClock:
         return self.now
 
 
+@pytest.fixture(autouse=True)
+def instant_retries() -> Iterator[None]:
+    """Retries without waiting, three attempts (``stamina.set_testing``); a test can call
+    ``stamina.set_testing(True, attempts=n)`` itself for another count."""
+    stamina.set_testing(True, attempts=3)
+    yield
+    stamina.set_testing(False)
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -151,14 +161,13 @@ def fake(clock: FakeClock) -> FakeConsole:
 
 @pytest.fixture
 def make_client(fake: FakeConsole, clock: FakeClock) -> Iterator[Callable[..., ConsoleClient]]:
-    """Build clients on the fake console (fast retries); all are closed afterwards."""
+    """Build clients on the fake console; all are closed afterwards."""
     clients: list[ConsoleClient] = []
 
     def build(settings: Settings | None = None, **kwargs: Any) -> ConsoleClient:
         options: dict[str, Any] = {
             "transport": httpx.MockTransport(fake),
             "clock": clock,
-            "backoff_initial": 0.0,
         }
         options.update(kwargs)
         client = ConsoleClient(settings or console_settings(), **options)

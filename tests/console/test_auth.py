@@ -1,13 +1,20 @@
-"""JWT expiry reading and the thread-safe token manager."""
+"""JWT expiry reading, the thread-safe token manager, and the httpx bearer auth flow."""
 
 from __future__ import annotations
 
 import threading
 import time
 
+import httpx
 import pytest
 
-from bot.console.auth import DEFAULT_TOKEN_LIFETIME, Token, TokenManager, jwt_claims
+from bot.console.auth import (
+    DEFAULT_TOKEN_LIFETIME,
+    BearerTokenAuth,
+    Token,
+    TokenManager,
+    jwt_claims,
+)
 from tests.console.conftest import FakeClock, make_jwt
 
 NOW = 1_700_000_000.0
@@ -77,8 +84,6 @@ def test_manager_fetches_once_then_reuses_then_renews() -> None:
     clock.now += 50
     assert manager.current() == fetched[1]
     assert len(fetched) == 2
-    manager.reset()
-    assert manager.current() == fetched[2]
 
 
 def test_rejected_token_is_renewed_only_once_by_concurrent_threads() -> None:
@@ -118,3 +123,30 @@ def test_failed_fetch_keeps_no_token() -> None:
         with pytest.raises(RuntimeError):
             manager.current()
     assert calls == 2
+
+
+def test_a_tokens_repr_never_shows_the_token() -> None:
+    token = Token(value="eyJhbGciOiJIUzI1NiJ9.e30.sig", obtained_at=0.0, expires_at=1.0)
+    assert "eyJ" not in repr(token)
+
+
+def test_bearer_auth_renews_once_on_401_and_returns_a_second_401() -> None:
+    clock = FakeClock(NOW)
+    fetched: list[str] = []
+
+    def fetch() -> str:
+        fetched.append(f"token-{len(fetched)}")
+        return fetched[-1]
+
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Authorization"])
+        return httpx.Response(401 if request.url.path == "/always-401" else 200)
+
+    auth = BearerTokenAuth(TokenManager(fetch, clock))
+    with httpx.Client(transport=httpx.MockTransport(handler), auth=auth) as client:
+        assert client.get("https://console.test/ok").status_code == 200
+        assert client.get("https://console.test/always-401").status_code == 401
+    assert seen == ["Bearer token-0", "Bearer token-0", "Bearer token-1"]
+    assert fetched == ["token-0", "token-1"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import stamina
 
 from bot.console.client import ConsoleClient
 from bot.console.errors import (
@@ -32,7 +33,7 @@ def test_400_carries_the_consoles_err_text(fake: FakeConsole, make_client: MakeC
     fake.script("registry/progress", httpx.Response(400, json={"err": "repo is required"}))
     with pytest.raises(RequestRejected) as caught:
         make_client().progress(ALPINE)
-    assert caught.value.detail == "repo is required"
+    assert caught.value.console_text == "repo is required"
     assert "repo is required" in str(caught.value)
     assert len(fake.calls("registry/progress")) == 1  # 4xx is not retried
 
@@ -41,8 +42,8 @@ def test_400_plain_text_detail_is_truncated(fake: FakeConsole, make_client: Make
     fake.script("registry/scan", httpx.Response(400, text="bad image " + "x" * 1000))
     with pytest.raises(RequestRejected) as caught:
         make_client().trigger_scan(ALPINE)
-    assert caught.value.detail.startswith("bad image xxx")
-    assert len(caught.value.detail) == 300
+    assert caught.value.console_text.startswith("bad image xxx")
+    assert len(caught.value.console_text) == 300
 
 
 def test_404_is_api_version_not_found(fake: FakeConsole, make_client: MakeClient) -> None:
@@ -72,11 +73,55 @@ def test_429_with_retry_after_http_date(
     assert caught.value.retry_after == pytest.approx(42.0)
 
 
-def test_429_without_retry_after(fake: FakeConsole, make_client: MakeClient) -> None:
+class SteppedMonotonic:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_429_blocks_every_request_to_that_console_until_retry_after_passed(
+    fake: FakeConsole, make_client: MakeClient
+) -> None:
+    monotonic = SteppedMonotonic()
+    client = make_client(monotonic=monotonic)
+    fake.script("registry/progress", httpx.Response(429, headers={"Retry-After": "30"}))
+    with pytest.raises(RateLimited):
+        client.progress()
+    sent = len(fake.requests)
+    monotonic.now += 29
+    for call in (client.progress, lambda: client.scan_result(ALPINE), client.registry_status):
+        with pytest.raises(RateLimited) as caught:
+            call()
+        assert caught.value.retry_after == pytest.approx(1.0)
+    assert len(fake.requests) == sent  # refused without sending anything
+    monotonic.now += 1.5
+    assert client.progress() == []
+    assert len(fake.requests) == sent + 1
+
+
+def test_an_absurd_retry_after_blocks_for_at_most_fifteen_minutes(
+    fake: FakeConsole, make_client: MakeClient
+) -> None:
+    monotonic = SteppedMonotonic()
+    client = make_client(monotonic=monotonic)
+    fake.script("registry/progress", httpx.Response(429, headers={"Retry-After": "99999999"}))
+    with pytest.raises(RateLimited):
+        client.progress()
+    monotonic.now += 901
+    assert client.progress() == []
+
+
+def test_429_without_retry_after_does_not_block(fake: FakeConsole, make_client: MakeClient) -> None:
+    client = make_client()
     fake.script("registry/progress", httpx.Response(429))
     with pytest.raises(RateLimited) as caught:
-        make_client().progress()
+        client.progress()
     assert caught.value.retry_after is None
+    assert client.progress() == []
 
 
 def test_503_twice_then_success_is_transparent(fake: FakeConsole, make_client: MakeClient) -> None:
@@ -91,21 +136,41 @@ def test_503_twice_then_success_is_transparent(fake: FakeConsole, make_client: M
 def test_persistent_5xx_is_unavailable_after_all_attempts(
     fake: FakeConsole, make_client: MakeClient, status: int
 ) -> None:
+    stamina.set_testing(True, attempts=4)
     fake.script("registry/progress", *[httpx.Response(status)] * 5)
-    with pytest.raises(ConsoleUnavailable, match=f"HTTP {status}"):
-        make_client(retry_attempts=4).progress()
+    with pytest.raises(ConsoleUnavailable, match=f"HTTP {status}") as caught:
+        make_client().progress()
     assert len(fake.calls("registry/progress")) == 4
+    assert "4 attempts" in str(caught.value)
+    assert "console.example.test" not in str(caught.value)
 
 
-def test_connect_errors_become_unavailable_naming_the_host(
+def test_connect_errors_name_the_host_only_in_the_log_detail(
     fake: FakeConsole, make_client: MakeClient
 ) -> None:
     fake.script("registry/progress", *[httpx.ConnectError("connection refused")] * 3)
     with pytest.raises(ConsoleUnavailable) as caught:
         make_client().progress()
-    assert "console.example.test:8083" in str(caught.value)
+    assert "console.example.test" not in str(caught.value)
+    assert "could not connect" in str(caught.value)
     assert "3 attempts" in str(caught.value)
+    assert "console.example.test:8083" in caught.value.detail
+    assert "connection refused" in caught.value.detail
     assert len(fake.calls("registry/progress")) == 3
+
+
+def test_tls_failures_are_named_plainly_with_internals_only_in_the_detail(
+    fake: FakeConsole, make_client: MakeClient
+) -> None:
+    internals = "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed (_ssl.c:1006)"
+    fake.script("registry/progress", *[httpx.ConnectError(internals)] * 3)
+    with pytest.raises(ConsoleUnavailable) as caught:
+        make_client().progress()
+    assert "TLS" in str(caught.value)
+    assert "PRISMA_CA_BUNDLE" in str(caught.value)
+    assert "_ssl.c" not in str(caught.value)
+    assert "CERTIFICATE_VERIFY_FAILED" not in str(caught.value)
+    assert "CERTIFICATE_VERIFY_FAILED" in caught.value.detail
 
 
 def test_timeout_then_success_is_retried(fake: FakeConsole, make_client: MakeClient) -> None:
@@ -200,9 +265,9 @@ def test_secrets_never_reach_errors_or_logs(
 def test_debug_log_lines_name_method_path_and_status(
     fake: FakeConsole, make_client: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="bot.console.client")
+    caplog.set_level(logging.DEBUG, logger="bot.console.transport")
     make_client().progress(ALPINE)
-    lines = [r.getMessage() for r in caplog.records if r.name == "bot.console.client"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.console.transport"]
     assert any(line.startswith("GET /api/v34.04/registry/progress -> 200 in ") for line in lines)
     assert any(line.startswith("POST /api/v34.04/authenticate -> 200 in ") for line in lines)
     assert not any("onDemand" in line for line in lines)  # no query strings

@@ -1,4 +1,4 @@
-"""The sliding-window limiter that keeps scanbot under GET /registry's 30 per 30 s."""
+"""Rate limits: the sliding window under GET /registry's 30 per 30 s, and the 429 gate."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from bot.console.errors import RateLimited
-from bot.console.ratelimit import SlidingWindowLimiter
+from bot.console.ratelimit import MAX_RETRY_AFTER, RetryAfterGate, SlidingWindowLimiter
 
 
 class SteppedTime:
@@ -95,3 +95,29 @@ def test_concurrent_callers_never_exceed_the_limit() -> None:
 def test_invalid_configuration_is_refused() -> None:
     with pytest.raises(ValueError, match="limit"):
         SlidingWindowLimiter(0, 1.0, max_wait=1.0)
+
+
+def test_retry_after_gate_refuses_until_the_wait_has_passed() -> None:
+    now = [100.0]
+    gate = RetryAfterGate(clock=lambda: now[0])
+    gate.check("GET /x")  # open before any 429
+    gate.block(10)
+    now[0] += 4
+    with pytest.raises(RateLimited) as caught:
+        gate.check("GET /x")
+    assert caught.value.retry_after == pytest.approx(6.0)
+    now[0] += 6
+    gate.check("GET /x")
+
+
+def test_retry_after_gate_keeps_the_later_of_two_waits_and_caps_them() -> None:
+    now = [0.0]
+    gate = RetryAfterGate(clock=lambda: now[0])
+    gate.block(50)
+    gate.block(5)
+    now[0] = 49
+    with pytest.raises(RateLimited):
+        gate.check("GET /x")
+    gate.block(10**9)
+    now[0] = 49 + MAX_RETRY_AFTER + 1
+    gate.check("GET /x")

@@ -11,8 +11,8 @@ from bot.console.wire import (
     api_version_of,
     error_detail,
     matches_target,
-    redact,
     retry_after_seconds,
+    version_tuple,
 )
 from bot.images import ScanTarget
 
@@ -58,9 +58,12 @@ def test_error_detail_is_truncated_to_300_chars() -> None:
     assert detail.endswith("…")
 
 
-def test_redact_removes_password_auth_values_and_jwts() -> None:
-    text = "pw hunter22 header Bearer abc.def Basic dXNlcjpwdw== jwt eyJhbGc.eyJzdWIi.sig"
-    assert redact(text, "hunter22") == "pw *** header Bearer *** Basic *** jwt ***"
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [("30.02.123", (30, 2)), ("v22.12", (22, 12)), ("latest", None), ("", None)],
+)
+def test_version_tuple_reads_major_and_minor(version: str, expected: object) -> None:
+    assert version_tuple(version) == expected
 
 
 @pytest.mark.parametrize(

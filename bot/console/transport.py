@@ -1,0 +1,177 @@
+"""One logical HTTP exchange with the console: pooled client, retries, bounded reading.
+
+:class:`ConsoleHttp` owns the ``httpx.Client`` (``base_url`` = the console URL, default
+``params`` = ``project`` when configured, ``auth`` given by the caller).  :meth:`call`
+sends one request, retries transient failures (5xx, transport errors) with stamina,
+refuses to send while a 429's ``Retry-After`` runs, and returns the bounded
+:class:`~bot.console.answers.Answer` of any other status.  Status codes are judged by
+:class:`~bot.console.client.ConsoleClient`.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from urllib.parse import urlsplit
+
+import httpx
+import stamina
+
+from bot import __version__
+from bot.console.answers import Answer, read_answer, transport_failure
+from bot.console.errors import ConsoleUnavailable, UnexpectedResponse
+from bot.console.ratelimit import RetryAfterGate, SlidingWindowLimiter
+from bot.console.redact import Redactor
+from bot.settings import Settings, SettingsError
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+#: Attempts per logical request; tests change it with ``stamina.set_testing(...)``.
+RETRY_ATTEMPTS = 3
+RETRY_TIMEOUT = 20.0
+
+
+class _TransientStatusError(Exception):
+    """A 5xx worth retrying; carries the answer for the final error message."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(f"HTTP {answer.status}")
+        self.answer = answer
+
+
+def _is_transient(exc: Exception) -> bool:
+    return isinstance(exc, _TransientStatusError | httpx.TransportError)
+
+
+class ConsoleHttp:
+    """The pooled, thread-safe HTTP side of the console client."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        auth: httpx.Auth,
+        redact: Redactor,
+        gate: RetryAfterGate,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        assert settings.prisma_console_url is not None
+        parts = urlsplit(settings.prisma_console_url)
+        #: ``host[:port]`` for log details only, never for user-facing messages.
+        self.host = parts.netloc.rpartition("@")[2]  # never keep userinfo
+        self._redact = redact
+        self._gate = gate
+        timeout = settings.prisma_timeout_seconds
+        concurrency = settings.scanbot_console_concurrency
+        self._http = httpx.Client(
+            base_url=f"{parts.scheme}://{self.host}{parts.path}",
+            params={"project": settings.prisma_project} if settings.prisma_project else None,
+            auth=auth,
+            transport=transport,
+            verify=_verify(settings),
+            timeout=httpx.Timeout(connect=5.0, read=timeout, write=timeout, pool=timeout),
+            limits=httpx.Limits(
+                max_connections=concurrency * 2 + 2,
+                max_keepalive_connections=concurrency + 1,
+                keepalive_expiry=30.0,
+            ),
+            follow_redirects=False,
+            headers={"User-Agent": f"scanbot/{__version__}", "Accept": "application/json"},
+        )
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: object = None,
+        limiter: SlidingWindowLimiter | None = None,
+        authenticated: bool = True,
+    ) -> Answer:
+        """One logical request: transient failures are retried with backoff and jitter."""
+        attempts = 0
+        try:
+            for attempt in stamina.retry_context(
+                on=_is_transient,
+                attempts=RETRY_ATTEMPTS,
+                timeout=RETRY_TIMEOUT,
+                wait_initial=0.2,
+                wait_max=5.0,
+                wait_jitter=0.2,
+            ):
+                with attempt:
+                    attempts += 1
+                    self._gate.check(f"{method} {path}")
+                    if limiter is not None:
+                        limiter.acquire()
+                    answer = self._send_once(method, path, params, json, authenticated)
+                    if answer.status in TRANSIENT_STATUSES:
+                        raise _TransientStatusError(answer)
+                    return answer
+        except _TransientStatusError as exc:
+            message = f"the console answered HTTP {exc.answer.status} to {method} {path}"
+            raise ConsoleUnavailable(
+                f"{message} ({_tries(attempts)})", detail=f"{message} at {self.host}"
+            ) from None
+        except httpx.TransportError as exc:
+            raise ConsoleUnavailable(
+                f"the console could not be reached for {method} {path}: "
+                f"{transport_failure(exc)} ({_tries(attempts)})",
+                detail=f"{method} {self.host}{path}: {self._describe(exc)}",
+            ) from None
+        except httpx.HTTPError as exc:
+            raise UnexpectedResponse(
+                f"the console's answer to {method} {path} could not be read",
+                detail=f"{method} {self.host}{path}: {self._describe(exc)}",
+            ) from None
+        raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        json: object,
+        authenticated: bool,
+    ) -> Answer:
+        request = self._http.build_request(method, path, params=params, json=json)
+        try:
+            if authenticated:
+                response = self._http.send(request, stream=True)
+            else:
+                response = self._http.send(request, auth=None, stream=True)
+        except httpx.HTTPError as exc:
+            logger.debug("%s %s -> %s", method, path, type(exc).__name__)
+            raise
+        answer = read_answer(response, path.partition("/api/")[2].partition("/")[2])
+        logger.debug("%s %s -> %d in %.0f ms", method, path, answer.status, answer.elapsed_ms)
+        return answer
+
+    def _describe(self, exc: httpx.HTTPError) -> str:
+        text = self._redact(str(exc)).strip()
+        name = type(exc).__name__
+        return f"{name}: {text[:200]}" if text else name
+
+
+def _verify(settings: Settings) -> ssl.SSLContext | bool:
+    if not settings.prisma_verify_tls:
+        logger.warning("TLS certificates of the console are not verified (PRISMA_VERIFY_TLS)")
+        return False
+    if settings.prisma_ca_bundle is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=str(settings.prisma_ca_bundle))
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SettingsError(
+            f"PRISMA_CA_BUNDLE: cannot load {settings.prisma_ca_bundle}: {reason}"
+        ) from None
+
+
+def _tries(attempts: int) -> str:
+    return "1 attempt" if attempts == 1 else f"{attempts} attempts"
