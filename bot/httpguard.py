@@ -28,7 +28,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from slack_bolt.request import BoltRequest
@@ -158,8 +158,7 @@ def check_shape(body: bytes, content_type: str) -> None:
     if "payload" in form:
         _check_payload(form["payload"])
     elif "command" in form:
-        if not form["command"].startswith("/"):
-            raise RefusedError(400, "command must start with /")
+        _check_command(form)
     elif "ssl_check" not in form:
         raise RefusedError(400, "form is neither a slash command nor an interaction payload")
     _check_bolt_parses(text)
@@ -178,13 +177,42 @@ def _check_payload(raw: str) -> None:
         if not isinstance(payload.get(key), dict | str | None):
             raise RefusedError(400, f"payload {key} is not an object")
     if payload["type"] == "block_actions":
-        actions = payload.get("actions")
-        if (
-            not isinstance(actions, list)
-            or not actions
-            or not all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
-        ):
-            raise RefusedError(400, "block_actions payload needs a list of actions with action_id")
+        _check_block_actions(payload)
+
+
+def _check_command(form: dict[str, str]) -> None:
+    """Slack sends every slash command with these; the listener relies on them."""
+    if not form["command"].startswith("/"):
+        raise RefusedError(400, "command must start with /")
+    missing = [name for name in ("user_id", "channel_id") if not form.get(name)]
+    if missing or not _is_url(form.get("response_url")):
+        raise RefusedError(400, "slash command needs user_id, channel_id and response_url")
+
+
+def _check_block_actions(payload: dict[str, Any]) -> None:
+    """A button click on a message: who, where, which button, and where to answer."""
+    actions = payload.get("actions")
+    if (
+        not isinstance(actions, list)
+        or not actions
+        or not all(
+            isinstance(a, dict)
+            and isinstance(a.get("action_id"), str)
+            and isinstance(a.get("value", ""), str)
+            for a in actions
+        )
+    ):
+        raise RefusedError(400, "block_actions payload needs actions with action_id and value")
+    for key in ("user", "channel"):
+        holder = payload.get(key)
+        if not isinstance(holder, dict) or not isinstance(holder.get("id"), str):
+            raise RefusedError(400, f"block_actions payload needs {key}.id")
+    if not _is_url(payload.get("response_url")):
+        raise RefusedError(400, "block_actions payload needs a response_url")
+
+
+def _is_url(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
 
 
 def _check_bolt_parses(text: str) -> None:
