@@ -127,6 +127,9 @@ MALFORMED = {
     "form has neither command nor payload": _form(token="t", user_id="U1"),
     "body is JSON": b'{"type": "block_actions"}',
     "payload repeated": _form(payload="{}") + b"&" + _form(payload="[]"),
+    "command without response_url": _form(
+        command="/scanprogress", text="help", user_id="U1", channel_id="C1"
+    ),
     "actions missing": _form(payload=json.dumps({"type": "block_actions"})),
     "enterprise is a number": _form(
         payload=json.dumps(
@@ -154,14 +157,14 @@ def test_signed_malformed_bodies_get_400_with_a_reason_and_no_traceback(
 
 
 def test_a_signed_body_of_another_content_type_gets_400(guarded: BotHarness) -> None:
-    body, headers = signed_command("help")
+    body, headers = signed_command(guarded, "help")
     response = _post(guarded, body, {**headers, "Content-Type": "text/plain"})
     assert response.status_code == 400
     assert "content type" in response.text
 
 
 def test_unsigned_forged_and_stale_requests_get_401(guarded: BotHarness) -> None:
-    body, headers = signed_command("help")
+    body, headers = signed_command(guarded, "help")
     unsigned = {"Content-Type": headers["Content-Type"]}
     forged = {**headers, "X-Slack-Signature": "v0=" + "0" * 64}
     stale = signed_headers(
@@ -197,7 +200,7 @@ def test_a_replayed_signed_command_is_answered_empty_and_not_dispatched(
     guarded: BotHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    body, headers = signed_command("help")
+    body, headers = signed_command(guarded, "help")
     first = _post(guarded, body, headers)
     assert first.status_code == 200
     assert first.content != b""
@@ -208,7 +211,7 @@ def test_a_replayed_signed_command_is_answered_empty_and_not_dispatched(
 
 def test_a_forged_signature_is_not_remembered_as_seen(guarded: BotHarness) -> None:
     """A forger who guesses a future request's signature cannot make it look replayed."""
-    body, headers = signed_command("help")
+    body, headers = signed_command(guarded, "help")
     assert _post(guarded, body + b"&x=1", headers).status_code == 401
     assert _post(guarded, body, headers).content != b""
 
@@ -252,7 +255,7 @@ def test_150_idle_half_sent_requests_do_not_block_slack_or_health(guarded: BotHa
             sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: bot\r\n")
         health = httpx.get(f"{guarded.url}/healthz", timeout=10)
         assert health.status_code == 503  # answered (scheduler not started in tests)
-        body, headers = signed_command("help", trigger_id="idle")
+        body, headers = signed_command(guarded, "help", trigger_id="idle")
         help_answer = _post(guarded, body, headers)
         assert help_answer.status_code == 200
         assert help_answer.content != b""

@@ -68,9 +68,13 @@ def require_open_files(needed: int) -> None:
     pytest.skip(f"open-file limit (ulimit -n) is {hard}; this test needs {needed}")
 
 
-def signed_command(text: str, *, trigger_id: str = "1.2.3") -> tuple[bytes, dict[str, str]]:
-    """A ``/scanprogress text`` body and the headers Slack would sign it with."""
-    body = slash_command_body(text=text, trigger_id=trigger_id)
+def signed_command(
+    bot: BotHarness, text: str, *, trigger_id: str = "1.2.3"
+) -> tuple[bytes, dict[str, str]]:
+    """A ``/scanprogress text`` body (answers go to the Slack stand-in) and the headers
+    Slack would sign it with."""
+    hook = bot.slack.response_url(f"cmd-{trigger_id}")
+    body = slash_command_body(text=text, trigger_id=trigger_id, response_url=hook)
     return body, signed_headers(SIGNING_SECRET, body)
 
 

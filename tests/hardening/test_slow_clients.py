@@ -34,7 +34,7 @@ def _open_slow(stack: ExitStack, port: int, count: int) -> list[socket.socket]:
 
 def _answers_slack_and_health(bot: BotHarness, round_: int) -> None:
     assert httpx.get(f"{bot.url}/healthz", timeout=10).status_code == 503  # answered
-    body, headers = signed_command("help", trigger_id=f"slow-{round_}")
+    body, headers = signed_command(bot, "help", trigger_id=f"slow-{round_}")
     answer = httpx.post(f"{bot.url}/slack/events", content=body, headers=headers, timeout=10)
     assert answer.status_code == 200
     assert answer.content != b""
