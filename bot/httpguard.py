@@ -12,6 +12,7 @@
    with an empty ``200`` and without dispatching it (the memory is per process);
 4. refuses a signed body bolt could not parse (not UTF-8, not a form, ``payload=`` that
    is not a JSON object, a form that is neither a slash command nor an interaction, a
+   command or interaction type no listener handles, missing fields the listeners need, a
    content type Slack does not send) with ``400`` and a short reason.
 
 Each refusal is one concise log line (no body, no signature, no ``response_url``).
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 #: Slack rejects (and we refuse) signatures whose timestamp is further than this from now.
 SIGNING_WINDOW_SECONDS = 300
+#: The slash commands and interaction payload types scanbot's listeners handle.
+DEFAULT_COMMANDS = frozenset({"/scanprogress"})
+DEFAULT_INTERACTION_TYPES = frozenset({"block_actions"})
 #: Accepted signatures remembered at most (oldest forgotten first).
 DEFAULT_REPLAY_ENTRIES = 50_000
 _FORM = "application/x-www-form-urlencoded"
@@ -134,8 +138,17 @@ def _read_at_most(stream: io.BufferedIOBase, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def check_shape(body: bytes, content_type: str) -> None:
-    """Refuse (400) a verified body that bolt could not parse into a request it understands."""
+def check_shape(
+    body: bytes,
+    content_type: str,
+    *,
+    commands: frozenset[str] = DEFAULT_COMMANDS,
+    interaction_types: frozenset[str] = DEFAULT_INTERACTION_TYPES,
+) -> None:
+    """Refuse (400) a verified body that bolt could not parse into a request it handles.
+
+    Only ``commands`` and ``interaction_types`` reach bolt: its matchers and its
+    "unhandled request" warning fail on odd shapes of payloads no listener wants."""
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type != _FORM:
         raise RefusedError(400, f"content type must be {_FORM}")
@@ -156,34 +169,42 @@ def check_shape(body: bytes, content_type: str) -> None:
         raise RefusedError(400, "form repeats a field")
     form = dict(fields)
     if "payload" in form:
-        _check_payload(form["payload"])
+        _check_payload(form["payload"], interaction_types)
     elif "command" in form:
-        _check_command(form)
+        _check_command(form, commands)
     elif "ssl_check" not in form:
         raise RefusedError(400, "form is neither a slash command nor an interaction payload")
     _check_bolt_parses(text)
 
 
-def _check_payload(raw: str) -> None:
+def _check_payload(raw: str, interaction_types: frozenset[str]) -> None:
     try:
         payload = json.loads(raw)
     except (ValueError, RecursionError):
         raise RefusedError(400, "payload is not JSON") from None
     if not isinstance(payload, dict):
         raise RefusedError(400, "payload is not a JSON object")
-    if not isinstance(payload.get("type"), str):
-        raise RefusedError(400, "payload has no type")
+    kind = payload.get("type")
+    if not isinstance(kind, str) or kind not in interaction_types:
+        raise RefusedError(400, "unsupported interaction type")
     for key in ("user", "team", "channel", "enterprise", "container", "message", "view"):
         if not isinstance(payload.get(key), dict | str | None):
             raise RefusedError(400, f"payload {key} is not an object")
+    if "event" in payload and not isinstance(payload["event"], dict):
+        raise RefusedError(400, "payload event is not an object")  # bolt's middleware reads it
+    authorizations = payload.get("authorizations")
+    if authorizations is not None and not (
+        isinstance(authorizations, list) and all(isinstance(a, dict) for a in authorizations)
+    ):
+        raise RefusedError(400, "payload authorizations is not a list of objects")
     if payload["type"] == "block_actions":
         _check_block_actions(payload)
 
 
-def _check_command(form: dict[str, str]) -> None:
+def _check_command(form: dict[str, str], commands: frozenset[str]) -> None:
     """Slack sends every slash command with these; the listener relies on them."""
-    if not form["command"].startswith("/"):
-        raise RefusedError(400, "command must start with /")
+    if form["command"] not in commands:
+        raise RefusedError(400, "unknown command")
     missing = [name for name in ("user_id", "channel_id") if not form.get(name)]
     if missing or not _is_url(form.get("response_url")):
         raise RefusedError(400, "slash command needs user_id, channel_id and response_url")
@@ -233,6 +254,8 @@ class SlackRequestGuard:
         signing_secret: str,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         replay_cache: ReplayCache | None = None,
+        commands: frozenset[str] = DEFAULT_COMMANDS,
+        interaction_types: frozenset[str] = DEFAULT_INTERACTION_TYPES,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if max_body_bytes < 1:
@@ -242,6 +265,8 @@ class SlackRequestGuard:
             raise ValueError("signing_secret must not be empty")
         self._secret = signing_secret.encode("utf-8")
         self._clock = clock
+        self._commands = commands
+        self._interaction_types = interaction_types
         self._max_body_bytes = max_body_bytes
         self._replays = replay_cache if replay_cache is not None else ReplayCache()
 
@@ -255,7 +280,12 @@ class SlackRequestGuard:
             if self._replays.seen_before(str(environ["HTTP_X_SLACK_SIGNATURE"])):
                 log.info("ignored a replayed Slack request from %s", _client(environ))
                 return _answer(start_response, 200, b"")
-            check_shape(body, str(environ.get("CONTENT_TYPE") or ""))
+            check_shape(
+                body,
+                str(environ.get("CONTENT_TYPE") or ""),
+                commands=self._commands,
+                interaction_types=self._interaction_types,
+            )
         except RefusedError as refused:
             log.info(
                 "refused Slack request from %s: %d %s",

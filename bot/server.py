@@ -29,6 +29,7 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from bot.httpguard import DEFAULT_MAX_BODY_BYTES, ReplayCache, SlackRequestGuard
 from bot.runtime import Runtime
+from bot.slack.listeners.commands import COMMAND
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -170,6 +171,7 @@ def _guarded_slack(
         signing_secret=secret.get_secret_value(),
         max_body_bytes=max_body_bytes,
         replay_cache=replay_cache,
+        commands=frozenset({COMMAND}),
     )
 
 

@@ -130,6 +130,11 @@ MALFORMED = {
     "command without response_url": _form(
         command="/scanprogress", text="help", user_id="U1", channel_id="C1"
     ),
+    "payload type is an object": _form(payload=json.dumps({"type": {}})),
+    "interaction type nobody handles": _form(payload=json.dumps({"type": "view_submission"})),
+    "command nobody handles": _form(
+        command="/other", text="", user_id="U1", channel_id="C1", response_url="https://h.test/"
+    ),
     "actions missing": _form(payload=json.dumps({"type": "block_actions"})),
     "enterprise is a number": _form(
         payload=json.dumps(
