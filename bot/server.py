@@ -1,29 +1,35 @@
 """HTTP mode and the process lifecycle: waitress serves Slack events and ``/healthz``.
 
-``POST /slack/events`` goes to bolt's WSGI adapter (signature verified there);
-``GET /healthz`` answers 200 with JSON once the scheduler runs and the database answers,
-503 otherwise.  In Socket Mode the same server answers ``/healthz`` only.  SIGTERM and
-SIGINT stop cleanly: the server closes, no new poll starts, the running one finishes and
-the database is closed.
+``POST /slack/events`` passes :class:`bot.httpguard.SlackRequestGuard` (size limit,
+signature, replay and shape checks) before bolt's WSGI adapter; ``GET /healthz`` answers
+200 with JSON once the scheduler runs and the database answers, 503 otherwise.  In Socket
+Mode the same server answers ``/healthz`` only.  SIGTERM and SIGINT stop cleanly: the
+server closes, no new poll starts, the running one finishes and the database is closed.
+:class:`ServerLimits` are waitress's limits: many idle or slow connections must not starve
+Slack's requests or the health check.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import resource
 import signal
 import socket
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
-from waitress.server import create_server
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
+from bot.httpguard import DEFAULT_MAX_BODY_BYTES, ReplayCache, SlackRequestGuard
 from bot.runtime import Runtime
+from bot.slack.listeners.commands import COMMAND
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -33,9 +39,113 @@ log = logging.getLogger(__name__)
 SLACK_EVENTS_PATH = "/slack/events"
 
 
-def build_wsgi_app(runtime: Runtime, *, serve_slack: bool) -> WSGIApplication:
+@dataclass(frozen=True)
+class ServerLimits:
+    """waitress's limits for the bot's HTTP server.
+
+    Idle or slow connections cost a file descriptor each but no worker thread (waitress
+    only hands complete requests to threads), so a high ``connection_limit`` with a short
+    ``channel_timeout`` keeps Slack and ``/healthz`` answered while hundreds are open.
+    ``poll()`` instead of ``select()`` lifts the 1024-descriptor ceiling.
+    """
+
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_header_bytes: int = 64 * 1024
+    connection_limit: int = 1000
+    channel_timeout_seconds: int = 20  # idle connections are closed after this
+    cleanup_interval_seconds: int = 5  # how often idle connections are looked for
+    threads: int = 8
+    recv_bytes: int = 8192
+    inbuf_overflow: int = 256 * 1024  # request bodies above this buffer to a temp file
+    backlog: int = 1024
+
+    def waitress_options(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`waitress.server.create_server`."""
+        return {
+            "max_request_body_size": self.max_body_bytes,
+            "max_request_header_size": self.max_header_bytes,
+            "connection_limit": self.connection_limit,
+            "channel_timeout": self.channel_timeout_seconds,
+            "cleanup_interval": self.cleanup_interval_seconds,
+            "threads": self.threads,
+            "recv_bytes": self.recv_bytes,
+            "inbuf_overflow": self.inbuf_overflow,
+            "backlog": self.backlog,
+            "asyncore_use_poll": True,
+            "ident": "scanbot",
+            "clear_untrusted_proxy_headers": True,
+        }
+
+
+def server_limits(settings: object) -> ServerLimits:
+    """:class:`ServerLimits` from optional settings fields, defaults where a field is absent."""
+    defaults = ServerLimits()
+    return ServerLimits(
+        max_body_bytes=int(getattr(settings, "scanbot_max_body_bytes", defaults.max_body_bytes)),
+        connection_limit=int(
+            getattr(settings, "scanbot_http_connection_limit", defaults.connection_limit)
+        ),
+        channel_timeout_seconds=int(
+            getattr(
+                settings, "scanbot_http_channel_timeout_seconds", defaults.channel_timeout_seconds
+            )
+        ),
+        threads=int(getattr(settings, "scanbot_http_threads", defaults.threads)),
+    )
+
+
+def create_http_server(
+    app: WSGIApplication,
+    *,
+    host: str,
+    port: int,
+    limits: ServerLimits | None = None,
+    socket_map: dict[int, socket.socket] | None = None,
+) -> BaseWSGIServer | MultiSocketServer:
+    """waitress serving ``app`` with ``limits`` (unstarted; ``run()`` or drive its map)."""
+    options = (limits or ServerLimits()).waitress_options()
+    if socket_map is not None:
+        options["map"] = socket_map
+    return create_server(app, host=host, port=port, **options)
+
+
+#: Descriptors the process needs besides its HTTP connections (database, console, Slack...).
+_SPARE_FDS = 128
+
+
+def ensure_fd_capacity(connection_limit: int) -> int:
+    """Raise the soft open-file limit towards ``connection_limit`` plus spare; return it.
+
+    Logs a warning when the hard limit is too low: connections beyond it are refused
+    by the kernel (``EMFILE``) instead of being queued.
+    """
+    needed = connection_limit + _SPARE_FDS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        if target > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        log.warning(
+            "open-file limit %d is below the %d that %d HTTP connections need; "
+            "raise it (ulimit -n) or lower the connection limit",
+            soft,
+            needed,
+            connection_limit,
+        )
+    return int(soft)
+
+
+def build_wsgi_app(
+    runtime: Runtime,
+    *,
+    serve_slack: bool,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    replay_cache: ReplayCache | None = None,
+) -> WSGIApplication:
     """The process's WSGI app: Slack events (HTTP mode only) and the health check."""
-    slack = SlackRequestHandler(runtime.app, path=SLACK_EVENTS_PATH) if serve_slack else None
+    slack = _guarded_slack(runtime, max_body_bytes, replay_cache) if serve_slack else None
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -48,6 +158,21 @@ def build_wsgi_app(runtime: Runtime, *, serve_slack: bool) -> WSGIApplication:
         return _json(start_response, 404, {"error": "not found"})
 
     return application
+
+
+def _guarded_slack(
+    runtime: Runtime, max_body_bytes: int, replay_cache: ReplayCache | None
+) -> WSGIApplication:
+    secret = runtime.settings.slack_signing_secret
+    if secret is None:
+        raise ValueError("serving Slack over HTTP needs SLACK_SIGNING_SECRET")
+    return SlackRequestGuard(
+        SlackRequestHandler(runtime.app, path=SLACK_EVENTS_PATH),
+        signing_secret=secret.get_secret_value(),
+        max_body_bytes=max_body_bytes,
+        replay_cache=replay_cache,
+        commands=frozenset({COMMAND}),
+    )
 
 
 def _json(start_response: StartResponse, status: int, payload: object) -> list[bytes]:
@@ -98,16 +223,21 @@ def serve(
     host: str,
     port: int,
     on_listening: Callable[[int], None] | None = None,
+    limits: ServerLimits | None = None,
 ) -> None:
     """Run until SIGTERM/SIGINT: start the scheduler, serve HTTP, then shut down cleanly."""
     socket_mode: SocketModeHandler | None = None
-    server = create_server(
-        build_wsgi_app(runtime, serve_slack=not runtime.settings.socket_mode),
+    limits = limits or server_limits(runtime.settings)
+    ensure_fd_capacity(limits.connection_limit)
+    server = create_http_server(
+        build_wsgi_app(
+            runtime,
+            serve_slack=not runtime.settings.socket_mode,
+            max_body_bytes=limits.max_body_bytes,
+        ),
         host=host,
         port=port,
-        threads=8,
-        ident="scanbot",
-        clear_untrusted_proxy_headers=True,
+        limits=limits,
     )
     stopping = threading.Event()
 

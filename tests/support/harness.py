@@ -9,6 +9,7 @@ are deterministic.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ class BotHarness:
             user_id=user_id,
             channel_id=channel_id,
             response_url=self.slack.response_url(f"cmd-{len(self.slack.responses)}"),
+            trigger_id=uuid.uuid4().hex,  # unique, as Slack's: a repeat would be a replay
         )
         return self._post(body)
 
