@@ -90,7 +90,9 @@ class CheckReport:
 def unknown(reason: str) -> CheckReport:
     """The report for a configuration the check cannot use (exit 3)."""
     return CheckReport(
-        findings=(Finding("configuration", Status.UNKNOWN, "configuration unusable", reason),)
+        findings=(
+            Finding("configuration", Status.UNKNOWN, f"configuration unusable: {reason}", reason),
+        )
     )
 
 
