@@ -174,7 +174,7 @@ def console_env(console_url: str, password: str = "sandbox-password") -> dict[st
 
 
 def test_check_exits_0_against_a_healthy_console_without_any_slack_setting() -> None:
-    from bot.sandbox.console import SandboxConsole  # noqa: PLC0415
+    from bot.sandbox.console import SandboxConsole
 
     with SandboxConsole().start() as console:
         result = scanbot("check", env=console_env(console.url))
@@ -186,7 +186,7 @@ def test_check_exits_0_against_a_healthy_console_without_any_slack_setting() -> 
 
 
 def test_check_exits_2_for_a_wrong_password_and_for_a_console_that_is_down() -> None:
-    from bot.sandbox.console import SandboxConsole  # noqa: PLC0415
+    from bot.sandbox.console import SandboxConsole
 
     with SandboxConsole().start() as console:
         refused = scanbot("check", "--json", env=console_env(console.url, "wrong"))

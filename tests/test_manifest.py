@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -49,7 +50,7 @@ def registered() -> dict[str, set[str]]:
     Read from bolt's built-in matchers: each is a closure over the id it was given.
     """
     found: dict[str, set[str]] = {}
-    for listener in bolt_app()._listeners:  # noqa: SLF001 - bolt has no public listing
+    for listener in bolt_app()._listeners:
         for matcher in listener.matchers:
             func = getattr(matcher, "func", None)
             if func is None or func.__closure__ is None:
@@ -96,9 +97,8 @@ def test_each_declared_command_is_routed_to_a_listener(name: str) -> None:
         app = bolt_app(WebClient(token="xoxb-bot", base_url=slack.api_url))
         for command in manifest(name)["features"]["slash_commands"]:
             body = slash_command_body(command=command["command"], text="help")
-            response = app.dispatch(
-                BoltRequest(body=body.decode(), headers=signed_headers(SECRET, body))
-            )
+            headers: dict[str, str | Sequence[str]] = dict(signed_headers(SECRET, body))
+            response = app.dispatch(BoltRequest(body=body.decode(), headers=headers))
             assert response.status == 200, response.body
 
 
