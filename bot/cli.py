@@ -1,7 +1,11 @@
 """The ``scanbot`` command line.  Thin: parse arguments, build settings, call factories.
 
-Exit codes: 0 done (scan complete, idle, or clean shutdown); 1 the scan failed;
-2 bad usage or input; 3 configuration or console error.
+Exit codes (see :mod:`bot.cli_help`): 0 done (scan complete, idle, or clean shutdown);
+1 the scan failed; 2 bad usage or input; 3 (``EXIT_CONFIG``) a setting is missing, invalid
+or refused (console credentials, Slack token, database, port); 4 (``EXIT_UNAVAILABLE``)
+``run`` could not reach Slack.  ``check`` uses the Nagios codes 0/1/2/3 instead.
+Each command validates only the settings it reads (a bad ``PORT`` cannot stop
+``sandbox-console``).
 """
 
 from __future__ import annotations
@@ -16,13 +20,25 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
+from bot.cli_help import (
+    COMMAND_FIELDS,
+    EXIT_CONFIG,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    check_epilog,
+    progress_epilog,
+    run_epilog,
+)
 from bot.console.errors import ConsoleError
 from bot.images import ImageReferenceError, ScanTarget, parse_image_reference
 from bot.logging_setup import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
-from bot.terminal import EXIT_CONSOLE, EXIT_USAGE
 
 DEMO_IMAGE = "alpine:3.16"
+
+
+class SlackUnreachable(Exception):  # noqa: N818 - reads as a state
+    """``auth.test`` could not reach Slack at SLACK_API_URL."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,34 +48,73 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"scanbot {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    raw = argparse.RawDescriptionHelpFormatter
 
-    commands.add_parser(
+    run = commands.add_parser(
         "run",
         help="run the Slack bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP on PORT)",
-    ).add_argument("--host", default="0.0.0.0", help="HTTP bind address (default 0.0.0.0)")  # noqa: S104
+        epilog=run_epilog(),
+        formatter_class=raw,
+    )
+    run.add_argument("--host", default="0.0.0.0", help="HTTP bind address (default 0.0.0.0)")  # noqa: S104
 
     progress = commands.add_parser(
-        "progress", help="print a scan's progress (the regular registry scan without IMAGE)"
+        "progress",
+        help="print a scan's progress (the regular registry scan without IMAGE)",
+        epilog=progress_epilog(),
+        formatter_class=raw,
     )
     progress.add_argument(
         "image", nargs="*", metavar="IMAGE", help="e.g. alpine:3.16, alpine 3.16, repo@sha256:…"
     )
     progress.add_argument("--watch", action="store_true", help="redraw until the scan completes")
     progress.add_argument(
-        "--interval", type=float, default=None, help="seconds between polls with --watch"
+        "--interval",
+        type=float,
+        default=None,
+        help="seconds between polls with --watch (default SCANBOT_POLL_SECONDS)",
     )
     progress.add_argument(
         "--sandbox",
         action="store_true",
-        help="use an embedded simulated console with a scan of IMAGE (default alpine:3.16) "
-        "running: no Prisma console needed",
+        help="use an embedded simulated console (no Prisma console needed) with a regular "
+        "scan running, and an on-demand scan of IMAGE when given",
     )
 
-    sandbox = commands.add_parser(
-        "sandbox-console", help="run the simulated Prisma Cloud Compute console on its own"
+    check = commands.add_parser(
+        "check",
+        help="on-call checks of the console, the regular scan and the database (Nagios codes)",
+        epilog=check_epilog(),
+        formatter_class=raw,
     )
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8083)
+    check.add_argument("--json", action="store_true", help="print one JSON document instead")
+    check.add_argument(
+        "--max-age-hours",
+        type=float,
+        default=48.0,
+        help="WARNING when the last regular scan completed (or a running one started) longer "
+        "ago than this (default 48)",
+    )
+    check.add_argument(
+        "--warn-latency-ms",
+        type=float,
+        default=2000.0,
+        help="WARNING when the console's ping takes longer than this (default 2000)",
+    )
+    check.add_argument("--no-database", action="store_true", help="skip the database check")
+
+    sandbox = commands.add_parser(
+        "sandbox-console",
+        help="run the simulated Prisma Cloud Compute console on its own",
+        description="Serve the simulated console (user 'sandbox', password "
+        "'sandbox-password') until SIGTERM/SIGINT; the first line printed is its URL.",
+    )
+    sandbox.add_argument(
+        "--host", default="127.0.0.1", help="bind address (default 127.0.0.1, loopback only)"
+    )
+    sandbox.add_argument(
+        "--port", type=int, default=8083, help="port (default 8083; 0 picks a free one)"
+    )
     sandbox.add_argument(
         "--seed",
         action="append",
@@ -68,34 +123,45 @@ def build_parser() -> argparse.ArgumentParser:
         help="start an on-demand scan of IMAGE at boot (repeatable)",
     )
     sandbox.add_argument("--regular", action="store_true", help="start a regular scan at boot")
-    sandbox.add_argument("--step-seconds", type=float, default=2.0, help="seconds per scan item")
+    sandbox.add_argument(
+        "--step-seconds",
+        type=float,
+        default=2.0,
+        help="simulated seconds per scanned item (default 2.0)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = load_settings()
+        settings = load_settings(only=COMMAND_FIELDS[args.command])
     except SettingsError as exc:
+        if args.command == "check":
+            from bot.ops.command import print_unknown  # noqa: PLC0415
+
+            return print_unknown(str(exc), as_json=args.json)
         print(f"scanbot: {exc}", file=sys.stderr)
-        return EXIT_CONSOLE
-    configure_logging(settings.scanbot_log_level)
+        return EXIT_CONFIG
+    configure_logging(settings.scanbot_log_level, settings.scanbot_log_format)
     try:
         if args.command == "run":
             return _run(settings, host=args.host)
         if args.command == "progress":
             return _progress(settings, args)
+        if args.command == "check":
+            return _check(settings, args)
         if args.command == "sandbox-console":
             return _sandbox_console(args)
     except SettingsError as exc:
         print(f"scanbot: {exc}", file=sys.stderr)
-        return EXIT_CONSOLE
+        return EXIT_CONFIG
     except ImageReferenceError as exc:
         print(f"scanbot: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ConsoleError as exc:
         print(f"scanbot: {exc}\n{exc.hint}", file=sys.stderr)
-        return EXIT_CONSOLE
+        return EXIT_CONFIG
     return EXIT_USAGE
 
 
@@ -106,17 +172,22 @@ def _run(settings: Settings, *, host: str) -> int:
     settings.require_console()
     settings.require_slack()
     try:
-        runtime = build_runtime(settings)
+        _check_slack(settings)  # before the database is created or migrated
+    except SlackUnreachable as exc:
+        print(f"scanbot: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    try:
+        runtime = build_runtime(settings, token_verification=False)  # just verified
         serve(runtime, host=host, port=settings.port)
-    except OSError as exc:  # Slack unreachable at start, the port taken
-        print(f"scanbot: cannot start: {exc}", file=sys.stderr)
-        return EXIT_CONSOLE
+    except OSError as exc:  # the port taken
+        print(f"scanbot: cannot start: {exc} (PORT={settings.port})", file=sys.stderr)
+        return EXIT_CONFIG
     except SQLAlchemyError as exc:  # the database cannot be opened or migrated
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         print(
             f"scanbot: SCANBOT_DATABASE_URL: cannot open the database ({reason})", file=sys.stderr
         )
-        return EXIT_CONSOLE
+        return EXIT_CONFIG
     except SlackApiError as exc:  # Socket Mode: apps.connections.open refused
         code = exc.response.get("error", "unknown error") if exc.response else "unknown error"
         print(
@@ -124,8 +195,40 @@ def _run(settings: Settings, *, host: str) -> int:
             "(an xapp- app-level token with the connections:write scope)",
             file=sys.stderr,
         )
-        return EXIT_CONSOLE
+        return EXIT_CONFIG
     return 0
+
+
+def _check_slack(settings: Settings) -> None:
+    """``auth.test``: raise :class:`SettingsError` for a refused token and
+    :class:`SlackUnreachable` when Slack cannot be reached at SLACK_API_URL."""
+    from bot.slack.app import build_web_client  # noqa: PLC0415
+
+    client = build_web_client(settings)
+    try:
+        client.auth_test()
+    except SlackApiError as exc:
+        code = exc.response.get("error", "unknown error") if exc.response else "unknown error"
+        raise SettingsError(
+            f"SLACK_BOT_TOKEN was rejected by Slack ({code}); check the bot token on the Slack "
+            "app's 'OAuth & Permissions' page and SLACK_API_URL"
+        ) from None
+    except OSError as exc:  # URLError, timeouts, refused connections
+        reason = getattr(exc, "reason", None) or exc
+        raise SlackUnreachable(
+            f"cannot reach Slack at SLACK_API_URL={settings.slack_api_url} ({reason}); check "
+            "SLACK_API_URL, the network and any HTTPS proxy (HTTPS_PROXY)"
+        ) from None
+
+
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.ops.check import Thresholds  # noqa: PLC0415
+    from bot.ops.command import run_check_command  # noqa: PLC0415
+
+    thresholds = Thresholds(max_age_hours=args.max_age_hours, slow_ms=args.warn_latency_ms)
+    return run_check_command(
+        settings, thresholds=thresholds, as_json=args.json, database=not args.no_database
+    )
 
 
 def _progress(settings: Settings, args: argparse.Namespace) -> int:
@@ -137,7 +240,6 @@ def _progress(settings: Settings, args: argparse.Namespace) -> int:
     interval = args.interval if args.interval is not None else settings.scanbot_poll_seconds
     with contextlib.ExitStack() as stack:
         if args.sandbox:
-            target = target or parse_image_reference(DEMO_IMAGE)
             settings = stack.enter_context(_sandboxed(settings, target))
             interval = args.interval if args.interval is not None else 1.0
         client = stack.enter_context(ConsoleClient.from_settings(settings))
@@ -145,20 +247,22 @@ def _progress(settings: Settings, args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _sandboxed(settings: Settings, target: ScanTarget) -> Iterator[Settings]:
-    """Settings pointing at an embedded simulated console with ``target``'s scan running."""
+def _sandboxed(settings: Settings, target: ScanTarget | None) -> Iterator[Settings]:
+    """Settings pointing at an embedded simulated console with a regular scan running, and
+    ``target``'s on-demand scan when given (without one, progress shows the regular scan)."""
     from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig  # noqa: PLC0415
 
     config = SandboxConsoleConfig(step_seconds=0.5, seed_regular_scan=True)
     with SandboxConsole(config).start() as console:
-        console.start_on_demand_scan(
-            target.repo,
-            tag=target.tag,
-            digest=target.digest,
-            registry=target.registry,
-            discovery_total=1,
-            images=8,
-        )
+        if target is not None:
+            console.start_on_demand_scan(
+                target.repo,
+                tag=target.tag,
+                digest=target.digest,
+                registry=target.registry,
+                discovery_total=1,
+                images=8,
+            )
         yield settings.model_copy(
             update={
                 "prisma_console_url": console.url,

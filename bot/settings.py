@@ -10,15 +10,34 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-_API_VERSION = re.compile(r"^v\d+(\.\d+)?$")
+from bot.settings_checks import (
+    check_cron,
+    check_timezone,
+    split_channel_ids,
+    split_user_ids,
+)
+
+# "v34.04", "34.04", "v1", and "34.04.145" (the form GET /version returns).
+_API_VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.\d+)*$")
+
+ChannelIds = Annotated[tuple[str, ...], BeforeValidator(split_channel_ids)]
+UserIds = Annotated[tuple[str, ...], BeforeValidator(split_user_ids)]
 
 
 class SettingsError(ValueError):
@@ -39,6 +58,19 @@ class Settings(BaseSettings):
         case_sensitive=False,
         env_ignore_empty=True,
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the values :func:`load_settings` passes: it alone reads the environment, so
+        ``load_settings({...})`` sees exactly that mapping and nothing of the process's."""
+        return (init_settings,)
 
     # --- Prisma Cloud Compute console -------------------------------------------------
     prisma_console_url: str | None = Field(
@@ -105,7 +137,63 @@ class Settings(BaseSettings):
     scanbot_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias=_env("SCANBOT_LOG_LEVEL")
     )
+    scanbot_log_format: Literal["text", "json"] = Field(
+        default="text", validation_alias=_env("SCANBOT_LOG_FORMAT")
+    )
     port: int = Field(default=3000, ge=1, le=65535, validation_alias=_env("PORT"))
+
+    # --- who may do what, where things are posted ------------------------------------------
+    scanbot_notify_channels: ChannelIds = Field(
+        default=(), validation_alias=_env("SCANBOT_NOTIFY_CHANNELS")
+    )
+    scanbot_scan_users: UserIds = Field(default=(), validation_alias=_env("SCANBOT_SCAN_USERS"))
+    scanbot_scan_channels: ChannelIds = Field(
+        default=(), validation_alias=_env("SCANBOT_SCAN_CHANNELS")
+    )
+    scanbot_stall_minutes: float = Field(
+        default=30.0, gt=0, validation_alias=_env("SCANBOT_STALL_MINUTES")
+    )
+    scanbot_digest_channels: ChannelIds = Field(
+        default=(), validation_alias=_env("SCANBOT_DIGEST_CHANNELS")
+    )
+    scanbot_digest_cron: str = Field(
+        default="0 9 * * 1-5", validation_alias=_env("SCANBOT_DIGEST_CRON")
+    )
+    scanbot_digest_timezone: str = Field(
+        default="UTC", validation_alias=_env("SCANBOT_DIGEST_TIMEZONE")
+    )
+
+    # --- limits -----------------------------------------------------------------------------
+    scanbot_max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        le=64 * 1_048_576,
+        validation_alias=_env("SCANBOT_MAX_BODY_BYTES"),
+    )
+    scanbot_work_queue_size: int = Field(
+        default=1000, ge=1, le=1_000_000, validation_alias=_env("SCANBOT_WORK_QUEUE_SIZE")
+    )
+    scanbot_work_threads: int = Field(
+        default=8, ge=1, le=256, validation_alias=_env("SCANBOT_WORK_THREADS")
+    )
+
+    @field_validator("scanbot_log_level", "scanbot_log_format", "prisma_auth", mode="before")
+    @classmethod
+    def _fold_case(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        return value.upper() if info.field_name == "scanbot_log_level" else value.lower()
+
+    @field_validator("scanbot_digest_cron")
+    @classmethod
+    def _check_digest_cron(cls, value: str) -> str:
+        return check_cron(value)
+
+    @field_validator("scanbot_digest_timezone")
+    @classmethod
+    def _check_digest_timezone(cls, value: str) -> str:
+        return check_timezone(value)
 
     @field_validator("prisma_console_url")
     @classmethod
@@ -125,12 +213,14 @@ class Settings(BaseSettings):
     def _check_api_version(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        value = value.strip()
-        if not value.startswith("v"):
-            value = "v" + value
-        if not _API_VERSION.match(value):
-            raise ValueError("must look like 'v1' or 'v34.04'")
-        return value
+        match = _API_VERSION.match(value.strip())
+        if not match:
+            raise ValueError(
+                f"{value.strip()!r} is not an API version: use e.g. 'v34.04' or the console's "
+                "version '34.04.145' (Manage > System > About), or leave it unset to detect it"
+            )
+        major, minor = match.group(1), match.group(2)
+        return f"v{major}.{minor}" if minor is not None else f"v{major}"
 
     @field_validator("slack_api_url")
     @classmethod
@@ -175,6 +265,11 @@ class Settings(BaseSettings):
         return self.slack_app_token is not None
 
 
+def setting_name(field_name: str) -> str:
+    """The environment variable of a field, e.g. ``port`` → ``PORT``."""
+    return _alias_of(field_name)
+
+
 def _alias_of(field_name: str) -> str:
     alias = Settings.model_fields[field_name].validation_alias
     if isinstance(alias, AliasChoices):
@@ -183,9 +278,17 @@ def _alias_of(field_name: str) -> str:
     return field_name.upper()
 
 
-def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    only: Collection[str] | None = None,
+    **overrides: object,
+) -> Settings:
     """Build :class:`Settings` from ``environ`` (default: the process environment).
 
+    ``only`` names the fields a command reads (e.g. ``sandbox-console`` reads only the log
+    settings): an invalid value of any other variable is then ignored and that field keeps its
+    default, so a bad ``PORT`` cannot stop a command that never listens on it.
     ``overrides`` take field names (``scanbot_poll_seconds=1``) and win over the environment;
     tests and the demo use them.  Raises :class:`SettingsError` naming the variable.
     """
@@ -203,9 +306,33 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     try:
         return Settings.model_validate(values)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = error["loc"][0] if error["loc"] else "?"
-            name = _alias_of(str(loc)) if str(loc) in Settings.model_fields else str(loc)
-            problems.append(f"{name}: {error['msg']}")
-        raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
+        errors = [(_field_of(error["loc"]), error["msg"]) for error in exc.errors()]
+    if only is not None:
+        unused = {field for field, _ in errors if field not in only}
+        errors = [(field, msg) for field, msg in errors if field in only]
+        if not errors:
+            kept = {key: value for key, value in values.items() if _field_of((key,)) not in unused}
+            try:
+                return Settings.model_validate(kept)
+            except ValidationError as again:  # cannot happen: only valid values are left
+                errors = [(_field_of(error["loc"]), error["msg"]) for error in again.errors()]
+    problems = [
+        f"{_alias_of(field) if field in Settings.model_fields else field}: {_plain_message(msg)}"
+        for field, msg in errors
+    ]
+    raise SettingsError("invalid configuration: " + "; ".join(problems))
+
+
+def _field_of(loc: tuple[int | str, ...]) -> str:
+    """The field name behind an error location (an alias such as ``PORT`` or a field name)."""
+    name = str(loc[0]) if loc else "?"
+    lowered = name.lower()
+    return lowered if lowered in Settings.model_fields else name
+
+
+def _plain_message(message: str) -> str:
+    """pydantic's message without its "Value error, " / "Assertion failed, " prefix."""
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 
 import pytest
 
-from bot.logging_setup import SecretMaskingFilter, mask_secrets
+from bot.logging_setup import SecretMaskingFilter, build_handler, configure_logging, mask_secrets
 
 
 @pytest.mark.parametrize(
@@ -35,3 +37,66 @@ def test_the_filter_masks_formatted_records() -> None:
     )
     SecretMaskingFilter().filter(record)
     assert "xoxb-12345-secret" not in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("text", "leak"),
+    [
+        ("posting to https://hooks.slack.com/commands/T1/2/abcSECRET now", "abcSECRET"),
+        ("payload {'response_url': 'https://example.test/hookSECRET'}", "hookSECRET"),
+        ('{"response_url": "https://hooks.slack.com/actions/T/1/xSECRET"}', "xSECRET"),
+        ("body=token%3D&response_url=https%3A%2F%2Fhooks.slack.com%2FkSECRET&x=1", "kSECRET"),
+    ],
+)
+def test_slack_response_urls_are_redacted(text: str, leak: str) -> None:
+    assert leak not in mask_secrets(text)
+
+
+def emit(handler: logging.Handler, record: logging.LogRecord) -> str:
+    stream = io.StringIO()
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(stream)
+    handler.handle(record)
+    return stream.getvalue()
+
+
+def test_json_format_is_one_object_per_line_with_extra_fields_and_masking() -> None:
+    record = logging.LogRecord(
+        "bot.watcher", logging.INFO, __file__, 1, "posted with %s", ("xoxb-1-secret",), None
+    )
+    record.watch_id = 7
+    record.url = "https://hooks.slack.com/commands/T/1/zzSECRET"
+    line = emit(build_handler("json"), record)
+    assert line.count("\n") == 1
+    document = json.loads(line)
+    assert document["level"] == "INFO"
+    assert document["logger"] == "bot.watcher"
+    assert document["message"] == "posted with ***"
+    assert document["watch_id"] == 7
+    assert "zzSECRET" not in line
+    assert {"time", "level", "logger", "message"} <= document.keys()
+
+
+def test_text_format_stays_the_default() -> None:
+    record = logging.LogRecord("bot", logging.WARNING, __file__, 1, "hello", None, None)
+    line = emit(build_handler(), record)
+    assert line.rstrip().endswith("WARNING bot: hello")
+
+
+def test_bolts_unused_token_notice_is_dropped() -> None:
+    notice = "As you gave `client` as well, `token` will be unused."
+    record = logging.LogRecord("bot.slack.bolt", logging.WARNING, __file__, 1, notice, None, None)
+    assert emit(build_handler(), record) == ""
+
+
+def test_alembic_start_up_chatter_is_kept_below_info() -> None:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        configure_logging("info")
+        assert logging.getLogger("alembic").getEffectiveLevel() == logging.WARNING
+        migration = logging.getLogger("alembic.runtime.migration")
+        assert migration.getEffectiveLevel() == logging.WARNING
+        assert root.level == logging.INFO
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]

@@ -115,3 +115,103 @@ def test_empty_values_count_as_unset() -> None:
 
 def test_socket_mode_needs_no_signing_secret() -> None:
     load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}).require_slack()
+
+
+def test_log_level_and_format_are_case_insensitive() -> None:
+    settings = load_settings({"SCANBOT_LOG_LEVEL": "debug", "SCANBOT_LOG_FORMAT": "JSON"})
+    assert settings.scanbot_log_level == "DEBUG"
+    assert settings.scanbot_log_format == "json"
+    assert load_settings({}).scanbot_log_format == "text"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("34.04.145", "v34.04"), ("v34.04.145", "v34.04"), ("34.04", "v34.04"), ("v1", "v1")],
+)
+def test_api_version_accepts_the_form_the_console_reports(given: str, expected: str) -> None:
+    assert load_settings({"PRISMA_API_VERSION": given}).prisma_api_version == expected
+
+
+def test_error_messages_carry_no_pydantic_prefix() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"PRISMA_API_VERSION": "latest"})
+    assert "Value error" not in str(caught.value)
+    assert "PRISMA_API_VERSION: 'latest' is not an API version" in str(caught.value)
+
+
+def test_new_settings_have_documented_defaults() -> None:
+    settings = load_settings({})
+    assert settings.scanbot_notify_channels == ()
+    assert settings.scanbot_scan_users == ()
+    assert settings.scanbot_scan_channels == ()
+    assert settings.scanbot_stall_minutes == 30
+    assert settings.scanbot_digest_channels == ()
+    assert settings.scanbot_digest_cron == "0 9 * * 1-5"
+    assert settings.scanbot_digest_timezone == "UTC"
+    assert settings.scanbot_max_body_bytes == 1_048_576
+    assert settings.scanbot_work_queue_size == 1000
+    assert settings.scanbot_work_threads == 8
+
+
+def test_id_lists_parse_to_tuples_without_blanks_or_duplicates() -> None:
+    settings = load_settings(
+        {
+            "SCANBOT_NOTIFY_CHANNELS": "C012AB, G345CD,,C012AB",
+            "SCANBOT_SCAN_USERS": "U0AAA,W0BBB",
+            "SCANBOT_SCAN_CHANNELS": " C0CCC ",
+            "SCANBOT_DIGEST_CHANNELS": "C0DDD",
+            "SCANBOT_DIGEST_CRON": "30  8 * * mon-fri",
+            "SCANBOT_DIGEST_TIMEZONE": "Europe/Berlin",
+            "SCANBOT_STALL_MINUTES": "7.5",
+        }
+    )
+    assert settings.scanbot_notify_channels == ("C012AB", "G345CD")
+    assert settings.scanbot_scan_users == ("U0AAA", "W0BBB")
+    assert settings.scanbot_scan_channels == ("C0CCC",)
+    assert settings.scanbot_digest_channels == ("C0DDD",)
+    assert settings.scanbot_digest_cron == "30 8 * * mon-fri"
+    assert settings.scanbot_digest_timezone == "Europe/Berlin"
+    assert settings.scanbot_stall_minutes == 7.5
+
+
+@pytest.mark.parametrize(
+    ("env", "hint"),
+    [
+        ({"SCANBOT_NOTIFY_CHANNELS": "#general"}, "not a Slack channel id"),
+        ({"SCANBOT_SCAN_CHANNELS": "C0AAA,general"}, "not a Slack channel id"),
+        ({"SCANBOT_SCAN_USERS": "@alice"}, "not a Slack user id"),
+        ({"SCANBOT_DIGEST_CRON": "every morning"}, "not a crontab expression"),
+        ({"SCANBOT_DIGEST_CRON": "61 * * * *"}, "not a crontab expression"),
+        ({"SCANBOT_DIGEST_TIMEZONE": "Mars/Olympus"}, "not a time zone"),
+        ({"SCANBOT_STALL_MINUTES": "0"}, "greater than 0"),
+        ({"SCANBOT_LOG_FORMAT": "xml"}, "SCANBOT_LOG_FORMAT"),
+        ({"SCANBOT_MAX_BODY_BYTES": "10"}, "SCANBOT_MAX_BODY_BYTES"),
+        ({"SCANBOT_WORK_QUEUE_SIZE": "0"}, "SCANBOT_WORK_QUEUE_SIZE"),
+        ({"SCANBOT_WORK_THREADS": "many"}, "SCANBOT_WORK_THREADS"),
+    ],
+)
+def test_new_settings_refuse_bad_values_saying_how_to_fix_them(
+    env: dict[str, str], hint: str
+) -> None:
+    (variable,) = env
+    with pytest.raises(SettingsError, match=variable) as caught:
+        load_settings(env)
+    assert hint in str(caught.value)
+
+
+def test_only_the_fields_a_command_reads_are_validated() -> None:
+    settings = load_settings(
+        {"PORT": "not-a-port", "SCANBOT_LOG_LEVEL": "warning"}, only={"scanbot_log_level"}
+    )
+    assert settings.port == 3000
+    assert settings.scanbot_log_level == "WARNING"
+    with pytest.raises(SettingsError, match="SCANBOT_LOG_LEVEL"):
+        load_settings({"PORT": "x", "SCANBOT_LOG_LEVEL": "loud"}, only={"scanbot_log_level"})
+
+
+def test_an_explicit_mapping_is_read_alone_not_the_process_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PORT", "4242")
+    assert load_settings({}).port == 3000
+    assert load_settings().port == 4242

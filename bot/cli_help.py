@@ -1,0 +1,89 @@
+"""Texts of ``scanbot --help``: the settings each command reads and its exit codes."""
+
+from __future__ import annotations
+
+import textwrap
+
+from bot.settings import Settings, setting_name
+
+#: Exit codes of every command except ``check`` (which uses the Nagios codes).
+EXIT_OK = 0
+EXIT_SCAN_FAILED = 1  # progress: the scan ended with an error
+EXIT_USAGE = 2  # bad arguments or a bad image reference
+EXIT_CONFIG = 3  # a setting is missing or invalid, or what it names refuses us
+EXIT_UNAVAILABLE = 4  # run: a service scanbot needs (Slack) could not be reached; retry later
+
+#: The settings each command reads; invalid values of other variables are ignored by it.
+LOG_FIELDS = frozenset({"scanbot_log_level", "scanbot_log_format"})
+CONSOLE_FIELDS = frozenset(name for name in Settings.model_fields if name.startswith("prisma_")) | {
+    "scanbot_console_concurrency",
+    "scanbot_poll_seconds",
+}
+COMMAND_FIELDS: dict[str, frozenset[str] | None] = {
+    "run": None,  # everything
+    "progress": LOG_FIELDS | CONSOLE_FIELDS,
+    "check": LOG_FIELDS | CONSOLE_FIELDS | {"scanbot_database_url"},
+    "sandbox-console": LOG_FIELDS,
+}
+
+
+def _names(fields: list[str]) -> str:
+    return ", ".join(setting_name(field) for field in fields)
+
+
+def run_epilog() -> str:
+    fields = list(Settings.model_fields)
+    groups = [
+        ("Prisma console", [f for f in fields if f.startswith("prisma_")]),
+        ("Slack", [f for f in fields if f.startswith("slack_")]),
+        ("scanbot", [f for f in fields if f.startswith("scanbot_") or f == "port"]),
+    ]
+    lines = ["settings (environment variables; see README or scanbot.env.example):"]
+    for title, group in groups:
+        wrapped = textwrap.wrap(_names(group), width=74)
+        lines.append(f"  {title}:")
+        lines.extend(f"    {line}" for line in wrapped)
+    lines += [
+        "",
+        "Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT (POST /slack/events,",
+        "GET /healthz).  Slack is checked (auth.test) before the database is opened.",
+        "",
+        "exit codes:",
+        f"  {EXIT_OK}  clean shutdown (SIGTERM/SIGINT)",
+        f"  {EXIT_CONFIG}  a setting is missing or invalid, or refused: the message names it",
+        "     (SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SCANBOT_DATABASE_URL, PORT in use, ...)",
+        f"  {EXIT_UNAVAILABLE}  Slack could not be reached at SLACK_API_URL; try again later",
+    ]
+    return "\n".join(lines)
+
+
+def progress_epilog() -> str:
+    return "\n".join(
+        [
+            f"reads: {_names(sorted(CONSOLE_FIELDS))}",
+            "",
+            "exit codes:",
+            f"  {EXIT_OK}  the scan is complete, still running (without --watch), or none runs",
+            f"  {EXIT_SCAN_FAILED}  the scan failed",
+            f"  {EXIT_USAGE}  bad arguments or image reference",
+            f"  {EXIT_CONFIG}  a setting is missing or invalid, or the console refused or could "
+            "not be reached",
+        ]
+    )
+
+
+def check_epilog() -> str:
+    return "\n".join(
+        [
+            "Checks the console (reachable, latency, version), authentication, the regular",
+            "scan, when the last regular scan completed, and (when SCANBOT_DATABASE_URL is set)",
+            "the database: open watches and the last poll.  No Slack settings needed.",
+            "",
+            "exit codes (Nagios):",
+            "  0  OK",
+            "  1  WARNING: slow console, scan failed or stalled, no completion within",
+            "     --max-age-hours, nobody polling open watches",
+            "  2  CRITICAL: console unreachable, credentials or role refused",
+            "  3  UNKNOWN: configuration it cannot use (a missing or invalid setting)",
+        ]
+    )

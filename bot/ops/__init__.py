@@ -1,0 +1,1 @@
+"""On-call operations: ``scanbot check`` (console, auth, regular scan, database)."""

@@ -1,0 +1,75 @@
+"""Pure parsers and checks behind :mod:`bot.settings` (lists of Slack ids, cron, time zone).
+
+Each raises :class:`ValueError` with a message that says how to fix the value; pydantic turns
+it into a :class:`bot.settings.SettingsError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+
+# Slack ids: channels C…/G… (private, legacy)/D… (DM); users U…/W… (Enterprise Grid).
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def _split(value: object, pattern: re.Pattern[str], what: str, example: str) -> object:
+    if isinstance(value, (list, tuple)):
+        items = [str(item).strip() for item in value]
+    elif isinstance(value, str):
+        items = [item.strip() for item in value.split(",")]
+    else:
+        return value  # pydantic reports the wrong type
+    ids: list[str] = []
+    for item in items:
+        if not item:
+            continue
+        if not pattern.fullmatch(item):
+            raise ValueError(
+                f"{item!r} is not a Slack {what} id: give comma-separated ids such as "
+                f"{example} (names like #general or @alice do not work)"
+            )
+        if item not in ids:
+            ids.append(item)
+    return tuple(ids)
+
+
+def split_channel_ids(value: object) -> object:
+    """``"C012AB, G345CD"`` → ``("C012AB", "G345CD")``; refuses names such as ``#general``."""
+    return _split(value, _CHANNEL_ID, "channel", "C0123ABCD (channel details > About)")
+
+
+def split_user_ids(value: object) -> object:
+    """``"U012AB,W345CD"`` → ``("U012AB", "W345CD")``; refuses names such as ``@alice``."""
+    return _split(value, _USER_ID, "user", "U0123ABCD (profile > ⋮ > Copy member ID)")
+
+
+def check_cron(value: str) -> str:
+    """A five-field crontab expression as APScheduler's ``CronTrigger.from_crontab`` reads it."""
+    from apscheduler.triggers.cron import CronTrigger  # noqa: PLC0415 - only when set
+
+    text = " ".join(value.split())
+    try:
+        CronTrigger.from_crontab(text, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(
+            f"{text!r} is not a crontab expression ({exc}): give five fields "
+            "'minute hour day month weekday', e.g. '0 9 * * 1-5' for 09:00 on weekdays"
+        ) from None
+    return text
+
+
+def check_timezone(value: str) -> str:
+    """An IANA time zone name such as ``UTC`` or ``Europe/Berlin``."""
+    name = value.strip()
+    if name.upper() == "UTC":  # known without the system's time zone database
+        return "UTC"
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{name!r} is not a time zone: use an IANA name such as UTC, Europe/Berlin or "
+            "America/New_York"
+        ) from None
+    return name
