@@ -158,6 +158,7 @@ def _sandboxed(settings: Settings, target: ScanTarget) -> Iterator[Settings]:
             registry=target.registry,
             discovery_total=1,
             images=8,
+            when_asked=True,  # the scan starts at the client's first question: both steps show
         )
         yield settings.model_copy(
             update={

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from bot.sandbox.console import ManualClock, SandboxConsole, SandboxConsoleConfig
+from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from tests.sandbox.console_support import BASIC, make_client
+from tests.support.clocks import ManualClock
 
 
 @pytest.fixture

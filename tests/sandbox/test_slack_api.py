@@ -17,8 +17,8 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import Clock, SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from bot.sandbox.slack_api import SlackApiStandIn
-from bot.sandbox.slack_signing import (
+from bot.sandbox.slack.api import SlackApiStandIn
+from bot.sandbox.slack.signing import (
     block_action_body,
     sign,
     signed_headers,

@@ -11,9 +11,9 @@ from slack_sdk import WebClient
 from bot.images import ScanTarget
 from bot.progress import snapshot
 from bot.runtime import build_runtime
-from bot.sandbox.console_state import ManualClock
 from bot.watch import WatchState
-from tests.conftest import STEP
+from tests.support.clocks import ManualClock
+from tests.support.constants import STEP
 from tests.support.harness import ALICE, BOT_TOKEN, CHANNEL, BotHarness
 
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
