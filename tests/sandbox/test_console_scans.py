@@ -401,10 +401,18 @@ def test_results_match_the_openapi_schema(
     console.start_on_demand_scan("team/app", digest="sha256:" + "c" * 64, registry="r.example.com")
     console.start_regular_scan(images=3)
     console.finish_all()
-    for params in ({}, {"compact": "true"}):
-        answer = http.get(f"{V}/registry", params=params).json()
-        assert len(answer) == 5
-        validate(components, "-_shared.ImageScanResult", answer)
+    full = http.get(f"{V}/registry").json()
+    assert len(full) == 5
+    validate(components, "-_shared.ImageScanResult", full)
+    compact = http.get(f"{V}/registry", params={"compact": "true"}).json()
+    nulled = ("vulnerabilities", "packages", "binaries", "history")
+    assert all(result[name] is None for result in compact for name in nulled)
+    # Go's nil slices come out as null, which the OpenAPI document does not allow for.
+    validate(
+        components,
+        "-_shared.ImageScanResult",
+        [{k: v for k, v in result.items() if k not in nulled} for result in compact],
+    )
 
 
 def test_the_schema_check_catches_a_wrong_shape(components: dict[str, Any]) -> None:
