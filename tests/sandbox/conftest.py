@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from tests.sandbox.console_support import BASIC, make_client
+from tests.sandbox.openapi import load_components
 from tests.support.clocks import ManualClock
 
 
@@ -34,3 +36,9 @@ def http(console: SandboxConsole) -> Iterator[httpx.Client]:
 def anon(console: SandboxConsole) -> Iterator[httpx.Client]:
     with make_client(console.url) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def components() -> dict[str, Any]:
+    """The OpenAPI subset's schemas (the test is skipped when the file is absent)."""
+    return load_components()

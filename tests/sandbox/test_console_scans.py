@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from jsonschema import (
-    Draft202012Validator,
     ValidationError,
 )
 
 from bot.sandbox.console import SandboxConsole
 from tests.sandbox.console_support import ALPINE, BASIC, V, counts, make_client, progress
+from tests.sandbox.openapi import validate
 from tests.support.clocks import ManualClock
-
-SPEC = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "reference"
-    / "prisma-compute-openapi-34.04-subset.json"
-)
-
 
 # --- progress: the documented edges ----------------------------------------------------
 
@@ -343,37 +333,6 @@ def test_results_are_rate_limited_to_30_requests_per_30_seconds(
 
 
 # --- OpenAPI schema ---------------------------------------------------------------------------
-
-
-def _fix_enums(node: object) -> None:
-    """The subset writes enums as ``[[...values]]``; flatten them to ``[...values]``."""
-    if isinstance(node, dict):
-        enum = node.get("enum")
-        if isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], list):
-            node["enum"] = enum[0]
-        for value in node.values():
-            _fix_enums(value)
-    elif isinstance(node, list):
-        for value in node:
-            _fix_enums(value)
-
-
-@pytest.fixture(scope="module")
-def components() -> dict[str, Any]:
-    if not SPEC.is_file():
-        pytest.skip(f"OpenAPI subset not found at {SPEC} (shared/ lies next to the repository)")
-    spec = json.loads(SPEC.read_text())
-    _fix_enums(spec)
-    # The API page's own examples send "type": "" in progress steps; the enum lacks it.
-    spec["components"]["schemas"]["shared.ScanType"]["enum"].append("")
-    components = spec["components"]
-    assert isinstance(components, dict)
-    return components
-
-
-def validate(components: dict[str, Any], schema_name: str, payload: object) -> None:
-    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": components}
-    Draft202012Validator(schema).validate(payload)
 
 
 def test_progress_answers_match_the_openapi_schema(
