@@ -1,4 +1,5 @@
-"""Fixtures of the sandbox console tests: a manual clock and a running console."""
+"""Fixtures of the sandbox tests: a manual clock, a running console, a running Slack
+stand-in and a ``WebClient`` talking to it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
+from slack_sdk import WebClient
 
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
+from bot.sandbox.slack import SlackApiStandIn
 from tests.sandbox.console_support import BASIC, make_client
 from tests.sandbox.openapi import load_components
+from tests.sandbox.slack_support import TOKEN
 from tests.support.clocks import ManualClock
 
 
@@ -42,3 +46,14 @@ def anon(console: SandboxConsole) -> Iterator[httpx.Client]:
 def components() -> dict[str, Any]:
     """The OpenAPI subset's schemas (the test is skipped when the file is absent)."""
     return load_components()
+
+
+@pytest.fixture
+def stand_in() -> Iterator[SlackApiStandIn]:
+    with SlackApiStandIn(token=TOKEN).start() as server:
+        yield server
+
+
+@pytest.fixture
+def client(stand_in: SlackApiStandIn) -> WebClient:
+    return WebClient(token=TOKEN, base_url=stand_in.api_url, timeout=5)
