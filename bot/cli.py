@@ -262,6 +262,7 @@ def _sandboxed(settings: Settings, target: ScanTarget | None) -> Iterator[Settin
                 registry=target.registry,
                 discovery_total=1,
                 images=8,
+                when_asked=True,  # the scan starts at the client's first question: both show
             )
         yield settings.model_copy(
             update={

@@ -186,10 +186,15 @@ def _json(start_response: StartResponse, status: int, payload: object) -> list[b
 
 
 class BackgroundServer:
-    """waitress on a background thread, stoppable from any thread (tests and the demo).
+    """The bot's WSGI app under waitress on a background thread, stoppable from any thread.
 
-    The socket map is ours and the loop runs in short slices, so ``stop()`` closes the
-    server from the loop's own thread — never under a ``select`` still using its sockets.
+    For running the bot inside another program: the test harness does, and the embedded
+    demo (``scanbot demo``) will; ``serve`` is what ``scanbot run`` uses.  The stand-ins
+    the demo runs it against use the same idea for plain handlers
+    (:class:`bot.sandbox.http.BackgroundHttpServer`); this one is waitress because it
+    serves the production WSGI app.  The socket map is ours and the loop runs in short
+    slices, so ``stop()`` closes the server from the loop's own thread — never under a
+    ``select`` still using its sockets.
     """
 
     def __init__(self, app: WSGIApplication, *, host: str = "127.0.0.1", port: int = 0) -> None:

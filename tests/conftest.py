@@ -1,21 +1,20 @@
-"""Shared fixtures: a manual console clock, a running bot, private PostgreSQL schemas."""
+"""Shared fixtures (only fixtures): a manual console clock, a running bot, private
+PostgreSQL schemas.  Shared constants live in :mod:`tests.support.constants`."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from bot.sandbox.console import SandboxConsoleConfig
-from bot.sandbox.console_state import ManualClock
+from tests.support.clocks import ManualClock
+from tests.support.constants import POSTGRES_ENV, STEP, DatabaseUrlFactory
 from tests.support.harness import BotHarness, running_bot
-
-#: Seconds of console time per scan item in the integration tests' sandbox scans.
-STEP = 10.0
 
 
 @pytest.fixture
@@ -30,11 +29,6 @@ def bot(tmp_path: Path, console_clock: ManualClock) -> Iterator[BotHarness]:
     config = SandboxConsoleConfig(step_seconds=STEP)
     with running_bot(tmp_path, console_config=config, console_clock=console_clock) as harness:
         yield harness
-
-
-POSTGRES_ENV = "SCANBOT_TEST_POSTGRES_URL"
-
-DatabaseUrlFactory = Callable[[], str]
 
 
 def _postgres_base_url() -> str | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.sandbox.slack_api import SlackApiStandIn
+from bot.sandbox.slack.api import SlackApiStandIn
 
 ROOT = Path(__file__).resolve().parents[1]
 

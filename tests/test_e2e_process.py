@@ -20,10 +20,10 @@ import httpx
 import pytest
 
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
-from bot.sandbox.console_state import ManualClock
-from bot.sandbox.slack_api import SlackApiStandIn
-from bot.sandbox.slack_signing import signed_headers, slash_command_body
-from tests.conftest import STEP, DatabaseUrlFactory
+from bot.sandbox.slack.api import SlackApiStandIn
+from bot.sandbox.slack.signing import signed_headers, slash_command_body
+from tests.support.clocks import ManualClock
+from tests.support.constants import STEP, DatabaseUrlFactory
 from tests.support.harness import ALICE, BOT_TOKEN, CHANNEL, SIGNING_SECRET
 
 

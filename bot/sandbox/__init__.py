@@ -1,7 +1,11 @@
-"""Stand-ins for external services, served over real HTTP on loopback.
+"""The embedded demo's and the tests' stand-ins for external services, on loopback HTTP.
 
-``bot.sandbox.console`` simulates the Prisma Cloud Compute console (scan simulation in
-``console_state``, images and results in ``console_images``, HTTP plumbing in
-``console_http``); ``bot.sandbox.slack_api`` stands in for the Slack
-Web API.  Tests and the ``scanbot sandbox-console`` demo use them; production code never does.
+* :mod:`bot.sandbox.console` — the simulated Prisma Cloud Compute console
+  (``scanbot progress --sandbox``, ``scanbot sandbox-console``, ``scanbot demo``);
+* :mod:`bot.sandbox.slack` — the Slack Web API stand-in and Slack request signing
+  (the demo runs the real bot against it);
+* :mod:`bot.sandbox.http` — the one "HTTP server on a background thread" both use.
+
+Runtime code never imports this package: only the CLI's demo/sandbox commands (lazily,
+inside the command) and the tests do.
 """

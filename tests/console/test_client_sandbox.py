@@ -10,8 +10,9 @@ import pytest
 from bot.console.client import ConsoleClient
 from bot.console.errors import RateLimited, UnexpectedResponse
 from bot.images import ScanTarget
-from bot.sandbox.console import ManualClock, SandboxConsole, SandboxConsoleConfig
+from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.settings import load_settings
+from tests.support.clocks import ManualClock
 
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
 IMAGE_PARAMS = ("repo", "tag", "digest", "registry")

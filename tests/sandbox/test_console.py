@@ -15,7 +15,7 @@ import time
 import httpx
 import pytest
 
-from bot.sandbox.console import ManualClock, SandboxConsole, SandboxConsoleConfig
+from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from tests.sandbox.console_support import (
     ALPINE,
     BASIC,
@@ -29,6 +29,7 @@ from tests.sandbox.console_support import (
     progress,
     tls_context,
 )
+from tests.support.clocks import ManualClock
 
 # --- ping, version, authentication -------------------------------------------------------
 

@@ -12,7 +12,7 @@ import time
 import httpx
 
 from bot.sandbox.console import RecordedRequest
-from bot.sandbox.slack_signing import signed_headers, slash_command_body
+from bot.sandbox.slack.signing import signed_headers, slash_command_body
 from bot.watch import WatchState
 from tests.support.harness import ALICE, CHANNEL, SIGNING_SECRET, BotHarness
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-from tests.conftest import DatabaseUrlFactory
+from tests.support.constants import DatabaseUrlFactory
 
 
 @pytest.fixture(params=["sqlite-memory", "sqlite-file", "postgres"])

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,33 +21,17 @@ import httpx
 from bot.images import parse_image_reference
 from bot.runtime import Runtime, build_runtime
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
-from bot.sandbox.slack_api import SlackApiStandIn
-from bot.sandbox.slack_signing import block_action_body, signed_headers, slash_command_body
+from bot.sandbox.slack.api import SlackApiStandIn
+from bot.sandbox.slack.signing import block_action_body, signed_headers, slash_command_body
 from bot.server import BackgroundServer, build_wsgi_app
 from bot.settings import Settings, load_settings
 from bot.watcher.job import CycleReport
+from tests.support.clocks import ManualNow
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
 CHANNEL = "C0CHAN"
 ALICE = "U0ALICE"
-
-
-class ManualNow:
-    """A settable UTC clock for the bot."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        # Starts at the real time: Slack's message ts (the stand-in's) come from it too.
-        self.now = start or datetime.now(UTC).replace(microsecond=0)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += timedelta(seconds=seconds)
 
 
 def harness_settings(

@@ -12,9 +12,9 @@ from bot.images import ScanTarget
 from bot.notify import ParentView
 from bot.progress import snapshot
 from bot.runtime import build_runtime
-from bot.sandbox.console_state import ManualClock
 from bot.watch import WatchState
-from tests.conftest import STEP
+from tests.support.clocks import ManualClock
+from tests.support.constants import STEP
 from tests.support.harness import ALICE, BOT_TOKEN, CHANNEL, BotHarness
 
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
@@ -56,10 +56,14 @@ def test_a_watch_stopped_while_the_console_is_asked_is_left_alone(
     (watch,) = bot.runtime.store.list_open()
     console_clock.advance(STEP + 1)
     bot.console.inject_fault("delay", delay_seconds=1.0, path_contains="registry/progress")
+    asked_before = len([r for r in bot.console.requests if r.path.endswith("registry/progress")])
     reports = []
     cycle = threading.Thread(target=lambda: reports.append(bot.poll()))
     cycle.start()
-    bot.wait_until(lambda: any(r.path.endswith("progress") for r in bot.console.requests[-1:]))
+    # The cycle's own question (not the follow's): it has listed its watches by then.
+    bot.console.wait_for_requests(
+        lambda r: r.path.endswith("registry/progress"), count=asked_before + 1
+    )
 
     bot.click_stop(watch.id, message_ts=parent_ts)
     bot.wait_until(lambda: bot.runtime.store.list_open() == [])

@@ -11,9 +11,9 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from bot.sandbox.console import SandboxConsoleConfig
-from bot.sandbox.console_state import ManualClock
 from bot.watch import WatchState
-from tests.conftest import STEP
+from tests.support.clocks import ManualClock
+from tests.support.constants import STEP
 from tests.support.harness import ALICE, CHANNEL, BotHarness, running_bot
 
 

@@ -3,6 +3,7 @@
 ``slack_sdk.WebClient(token=..., base_url=stand_in.api_url)`` (and so a bolt ``App``) works
 against it unchanged.  It answers the methods scanbot uses, keeps the messages posted,
 records every call, can inject faults, and records what is POSTed to ``response_url``\\ s.
+The embedded demo runs the real bot against it; the tests read what the bot posted.
 
 Python API::
 
@@ -16,25 +17,34 @@ Python API::
         def response_url(self, name="r") -> str      # f"{url}/response/{name}"
         not_in_channel: set[str]     # chat.postMessage & co. answer "not_in_channel"
         missing_channels: set[str]   # every channel method answers "channel_not_found"
-        def fail_next(self, method, error="internal_error", count=1) -> None
+        archived_channels: set[str]  # posting answers "is_archived"
+        # faults, per method, used up one per call in the order queued:
+        def fail_next(self, method, error="internal_error", count=1) -> None   # ok: false
+            # e.g. invalid_blocks, channel_not_found, is_archived, account_inactive,
+            # invalid_auth, message_not_found; nothing is done
         def rate_limit_next(self, method, retry_after=1, count=1) -> None   # HTTP 429
-        def fail_http_next(self, method, status=500, count=1) -> None
+        def fail_http_next(self, method, status=500, count=1) -> None       # HTTP 5xx
+        def stall_next(self, method, seconds, count=1) -> None   # done, answered late
+        def accept_then_fail_next(self, method, status=500, count=1) -> None  # done, then 5xx
+        def reset_next(self, method, count=1) -> None   # connection dropped, nothing done
+        # what happened:
         calls: list[RecordedCall];  def calls_to(self, method) -> list[RecordedCall]
-        responses: list[RecordedResponse]
+        responses: list[RecordedResponse];  def responses_to(self, name) -> list[dict]
         def messages(self, channel) -> list[dict]     # top-level messages now, oldest first
         def thread(self, channel, ts) -> list[dict]   # replies under ts, oldest first
+        def ephemeral(self, channel, user=None) -> list[dict]   # chat.postEphemeral, in order
         def wait_for_calls(self, method, count, timeout=5.0) -> list[RecordedCall]
         def wait_for_responses(self, count, timeout=5.0) -> list[RecordedResponse]
         def clear(self) -> None   # recordings, messages and pending faults
 
 Requests are ``POST`` (or ``GET``) ``/api/<method>`` with a form or JSON body and the token in
 ``Authorization: Bearer`` or a ``token`` parameter; a wrong token answers ``invalid_auth``.
-Methods: ``auth.test``, ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``,
-``conversations.history``, ``conversations.replies``, ``conversations.join``,
-``conversations.info``; anything else answers ``unknown_method``.  Like Slack, history and
-replies return a message's ``metadata`` only with ``include_all_metadata``; ``messages()``
-and ``thread()`` always show it.  Faults queued for a method are used up in order, one per
-call; calls are recorded (without the token) even when they fail.
+Methods: ``auth.test``, ``chat.postMessage`` (with ``metadata``), ``chat.update``,
+``chat.postEphemeral``, ``conversations.history``, ``conversations.replies``,
+``conversations.join``, ``conversations.info``; anything else answers ``unknown_method``.
+Like Slack, history and replies return a message's ``metadata`` only with
+``include_all_metadata``; ``messages()`` and ``thread()`` always show it.  Calls are
+recorded (without the token) when they arrive, even when they then fail.
 """
 
 from __future__ import annotations
@@ -43,17 +53,17 @@ import contextlib
 import json
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
-from bot.sandbox.slack_signing import APP_ID
-from bot.sandbox.slack_workspace import SlackMethodError, SlackWorkspace
+from bot.sandbox.http import BackgroundHttpServer, HttpRequest, HttpResponse
+from bot.sandbox.slack.faults import FaultKind, FaultQueues, SlackFault, json_answer
+from bot.sandbox.slack.signing import APP_ID
+from bot.sandbox.slack.workspace import SlackMethodError, SlackWorkspace
 
 _JSON_FIELDS = ("blocks", "attachments", "metadata")
 _T = TypeVar("_T")
@@ -76,26 +86,6 @@ class RecordedResponse:
     body: dict[str, Any]
 
 
-@dataclass(slots=True)
-class _Fault:
-    status: int
-    error: str
-    remaining: int
-    retry_after: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    status: int
-    body: bytes
-    content_type: str = "application/json; charset=utf-8"
-    retry_after: int | None = None
-
-
-def _json_answer(payload: dict[str, Any], status: int = 200) -> _Answer:
-    return _Answer(status, json.dumps(payload).encode("utf-8"))
-
-
 def _decode_params(query: str, body: bytes, content_type: str) -> dict[str, Any]:
     """Query string and body parameters; JSON-string ``blocks``/``metadata`` parsed."""
     params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
@@ -114,15 +104,6 @@ def _decode_params(query: str, body: bytes, content_type: str) -> dict[str, Any]
     return params
 
 
-def _fault_answer(fault: _Fault) -> _Answer:
-    if fault.status == 200:
-        return _json_answer({"ok": False, "error": fault.error})
-    if fault.retry_after is not None:
-        payload = json.dumps({"ok": False, "error": fault.error}).encode()
-        return _Answer(fault.status, payload, retry_after=fault.retry_after)
-    return _Answer(fault.status, HTTPStatus(fault.status).phrase.encode(), "text/plain")
-
-
 def _summary(call: RecordedCall) -> str:
     shown = ", ".join(
         f"{key}={str(call.params[key])[:40]!r}"
@@ -130,41 +111,6 @@ def _summary(call: RecordedCall) -> str:
         if key in call.params
     )
     return f"{call.method}({shown})"
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], stand_in: SlackApiStandIn) -> None:
-        super().__init__(address, _Handler)
-        self.stand_in = stand_in
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet; the stand-in records calls instead."""
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        answer = self.server.stand_in._handle(
-            self.command, self.path, dict(self.headers.items()), body
-        )
-        self.send_response(answer.status)
-        self.send_header("Content-Type", answer.content_type)
-        self.send_header("Content-Length", str(len(answer.body)))
-        if answer.retry_after is not None:
-            self.send_header("Retry-After", str(answer.retry_after))
-        self.end_headers()
-        self.wfile.write(answer.body)
 
 
 class SlackApiStandIn:
@@ -184,38 +130,22 @@ class SlackApiStandIn:
         self._cond = threading.Condition()
         self._calls: list[RecordedCall] = []
         self._responses: list[RecordedResponse] = []
-        self._faults: dict[str, deque[_Fault]] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._faults = FaultQueues()
+        self._server = BackgroundHttpServer(self._handle, name="slack-api-stand-in")
 
     # --- lifecycle -------------------------------------------------------------------
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> SlackApiStandIn:
         """Bind and serve in a daemon thread; returns at once with ``self``."""
-        if self._server is not None:
-            raise RuntimeError("the Slack API stand-in is already running")
-        self._server = _Server((host, port), self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="slack-api-stand-in",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server.start(host, port)
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port.  Safe to call twice."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        """Stop serving (waking stalled answers) and release the port.  Safe to call twice."""
+        self._server.stop()
 
     def __enter__(self) -> SlackApiStandIn:
-        return self if self._server is not None else self.start()
+        return self if self._server.running else self.start()
 
     def __exit__(
         self,
@@ -228,10 +158,7 @@ class SlackApiStandIn:
     @property
     def url(self) -> str:
         """``http://HOST:PORT`` of the running server."""
-        if self._server is None:
-            raise RuntimeError("the Slack API stand-in is not running; call start() first")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.url
 
     @property
     def api_url(self) -> str:
@@ -242,7 +169,7 @@ class SlackApiStandIn:
         """A ``response_url`` whose POSTs are recorded under path ``/response/{name}``."""
         return f"{self.url}/response/{name}"
 
-    # --- configuration and faults ----------------------------------------------------
+    # --- channels ----------------------------------------------------------------------
 
     @property
     def not_in_channel(self) -> set[str]:
@@ -264,23 +191,46 @@ class SlackApiStandIn:
         with self._cond:
             self._workspace.missing_channels = set(channels)
 
-    def _queue(self, method: str, fault: _Fault) -> None:
-        if fault.remaining < 1:
-            raise ValueError("count must be at least 1")
+    @property
+    def archived_channels(self) -> set[str]:
+        """Archived channels: posting there answers ``is_archived``."""
+        return self._workspace.archived_channels
+
+    @archived_channels.setter
+    def archived_channels(self, channels: set[str]) -> None:
         with self._cond:
-            self._faults.setdefault(method, deque()).append(fault)
+            self._workspace.archived_channels = set(channels)
+
+    # --- faults --------------------------------------------------------------------------
 
     def fail_next(self, method: str, error: str = "internal_error", count: int = 1) -> None:
-        """The next ``count`` calls to ``method`` answer ``{"ok": false, "error": error}``."""
-        self._queue(method, _Fault(200, error, count))
+        """The next ``count`` calls to ``method`` answer ``{"ok": false, "error": error}``
+        and do nothing (``invalid_blocks``, ``channel_not_found``, ``is_archived``,
+        ``account_inactive``, ``invalid_auth``, ...)."""
+        self._faults.add(method, SlackFault(FaultKind.ERROR, count, error=error))
 
     def rate_limit_next(self, method: str, retry_after: int = 1, count: int = 1) -> None:
         """The next ``count`` calls to ``method`` answer HTTP 429 with ``Retry-After``."""
-        self._queue(method, _Fault(429, "ratelimited", count, retry_after))
+        fault = SlackFault(FaultKind.RATE_LIMITED, count, status=429, retry_after=retry_after)
+        self._faults.add(method, fault)
 
     def fail_http_next(self, method: str, status: int = 500, count: int = 1) -> None:
         """The next ``count`` calls to ``method`` answer HTTP ``status`` with a text body."""
-        self._queue(method, _Fault(status, "", count))
+        self._faults.add(method, SlackFault(FaultKind.HTTP_STATUS, count, status=status))
+
+    def stall_next(self, method: str, seconds: float, count: int = 1) -> None:
+        """The next ``count`` calls to ``method`` take effect but are answered only after
+        ``seconds`` (a client with a shorter timeout gives up; ``stop()`` cuts it short)."""
+        self._faults.add(method, SlackFault(FaultKind.STALL, count, seconds=seconds))
+
+    def accept_then_fail_next(self, method: str, status: int = 500, count: int = 1) -> None:
+        """The next ``count`` calls to ``method`` take effect (the message is posted), then
+        answer HTTP ``status``: the client cannot tell that it worked."""
+        self._faults.add(method, SlackFault(FaultKind.ACCEPTED_THEN_FAIL, count, status=status))
+
+    def reset_next(self, method: str, count: int = 1) -> None:
+        """The next ``count`` calls to ``method`` have their connection reset, unanswered."""
+        self._faults.add(method, SlackFault(FaultKind.RESET, count))
 
     # --- what happened ---------------------------------------------------------------
 
@@ -301,6 +251,11 @@ class SlackApiStandIn:
         with self._cond:
             return list(self._responses)
 
+    def responses_to(self, name: str) -> list[dict[str, Any]]:
+        """The bodies POSTed to ``response_url(name)``, in arrival order."""
+        with self._cond:
+            return [r.body for r in self._responses if r.path == f"/response/{name}"]
+
     def messages(self, channel: str) -> list[dict[str, Any]]:
         """Top-level messages of ``channel`` as they are now (edits applied), oldest first."""
         with self._cond:
@@ -310,6 +265,11 @@ class SlackApiStandIn:
         """Replies in the thread under ``ts`` (the parent excluded), oldest first."""
         with self._cond:
             return self._workspace.thread(channel, ts)
+
+    def ephemeral(self, channel: str, user: str | None = None) -> list[dict[str, Any]]:
+        """Ephemeral messages posted in ``channel`` (to ``user`` only, if given), in order."""
+        with self._cond:
+            return self._workspace.ephemeral(channel, user)
 
     def _wait(
         self, found: Callable[[], list[_T]], count: int, timeout: float, what: str
@@ -351,60 +311,57 @@ class SlackApiStandIn:
 
     # --- serving ---------------------------------------------------------------------
 
-    def _handle(self, verb: str, target: str, headers: dict[str, str], body: bytes) -> _Answer:
-        parts = urlsplit(target)
-        content_type = next(
-            (v for k, v in headers.items() if k.lower() == "content-type"), ""
-        ).lower()
-        if parts.path.startswith("/api/"):
-            auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    def _handle(self, request: HttpRequest) -> HttpResponse | None:
+        path = request.path
+        if path.startswith("/api/"):
+            content_type = (request.header("Content-Type") or "").lower()
             try:
-                params = _decode_params(parts.query, body, content_type)
+                params = _decode_params(request.query_string, request.body, content_type)
             except ValueError:
-                return _json_answer({"ok": False, "error": "invalid_json"})
-            return self._api_call(parts.path[len("/api/") :], params, auth)
-        if parts.path.startswith("/response/") and verb == "POST":
-            return self._record_response(parts.path, body)
-        return _Answer(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
+                return json_answer({"ok": False, "error": "invalid_json"})
+            auth = request.header("Authorization") or ""
+            return self._api_call(path[len("/api/") :], params, auth)
+        if path.startswith("/response/") and request.method == "POST":
+            return self._record_response(path, request.body)
+        return HttpResponse(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
 
-    def _record_response(self, path: str, body: bytes) -> _Answer:
+    def _record_response(self, path: str, body: bytes) -> HttpResponse:
         try:
             decoded = json.loads(body)
         except ValueError:
             decoded = None
         if not isinstance(decoded, dict):
-            return _Answer(HTTPStatus.BAD_REQUEST, b"invalid_payload", "text/plain")
+            return HttpResponse(HTTPStatus.BAD_REQUEST, b"invalid_payload", "text/plain")
         with self._cond:
             self._responses.append(RecordedResponse(path, decoded))
             self._cond.notify_all()
-        return _Answer(HTTPStatus.OK, b"ok", "text/plain")
+        return HttpResponse(HTTPStatus.OK, b"ok", "text/plain")
 
-    def _api_call(self, method: str, params: dict[str, Any], auth: str) -> _Answer:
+    def _api_call(self, method: str, params: dict[str, Any], auth: str) -> HttpResponse | None:
         token = params.pop("token", None)
         if auth.startswith("Bearer "):
             token = auth[len("Bearer ") :]
         with self._cond:
             self._calls.append(RecordedCall(method, params, time.time()))
             self._cond.notify_all()
-            fault = self._take_fault(method)
-            if fault is not None:
-                return _fault_answer(fault)
-            handler = self._workspace.methods.get(method)
-            if handler is None:
-                return _json_answer({"ok": False, "error": "unknown_method"})
-            if token != self._token:
-                return _json_answer({"ok": False, "error": "invalid_auth"})
-            try:
-                return _json_answer(handler(params))
-            except SlackMethodError as err:
-                return _json_answer({"ok": False, "error": err.error})
+            fault = self._faults.take(method)
+            if fault is not None and not fault.carries_out:
+                return fault.answer()
+            answer = self._carry_out(method, params, token)
+        if fault is None:
+            return answer
+        if fault.kind is FaultKind.STALL:
+            self._server.pause(fault.seconds)
+            return answer
+        return fault.answer()
 
-    def _take_fault(self, method: str) -> _Fault | None:
-        queue = self._faults.get(method)
-        if not queue:
-            return None
-        fault = queue[0]
-        fault.remaining -= 1
-        if fault.remaining == 0:
-            queue.popleft()
-        return fault
+    def _carry_out(self, method: str, params: dict[str, Any], token: object) -> HttpResponse:
+        handler = self._workspace.methods.get(method)
+        if handler is None:
+            return json_answer({"ok": False, "error": "unknown_method"})
+        if token != self._token:
+            return json_answer({"ok": False, "error": "invalid_auth"})
+        try:
+            return json_answer(handler(params))
+        except SlackMethodError as err:
+            return json_answer({"ok": False, "error": err.error})

@@ -1,4 +1,4 @@
-"""The in-memory Slack workspace behind :class:`bot.sandbox.slack_api.SlackApiStandIn`.
+"""The in-memory Slack workspace behind :class:`bot.sandbox.slack.api.SlackApiStandIn`.
 
 It implements the semantics of the Web API methods scanbot uses — channel membership,
 top-level messages, thread replies, edits, ephemeral messages, message metadata — on
@@ -98,6 +98,7 @@ class SlackWorkspace:
         self.app_id = app_id
         self.not_in_channel: set[str] = set()
         self.missing_channels: set[str] = set()
+        self.archived_channels: set[str] = set()
         self._top: dict[str, list[Message]] = {}
         self._replies: dict[tuple[str, str], list[Message]] = {}
         self._by_ts: dict[tuple[str, str], Message] = {}
@@ -124,6 +125,16 @@ class SlackWorkspace:
         """Replies in the thread under ``ts`` in ``channel``, oldest first."""
         return copy.deepcopy(self._replies.get((channel, ts), []))
 
+    def ephemeral(self, channel: str, user: str | None = None) -> list[Message]:
+        """Ephemeral messages posted in ``channel`` (to ``user`` only, if given), oldest first."""
+        return copy.deepcopy(
+            [
+                m
+                for m in self._ephemeral
+                if m["channel"] == channel and (user is None or m["to_user"] == user)
+            ]
+        )
+
     def clear(self) -> None:
         """Forget every message (channel configuration is kept)."""
         self._top.clear()
@@ -138,10 +149,12 @@ class SlackWorkspace:
         self._last_us = max(int(time.time() * 1_000_000), self._last_us + 1)
         return f"{self._last_us // 1_000_000}.{self._last_us % 1_000_000:06d}"
 
-    def _channel(self, params: dict[str, Any], *, member: bool = True) -> str:
+    def _channel(self, params: dict[str, Any], *, member: bool = True, post: bool = False) -> str:
         channel = params.get("channel")
         if not isinstance(channel, str) or not channel or channel in self.missing_channels:
             raise SlackMethodError("channel_not_found")
+        if post and channel in self.archived_channels:
+            raise SlackMethodError("is_archived")
         if member and channel in self.not_in_channel:
             raise SlackMethodError("not_in_channel")
         return channel
@@ -189,7 +202,7 @@ class SlackWorkspace:
             "name": f"chan-{channel.lower()}",
             "is_channel": True,
             "is_private": False,
-            "is_archived": False,
+            "is_archived": channel in self.archived_channels,
             "is_member": channel not in self.not_in_channel,
             "created": 1_700_000_000,
         }
@@ -241,7 +254,7 @@ class SlackWorkspace:
         }
 
     def _post_message(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(params)
+        channel = self._channel(params, post=True)
         content = self._content(params, required=True)
         ts = self._next_ts()
         message = self._bot_message(ts, content)
@@ -267,7 +280,7 @@ class SlackWorkspace:
         return {"ok": True, "channel": channel, "ts": ts, "message": copy.deepcopy(message)}
 
     def _update(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(params, member=False)
+        channel = self._channel(params, member=False, post=True)
         message = self._by_ts.get((channel, str(params.get("ts", ""))))
         if message is None:
             raise SlackMethodError("message_not_found")
@@ -285,7 +298,7 @@ class SlackWorkspace:
         }
 
     def _post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(params)
+        channel = self._channel(params, post=True)
         if not params.get("user"):
             raise SlackMethodError("user_not_in_channel")
         ts = self._next_ts()

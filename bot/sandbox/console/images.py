@@ -7,6 +7,7 @@ so the same image always shows the same findings.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -115,16 +116,46 @@ def scan_result(ref: ImageRef, scanned_epoch: float, error: str = "") -> dict[st
         "complianceDistribution": compliance,
         "vulnerabilityRiskScore": round(risk, 2),
         "err": error,
+        **_details(ref, seed, vulns["total"], distro),
     }
 
 
-_COMPACT_DROPPED = (
-    "vulnerabilityDistribution",
-    "complianceDistribution",
-    "vulnerabilityRiskScore",
-    "osDistro",
-    "osDistroRelease",
-)
+def _details(ref: ImageRef, seed: bytes, vulnerabilities: int, distro: str) -> dict[str, Any]:
+    """Small fake contents of the arrays a real full answer carries (compact nulls them)."""
+    severities = ("critical", "high", "medium", "low")
+    return {
+        "vulnerabilities": [
+            {
+                "cve": f"CVE-2024-{1000 + (seed[12 + n % 16] * 37 + n) % 9000}",
+                "severity": severities[n % 4],
+                "packageName": f"{distro}-pkg-{n}",
+                "packageVersion": f"1.{n}.0",
+                "status": f"fixed in 1.{n}.1",
+            }
+            for n in range(min(vulnerabilities, 3))
+        ],
+        "packages": [
+            {
+                "pkgsType": "package",
+                "pkgs": [{"name": f"{distro}-pkg-{n}", "version": f"1.{n}.0"} for n in range(3)],
+            }
+        ],
+        "binaries": [{"name": "sh", "path": "/bin/sh", "md5": _digest_of(ref.key)[7:39]}],
+        "history": [
+            {
+                "created": 1_700_000_000,
+                "instruction": f"ADD {distro}-rootfs.tar /",
+                "sizeBytes": 7_340_032,
+            },
+            {"created": 1_700_000_060, "instruction": 'CMD ["/bin/sh"]', "sizeBytes": 0},
+        ],
+    }
+
+
+#: What a real console's ``compact=true`` answer nulls; counts, distributions and the risk
+#: score stay.
+_COMPACT_NULLED = ("vulnerabilities", "packages", "binaries", "history")
+_SORT_KEYS = frozenset({"", "scanTime", "id"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +169,32 @@ class ResultQuery:
     compact: bool = False
     offset: int = 0
     limit: int = 50
+    sort: str = ""  # "" (image name), "scanTime" or "id"
+    reverse: bool = False
+
+    def __post_init__(self) -> None:
+        if self.sort not in _SORT_KEYS:
+            raise ValueError(f"sort must be one of {sorted(_SORT_KEYS - {''})}")
 
     def present(self, body: dict[str, Any]) -> dict[str, Any]:
-        """A copy of one result as this query shows it (``compact`` drops the details)."""
-        if not self.compact:
-            return dict(body)
-        return {k: v for k, v in body.items() if k not in _COMPACT_DROPPED}
+        """A copy of one result as this query shows it (``compact`` nulls the big arrays)."""
+        shown = copy.deepcopy(body)
+        if self.compact:
+            shown.update(dict.fromkeys(_COMPACT_NULLED))
+        return shown
+
+    def order(self, records: list[ResultRecord]) -> list[ResultRecord]:
+        """``records`` sorted by ``sort`` (image name by default), ``reverse`` honoured."""
+
+        def key(record: ResultRecord) -> tuple[Any, str]:
+            if self.sort == "scanTime":
+                moment = datetime.fromisoformat(str(record.body["scanTime"]).replace("Z", "+00:00"))
+                return moment, record.ref.key
+            if self.sort == "id":
+                return str(record.body["id"]), record.ref.key
+            return record.ref.key, ""
+
+        return sorted(records, key=key, reverse=self.reverse)
 
 
 @dataclass(slots=True)

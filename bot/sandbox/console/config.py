@@ -1,0 +1,39 @@
+"""Configuration of the simulated console and the record of a request it received."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SandboxConsoleConfig:
+    """How the simulated console behaves; all fields have demo-friendly defaults."""
+
+    user: str = "sandbox"
+    password: str = "sandbox-password"  # noqa: S105 - a sandbox credential, printed on purpose
+    version: str = "34.04.145"
+    token_ttl_seconds: float = 600
+    step_seconds: float = 1.0
+    served_api_versions: frozenset[str] | None = None  # None: v1 + v<major>.<minor> of version
+    #: Image keys like ``"library/alpine:3.16"`` whose on-demand scan starts when a client
+    #: first asks about it (so the first client sees both steps).
+    seed_on_demand: tuple[str, ...] = ()
+    seed_regular_scan: bool = False
+
+    def api_versions(self) -> frozenset[str]:
+        """The served ``/api/<version>/`` prefixes (``"*"``: any ``v1`` / ``vNN.NN``)."""
+        if self.served_api_versions is not None:
+            return self.served_api_versions
+        return frozenset({"v1", "v" + ".".join(self.version.split(".")[:2])})
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the console saw it, without credentials."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    authorization_scheme: str | None
+    body: object | None
+    at: float  # clock time when it arrived
