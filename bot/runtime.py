@@ -78,10 +78,16 @@ def instance_id() -> str:
     return f"{socket.gethostname() or 'scanbot'}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Runtime:
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    token_verification: bool = True,
+) -> Runtime:
     """Build (not start) the bot.  Migrates the database schema.
 
-    ``clock`` is the wall clock of every decision (tests and the demo pass their own).
+    ``clock`` is the wall clock of every decision (tests and the demo pass their own);
+    ``token_verification`` False skips bolt's ``auth.test`` when the caller already did it.
     """
     settings.require_slack()
     store = Store(settings.scanbot_database_url)
@@ -92,7 +98,7 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utc_now
     services = Services(settings=settings, console=console, store=store, clock=clock)
     web_client = build_web_client(settings)
     ctx = WatchContext(services=services, notifier=SlackNotifier(web_client))
-    app = build_app(ctx, web_client)
+    app = build_app(ctx, web_client, token_verification=token_verification)
     fetcher = ConsoleFetcher(console, workers=settings.scanbot_console_concurrency)
     owner = instance_id()
     scheduler = build_scheduler(

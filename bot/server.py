@@ -1,6 +1,6 @@
 """HTTP mode and the process lifecycle: waitress serves Slack events and ``/healthz``.
 
-``POST /slack/events`` passes :class:`bot.httpguard.SlackRequestGuard` (size limit,
+``POST /slack/events`` passes :class:`bot.slack.guard.SlackRequestGuard` (size limit,
 signature, replay and shape checks) before bolt's WSGI adapter; ``GET /healthz`` answers
 200 with JSON once the scheduler runs and the database answers, 503 otherwise.  In Socket
 Mode the same server answers ``/healthz`` only.  SIGTERM and SIGINT stop cleanly: the
@@ -27,8 +27,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
-from bot.httpguard import DEFAULT_MAX_BODY_BYTES, ReplayCache, SlackRequestGuard
 from bot.runtime import Runtime
+from bot.slack.guard import DEFAULT_MAX_BODY_BYTES, ReplayCache, SlackRequestGuard
 from bot.slack.listeners.commands import COMMAND
 
 if TYPE_CHECKING:

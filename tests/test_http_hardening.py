@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from bot.httpguard import RefusedError, ReplayCache, SlackRequestGuard, read_body
-from bot.sandbox.slack_signing import block_action_body, signed_headers
+from bot.sandbox.slack.signing import block_action_body, signed_headers
 from bot.server import ServerLimits
+from bot.slack.guard import RefusedError, ReplayCache, SlackRequestGuard, read_body
 from tests.hardening.support import (
     guarded_bot,
     raw_request,
@@ -156,7 +156,7 @@ def test_signed_malformed_bodies_get_400_with_a_reason_and_no_traceback(
     assert response.status_code == 400
     assert 0 < len(response.text) < 100
     _assert_no_tracebacks(caplog)
-    refusals = [r for r in caplog.records if r.name == "bot.httpguard"]
+    refusals = [r for r in caplog.records if r.name == "bot.slack.guard"]
     assert len(refusals) == 1
     assert refusals[0].levelno == logging.INFO
 

@@ -16,8 +16,8 @@ from jsonschema import Draft7Validator
 from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 
-from bot.sandbox.slack_api import SlackApiStandIn
-from bot.sandbox.slack_signing import signed_headers, slash_command_body
+from bot.sandbox.slack import SlackApiStandIn
+from bot.sandbox.slack.signing import signed_headers, slash_command_body
 from bot.slack.listeners import register_listeners
 from bot.watcher.lifecycle import WatchContext
 

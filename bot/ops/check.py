@@ -18,13 +18,13 @@ not answer or that no replica polls while watches are open.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from bot.console.errors import AuthenticationFailed, ConsoleError, PermissionDenied
-from bot.console.models import ProgressEntry
+from bot.console.models import ProgressEntry, RegistryStatus
 from bot.images import ScanTarget
 from bot.ops.report import CheckReport, Finding, Status, ago
 from bot.progress import Phase, snapshot
@@ -40,26 +40,10 @@ class ConsoleProbe(Protocol):
     def progress(self, target: ScanTarget | None = None) -> list[ProgressEntry]: ...
 
 
-class RegistryScanStatus(Protocol):
-    """``defender.ScanStatus`` from ``GET /statuses/registry``."""
-
-    @property
-    def scanning(self) -> bool: ...
-
-    @property
-    def completed(self) -> bool: ...
-
-    @property
-    def scan_time(self) -> datetime | None: ...  # the last completed scan
-
-    @property
-    def errors(self) -> Sequence[str]: ...
-
-
 class RegistryStatusSource(Protocol):
     """Anything with ``registry_status()`` (``ConsoleClient`` once it has it)."""
 
-    def registry_status(self) -> RegistryScanStatus: ...
+    def registry_status(self) -> RegistryStatus: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,11 +219,10 @@ def _last_completed(
     errors = [error for error in status.errors if error]
     data: dict[str, object] = {
         "scanning": status.scanning,
-        "completed": status.completed,
-        "scan_time": status.scan_time.isoformat() if status.scan_time else None,
+        "completed_at": status.completed_at.isoformat() if status.completed_at else None,
         "errors": errors,
     }
-    if status.scan_time is None:
+    if status.completed_at is None:
         return Finding(
             "last_completed",
             Status.WARNING,
@@ -248,7 +231,7 @@ def _last_completed(
             "Images > Registry settings",
             data,
         )
-    age = (now - status.scan_time).total_seconds()
+    age = (now - status.completed_at).total_seconds()
     data["age_seconds"] = round(age)
     phrase = f"last completed {ago(age)} ago"
     if errors:
@@ -264,7 +247,7 @@ def _last_completed(
             "last_completed",
             Status.WARNING,
             f"{phrase} (over {thresholds.max_age_hours:g} h)",
-            f"the last regular scan completed {status.scan_time:%Y-%m-%d %H:%M} UTC",
+            f"the last regular scan completed {status.completed_at:%Y-%m-%d %H:%M} UTC",
             data,
         )
     return Finding("last_completed", Status.OK, phrase, phrase, data)

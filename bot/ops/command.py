@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TextIO, cast
+from typing import TextIO
 
-from bot.ops.check import DatabaseProbe, RegistryStatusSource, Thresholds, run_checks
+import stamina
+
+from bot.ops.check import DatabaseProbe, Thresholds, run_checks
 from bot.ops.report import CheckReport, unknown
 from bot.services import utc_now
 from bot.settings import Settings, SettingsError
@@ -53,14 +55,13 @@ def run_check_command(
         probe = StoreProbe(
             settings.scanbot_database_url, poll_seconds=settings.scanbot_poll_seconds
         )
-    with ConsoleClient(settings, retry_attempts=1) as client:
-        registry = cast(RegistryStatusSource, client) if _has_registry_status(client) else None
-        report = run_checks(
-            client, now=utc_now, registry=registry, database=probe, thresholds=thresholds
-        )
+    was_active = stamina.is_active()
+    stamina.set_active(False)  # a monitor's check answers at once rather than retrying
+    try:
+        with ConsoleClient(settings) as client:
+            report = run_checks(
+                client, now=utc_now, registry=client, database=probe, thresholds=thresholds
+            )
+    finally:
+        stamina.set_active(was_active)
     return print_report(report, as_json=as_json, out=out)
-
-
-def _has_registry_status(client: object) -> bool:
-    """``ConsoleClient.registry_status()`` arrives with ``GET /statuses/registry`` support."""
-    return callable(getattr(client, "registry_status", None))

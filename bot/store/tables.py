@@ -72,6 +72,9 @@ watches = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("last_thread_post_at", UTCDateTime, nullable=True),
     sa.Column("finished_at", UTCDateTime, nullable=True),
+    # Seconds this process family actually spent following (monotonic, per poll cycle):
+    # expiry and durations use it so a wall-clock step cannot end or stretch a watch.
+    sa.Column("watched_seconds", sa.Float, nullable=False, server_default="0"),
 )
 
 locks = sa.Table(
@@ -80,4 +83,36 @@ locks = sa.Table(
     sa.Column("name", sa.String(128), primary_key=True),
     sa.Column("owner", sa.String(256), nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+#: Threads that messages go to: a parent message (``parent_ts`` once posted) in a channel.
+#: ``key`` names its owner, e.g. ``watch:17``; see :mod:`bot.store.outbox`.
+threads = sa.Table(
+    "threads",
+    metadata,
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column("parent_ts", sa.String(64), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: Messages owed to Slack, written in the same transaction as the state change that owes
+#: them and cleared only once Slack accepted them (see :mod:`bot.delivery.sender`).
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    # Unique per message: deciding the same thing twice (after a crash) owes it once.
+    sa.Column("key", sa.String(200), nullable=False, unique=True),
+    sa.Column("thread_key", sa.String(128), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # parent | edit | reply
+    sa.Column("body", sa.Text, nullable=False),  # JSON of the domain event or parent view
+    sa.Column("priority", sa.Integer, nullable=False, server_default="1"),  # 0 goes first
+    sa.Column("state", sa.String(16), nullable=False, index=True),  # pending | sent | dropped
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
+    sa.Column("sent_ts", sa.String(64), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
 )

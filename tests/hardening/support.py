@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from waitress import wasyncore
 
-from bot.sandbox.slack_signing import signed_headers, slash_command_body
+from bot.sandbox.slack.signing import signed_headers, slash_command_body
 from bot.server import ServerLimits, build_wsgi_app, create_http_server
 from tests.support.harness import SIGNING_SECRET, BotHarness, running_bot
 

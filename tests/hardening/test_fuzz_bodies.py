@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.sandbox.slack_signing import signed_headers
+from bot.sandbox.slack.signing import signed_headers
 from tests.hardening.support import guarded_bot
 from tests.support.harness import SIGNING_SECRET
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.console.errors import ConsoleUnavailable
-from bot.console.models import ProgressEntry
+from bot.console.models import ProgressEntry, RegistryStatus
 from bot.images import ScanTarget, parse_image_reference
 from bot.ops.check import DatabaseState, Thresholds, run_checks
 from bot.ops.database import StoreProbe
@@ -29,19 +29,17 @@ class HealthyConsole:
         return []
 
 
-@dataclass
-class FakeStatus:
-    scan_time: datetime | None
-    errors: Sequence[str] = field(default_factory=list)
-    scanning: bool = False
-    completed: bool = True
+def FakeStatus(  # noqa: N802 - reads like the type it builds
+    completed_at: datetime | None, errors: Sequence[str] = ()
+) -> RegistryStatus:
+    return RegistryStatus(completed_at=completed_at, errors=tuple(errors), scanning=False)
 
 
 @dataclass
 class FakeRegistry:
-    status: FakeStatus | None
+    status: RegistryStatus | None
 
-    def registry_status(self) -> FakeStatus:
+    def registry_status(self) -> RegistryStatus:
         if self.status is None:
             raise ConsoleUnavailable("the console timed out")
         return self.status

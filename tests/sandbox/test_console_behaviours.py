@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.sandbox.console import SandboxConsole
+from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
+from bot.sandbox.console.images import iso
 from tests.sandbox.console_support import ALPINE, V, counts, progress
 from tests.sandbox.openapi import validate
 from tests.support.clocks import ManualClock
@@ -25,18 +26,32 @@ def status(http: httpx.Client) -> dict[str, Any]:
 def test_registry_status_reports_scanning_then_the_completed_scan_time(
     console: SandboxConsole, http: httpx.Client, clock: ManualClock, components: dict[str, Any]
 ) -> None:
-    before = status(http)
+    before, then = status(http), console.epoch()
     console.start_regular_scan(repositories=2, images=2)
     during = status(http)
     clock.advance(10)
     after = status(http)
 
-    assert (before["scanning"], before["completed"]) == (False, False)
-    assert before["scanTime"] == "0001-01-01T00:00:00Z"
+    # By default the console completed a regular scan three hours before the sandbox started.
+    assert (before["scanning"], before["completed"]) == (False, True)
+    assert before["scanTime"] == iso(then - 3 * 3600)
     assert (during["scanning"], during["completed"]) == (True, False)
     assert (after["scanning"], after["completed"], after["errors"]) == (False, True, [])
     assert after["scanTime"] != before["scanTime"]
     validate(components, "defender.ScanStatus", after)
+
+
+def test_registry_status_of_a_console_that_never_completed_a_regular_scan() -> None:
+    config = SandboxConsoleConfig(previous_regular_scan_age_seconds=None)
+    with SandboxConsole(config).start() as fresh, httpx.Client(base_url=fresh.url) as client:
+        token = client.post(
+            "/api/v1/authenticate",
+            json={"username": config.user, "password": config.password},
+        ).json()["token"]
+        answer = client.get(
+            "/api/v34.04/statuses/registry", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+    assert (answer["completed"], answer["scanTime"]) == (False, "0001-01-01T00:00:00Z")
 
 
 def test_registry_status_lists_an_injected_error_until_cleared(

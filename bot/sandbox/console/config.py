@@ -19,6 +19,9 @@ class SandboxConsoleConfig:
     #: first asks about it (so the first client sees both steps).
     seed_on_demand: tuple[str, ...] = ()
     seed_regular_scan: bool = False
+    #: How long ago the last regular scan (before this sandbox started) completed, as
+    #: ``GET /statuses/registry`` reports it; None: the console never completed one.
+    previous_regular_scan_age_seconds: float | None = 3 * 3600.0
 
     def api_versions(self) -> frozenset[str]:
         """The served ``/api/<version>/`` prefixes (``"*"``: any ``v1`` / ``vNN.NN``)."""

@@ -109,7 +109,11 @@ class SandboxConsole:
         config = config or SandboxConsoleConfig()
         self.config = config
         self._clock = clock
-        self._state = ScanSimulator(clock, config.step_seconds)
+        self._state = ScanSimulator(
+            clock,
+            config.step_seconds,
+            previous_regular_age=config.previous_regular_scan_age_seconds,
+        )
         self._routes = ConsoleRoutes(
             config,
             self._state,

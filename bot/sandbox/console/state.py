@@ -26,8 +26,15 @@ from bot.sandbox.console.scans import (
 class ScanSimulator:
     """All scans and results of one simulated console.  Thread-safe (one lock)."""
 
-    def __init__(self, clock: Callable[[], float], default_step: float) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        default_step: float,
+        *,
+        previous_regular_age: float | None = None,
+    ) -> None:
         self._clock = clock
+        self._previous_regular_age = previous_regular_age
         self._clock0 = clock()
         self._epoch0 = float(int(datetime.now(UTC).timestamp()))
         self._default_step = default_step
@@ -204,11 +211,17 @@ class ScanSimulator:
             last = max(ended, key=lambda pair: pair[0], default=None)
             scan_errors = [t.fail_with for s in self._regular.values() for t in s.timelines]
             errors = list(dict.fromkeys([*self._status_errors, *filter(None, scan_errors)]))
+            if last is not None:
+                completed, scan_time = not last[1].fail_with, iso(self.epoch(last[0]))
+            elif self._previous_regular_age is not None:
+                completed, scan_time = True, iso(self.epoch() - self._previous_regular_age)
+            else:
+                completed, scan_time = False, ZERO_TIME
             return {
-                "completed": last is not None and not last[1].fail_with and not scanning,
+                "completed": completed and not scanning,
                 "errors": errors,
                 "hostname": "sandbox-defender",
-                "scanTime": iso(self.epoch(last[0])) if last is not None else ZERO_TIME,
+                "scanTime": scan_time,
                 "scanning": scanning,
                 "selective": False,
             }

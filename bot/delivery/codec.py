@@ -1,0 +1,163 @@
+"""Domain events and parent views <-> JSON, for the outbox.
+
+A small, explicit codec over frozen dataclasses: every dataclass is written with a
+``"type"`` tag and its fields; fields are read back by their annotations (dataclasses,
+``X | None``, unions of tagged dataclasses, datetimes, timedeltas, enums, scalars).
+:class:`~bot.progress.ProgressSnapshot` uses its own tolerant ``to_dict``/``from_dict``.
+Only the types registered in :data:`_TYPES` can be read: stored JSON never names code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from bot.console.models import ScanResult, SeverityCounts
+from bot.images import ScanTarget
+from bot.notify import (
+    Completed,
+    Event,
+    Expired,
+    Failed,
+    ImageFollow,
+    ParentView,
+    PhaseChanged,
+    Progressed,
+    Stopped,
+)
+from bot.progress import ProgressSnapshot
+
+
+class CodecError(ValueError):
+    """Stored JSON that does not describe a known event or view."""
+
+
+_TYPES: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (
+        Completed,
+        Expired,
+        Failed,
+        PhaseChanged,
+        Progressed,
+        Stopped,
+        ParentView,
+        ImageFollow,
+        ScanTarget,
+        ScanResult,
+        SeverityCounts,
+    )
+}
+_EVENTS = (Completed, Expired, Failed, PhaseChanged, Progressed, Stopped)
+
+
+def dumps(value: Event | ParentView) -> str:
+    """Compact JSON of an event or a parent view."""
+    return json.dumps(_encode(value), separators=(",", ":"), sort_keys=True)
+
+
+def load_event(text: str) -> Event:
+    value = _load(text)
+    if not isinstance(value, _EVENTS):
+        raise CodecError(f"expected an event, got {type(value).__name__}")
+    return value
+
+
+def load_view(text: str) -> ParentView:
+    value = _load(text)
+    if not isinstance(value, ParentView):
+        raise CodecError(f"expected a parent view, got {type(value).__name__}")
+    return value
+
+
+def _load(text: str) -> object:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise CodecError(f"not JSON: {exc}") from None
+    return _decode_tagged(data)
+
+
+def _encode(value: object) -> Any:
+    if isinstance(value, ProgressSnapshot):
+        return value.to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        encoded = {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        encoded["type"] = type(value).__name__
+        return encoded
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (tuple, list)):
+        return [_encode(item) for item in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise CodecError(f"cannot encode {type(value).__name__}")
+
+
+def _decode_tagged(data: object) -> object:
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise CodecError("expected an object with a type")
+    cls = _TYPES.get(data["type"])
+    if cls is None:
+        raise CodecError(f"unknown type {data['type']!r}")
+    hints = typing.get_type_hints(cls)
+    values: dict[str, object] = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            values[f.name] = _decode(hints[f.name], data[f.name])
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise CodecError(f"cannot build {cls.__name__}: {exc}") from None
+
+
+def _decode(annotation: Any, data: object) -> object:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return _decode_union(typing.get_args(annotation), data)
+    if origin is tuple:
+        if not isinstance(data, list):
+            raise CodecError("a tuple must be a list")
+        item = typing.get_args(annotation)[0]
+        return tuple(_decode(item, element) for element in data)
+    return _decode_plain(annotation, data)
+
+
+def _decode_union(options: tuple[Any, ...], data: object) -> object:
+    if data is None and type(None) in options:
+        return None
+    if isinstance(data, dict) and "type" in data:
+        return _decode_tagged(data)
+    for option in options:
+        if option is not type(None):
+            return _decode(option, data)
+    raise CodecError("no type fits")
+
+
+def _decode_plain(annotation: Any, data: object) -> object:
+    if annotation is ProgressSnapshot:
+        if not isinstance(data, dict):
+            raise CodecError("a snapshot must be an object")
+        return ProgressSnapshot.from_dict(data)
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+        return _decode_tagged(data)
+    if annotation is datetime:
+        if not isinstance(data, str):
+            raise CodecError("a time must be a string")
+        return datetime.fromisoformat(data)
+    if annotation is timedelta:
+        if not isinstance(data, (int, float)):
+            raise CodecError("a duration must be a number")
+        return timedelta(seconds=data)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return annotation(data)
+    return data
