@@ -37,3 +37,4 @@ class Watch:
     saw_running: bool = False  # the console reported the scan ongoing at least once
     last_thread_post_at: datetime | None = None  # last progress-only reply in the thread
     finished_at: datetime | None = None
+    watched_seconds: float = 0.0  # time actually spent following (monotonic, per cycle)

@@ -19,7 +19,7 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,9 +27,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
+from bot.delivery.owed import Owed
 from bot.images import ScanTarget
 from bot.progress import ProgressSnapshot
 from bot.store import db
+from bot.store.outbox import OutboxStore, enqueue
 from bot.store.tables import as_utc, locks, watches
 from bot.watch import Watch, WatchState
 
@@ -48,8 +50,12 @@ def open_key(channel_id: str, target_key: str) -> str:
     return f"{channel_id}|{target_key}"
 
 
-class Store:
-    """Persistence of watches and leases; thread-safe, one transaction per call."""
+class Store(OutboxStore):
+    """Persistence of watches, leases and the outbox; thread-safe, one transaction per call.
+
+    Methods that change a watch take the messages that change owes (``owed``) and store
+    them in the same transaction (see :mod:`bot.store.outbox`).
+    """
 
     def __init__(self, database_url: str, *, echo: bool = False) -> None:
         self._engine = db.make_engine(database_url, echo=echo)
@@ -92,12 +98,21 @@ class Store:
     # --- watches ----------------------------------------------------------------------
 
     def create_watch(
-        self, *, target: ScanTarget, channel_id: str, requester_id: str, now: datetime
+        self,
+        *,
+        target: ScanTarget,
+        channel_id: str,
+        requester_id: str,
+        now: datetime,
+        snapshot: ProgressSnapshot | None = None,
+        owe: Callable[[Watch], Sequence[Owed]] | None = None,
     ) -> tuple[Watch, bool]:
         """A new PENDING watch, or the channel's open watch of the same image.
 
         Returns ``(watch, created)``; ``created`` is False when an open watch already
-        existed (also when another replica created it a moment earlier).
+        existed (also when another replica created it a moment earlier).  A new watch
+        starts with ``snapshot`` (seen running), and the messages ``owe(watch)`` returns are
+        stored in the same transaction.
         """
         now = as_utc(now)
         key = open_key(channel_id, target.key)
@@ -111,7 +126,8 @@ class Store:
             "requester_id": requester_id,
             "state": WatchState.PENDING.value,
             "open_key": key,
-            "saw_running": False,
+            "saw_running": snapshot is not None,
+            "last_snapshot": None if snapshot is None else _dump_snapshot(snapshot),
             "created_at": now,
             "updated_at": now,
         }
@@ -124,7 +140,10 @@ class Store:
                     result = connection.execute(watches.insert().values(values))
                     primary_key = result.inserted_primary_key
                     assert primary_key is not None
-                    return _require(connection, int(primary_key[0])), True
+                    created = _require(connection, int(primary_key[0]))
+                    if owe is not None:
+                        enqueue(connection, owe(created), now=now)
+                    return created, True
             except IntegrityError:
                 # Another replica inserted the same open_key between our SELECT and INSERT;
                 # the next attempt finds its watch (or, if already finished, creates anew).
@@ -172,12 +191,15 @@ class Store:
         saw_running: bool,
         thread_posted_at: datetime | None,
         now: datetime,
+        watched_seconds: float = 0.0,
+        owed: Sequence[Owed] = (),
     ) -> Watch:
-        """Keep the latest snapshot of an open watch.
+        """Keep the latest snapshot of an open watch, and store the messages it owes.
 
         ``saw_running`` only ever turns on (once seen running, always seen running).
-        ``thread_posted_at`` None leaves the last thread post time unchanged.  A watch that
-        was finished meanwhile is returned unchanged.
+        ``thread_posted_at`` None leaves the last thread post time unchanged.
+        ``watched_seconds`` is added to the time spent following.  A watch that was
+        finished meanwhile is returned unchanged and owes nothing.
         """
         values: dict[str, Any] = {
             "last_snapshot": _dump_snapshot(snapshot),
@@ -187,13 +209,28 @@ class Store:
             values["saw_running"] = True
         if thread_posted_at is not None:
             values["last_thread_post_at"] = as_utc(thread_posted_at)
+        if watched_seconds > 0:
+            values["watched_seconds"] = watches.c.watched_seconds + watched_seconds
         with self._write() as connection:
-            connection.execute(
+            result = connection.execute(
                 watches.update()
                 .where(watches.c.id == watch_id, watches.c.state.in_(_OPEN_STATES))
                 .values(values)
             )
+            if result.rowcount and owed:
+                enqueue(connection, owed, now=now)
             return _require(connection, watch_id)
+
+    def add_watched_time(self, watch_ids: Sequence[int], seconds: float, *, now: datetime) -> None:
+        """Add ``seconds`` of following to every open watch in ``watch_ids`` (one statement)."""
+        if not watch_ids or seconds <= 0:
+            return
+        with self._write() as connection:
+            connection.execute(
+                watches.update()
+                .where(watches.c.id.in_(list(watch_ids)), watches.c.state.in_(_OPEN_STATES))
+                .values(watched_seconds=watches.c.watched_seconds + seconds)
+            )
 
     def finish(
         self,
@@ -202,12 +239,14 @@ class Store:
         state: WatchState,
         now: datetime,
         snapshot: ProgressSnapshot | None = None,
+        owe: Callable[[Watch], Sequence[Owed]] | None = None,
     ) -> Watch | None:
         """Move an open watch to the final ``state``; None if it was already finished.
 
-        Exactly one of several concurrent callers gets the watch back, so the caller that
-        does can post the final message exactly once.  ``snapshot``, when given, becomes the
-        last snapshot.  Raises :class:`WatchNotFoundError` for an unknown id.
+        Exactly one of several concurrent callers gets the watch back, and only that one
+        stores the final messages ``owe(finished_watch)`` returns, in the same transaction:
+        the end of a watch is told exactly once.  ``snapshot``, when given, becomes the last
+        snapshot.  Raises :class:`WatchNotFoundError` for an unknown id.
         """
         if state.is_open:
             raise ValueError(f"finish() needs a final state, not {state.value}")
@@ -229,7 +268,10 @@ class Store:
             if result.rowcount == 0:
                 _require(connection, watch_id)  # unknown id -> WatchNotFoundError
                 return None
-            return _require(connection, watch_id)
+            finished = _require(connection, watch_id)
+            if owe is not None:
+                enqueue(connection, owe(finished), now=now)
+            return finished
 
     def prune_finished(self, *, finished_before: datetime) -> int:
         """Delete watches that ended before ``finished_before``; returns how many.
@@ -250,7 +292,10 @@ class Store:
     def try_lock(self, name: str, *, owner: str, ttl: timedelta, now: datetime) -> bool:
         """Take or renew the lease ``name`` until ``now + ttl``; False if another owner holds it.
 
-        The lease is free when nobody has it or it expired; the owner renews its own.
+        The lease is free when nobody has it or it expired; the owner renews its own.  A
+        lease that claims to last longer than ``ttl`` from ``now`` can only come from a
+        clock that was stepped back since it was taken: it counts as expired, so polling
+        never waits for the wall clock to catch up.
         """
         if ttl <= timedelta(0):
             raise ValueError("a lease needs a positive ttl")
@@ -261,7 +306,11 @@ class Store:
                 locks.update()
                 .where(
                     locks.c.name == name,
-                    sa.or_(locks.c.owner == owner, locks.c.expires_at <= now),
+                    sa.or_(
+                        locks.c.owner == owner,
+                        locks.c.expires_at <= now,
+                        locks.c.expires_at > expires_at,
+                    ),
                 )
                 .values(owner=owner, expires_at=expires_at)
             )
@@ -275,6 +324,12 @@ class Store:
         except IntegrityError:
             return False  # the row exists: another owner holds an unexpired lease
         return True
+
+    def _claim(self, name: str, *, owner: str, ttl: timedelta, now: datetime) -> bool:
+        return self.try_lock(name, owner=owner, ttl=ttl, now=now)
+
+    def _release(self, name: str, *, owner: str) -> None:
+        self.release_lock(name, owner=owner)
 
     def release_lock(self, name: str, *, owner: str) -> None:
         """Give up the lease ``name`` if ``owner`` holds it; otherwise do nothing."""
@@ -332,4 +387,5 @@ def _to_watch(row: RowMapping) -> Watch:
         saw_running=bool(row["saw_running"]),
         last_thread_post_at=row["last_thread_post_at"],
         finished_at=row["finished_at"],
+        watched_seconds=float(row["watched_seconds"] or 0.0),
     )
