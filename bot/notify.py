@@ -160,4 +160,23 @@ class MessageGone(DeliveryError):  # noqa: N818
 
 
 class DeliveryFailed(DeliveryError):  # noqa: N818
-    """Anything else (after the transport's own retries): try again later."""
+    """Anything else (after the transport's own retries): try again later.
+
+    ``retry_after`` is the transport's own word on when to try again (a rate limit).
+    The message may or may not have been delivered; the sender looks before repeating it.
+    """
+
+    def __init__(self, message: str, *, code: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class ContentRejected(DeliveryError):  # noqa: N818
+    """The transport refuses this message's content (e.g. Slack's ``invalid_blocks``)."""
+
+
+class NotAuthorized(DeliveryError):  # noqa: N818
+    """Our credentials are refused for good (revoked token, inactive account, missing scope).
+
+    Nothing will be delivered until an operator fixes the configuration.
+    """

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from bot.console.models import ProgressEntry, ScanResult
 from bot.images import ScanTarget
-from bot.notify import Destination, Event, ParentView, Subject
+from bot.notify import Destination, Event, ParentView
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -24,27 +25,57 @@ class Console(Protocol):
     def scan_result(self, target: ScanTarget) -> ScanResult | None: ...
 
 
-class Notifier(Protocol):
-    """How the watcher tells people (implemented by :class:`bot.slack.notifier.SlackNotifier`).
+class ThreadState(StrEnum):
+    """Where a thread's delivery stands after an attempt to deliver it now."""
 
-    Every method raises only :class:`bot.notify.DeliveryError` subclasses for transport
-    failures: ``DestinationGone``, ``MessageGone`` or ``DeliveryFailed``.
+    DELIVERED = "delivered"  # nothing left to send
+    WAITING = "waiting"  # something is still owed (Slack slow or failing; retried later)
+    GONE = "gone"  # the channel or parent cannot be posted in: the thread was closed
+
+
+class Notifier(Protocol):
+    """How messages reach people (implemented by :class:`bot.slack.notifier.SlackNotifier`).
+
+    Used by the outbox's sender, never directly by the watcher.  ``marker`` is the outbox
+    key of the message; it travels with the message so that a send whose outcome was lost
+    can be looked for before it is repeated.  Every method raises only
+    :class:`bot.notify.DeliveryError` subclasses for transport failures.
     """
 
-    def post_parent(self, channel_id: str, view: ParentView) -> Destination:
+    def post_parent(
+        self, channel_id: str, view: ParentView, *, marker: str, plain: bool = False
+    ) -> Destination:
         """Post the parent message; the returned destination is its thread."""
         ...
 
-    def find_parent(self, channel_id: str, subject: Subject) -> Destination | None:
-        """The thread of a parent already posted for ``subject`` (after a crash), if any."""
+    def find_parent(self, channel_id: str, marker: str, *, since: datetime) -> Destination | None:
+        """The thread of a parent posted with ``marker`` since ``since``, if there is one."""
         ...
 
     def update_parent(self, destination: Destination, view: ParentView) -> None:
         """Edit the parent message in place to show ``view``."""
         ...
 
-    def notify(self, destination: Destination, event: Event) -> None:
-        """Tell ``destination`` (a thread) that ``event`` happened."""
+    def notify(
+        self, destination: Destination, event: Event, *, marker: str, plain: bool = False
+    ) -> str:
+        """Tell ``destination`` (a thread) that ``event`` happened; returns the reply's id."""
+        ...
+
+    def find_reply(self, destination: Destination, marker: str) -> str | None:
+        """The id of a reply posted with ``marker`` in the destination's thread, if any."""
+        ...
+
+
+class Delivery(Protocol):
+    """What the watcher asks of the outbox's sender (implemented by ``bot.delivery.Sender``)."""
+
+    def kick(self) -> None:
+        """Messages were owed: deliver them soon (without waiting here)."""
+        ...
+
+    def deliver_now(self, thread_key: str) -> ThreadState:
+        """Deliver what ``thread_key`` owes now, in this thread; say where the thread stands."""
         ...
 
 

@@ -16,3 +16,7 @@ class SlackMessage:
     def as_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``chat.postMessage`` / ``chat.update`` / ``respond``."""
         return {"text": self.text, "blocks": self.blocks}
+
+    def plain_kwargs(self) -> dict[str, Any]:
+        """The plain-text fallback alone: what is sent when Slack refuses the blocks."""
+        return {"text": self.text}

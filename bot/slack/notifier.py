@@ -11,19 +11,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.notify import (
+    ContentRejected,
     DeliveryFailed,
     Destination,
     DestinationGone,
     Event,
     MessageGone,
+    NotAuthorized,
     ParentView,
-    Subject,
 )
 from bot.slack import blocks
 
@@ -46,16 +48,45 @@ PARENT_GONE_ERRORS = frozenset(
     {"message_not_found", "cant_update_message", "edit_window_closed", "thread_not_found"}
 )
 
-#: Errors of conversations.history meaning "cannot look", after which the parent is posted anew.
+#: Errors meaning Slack refuses this message's content; a plain-text version may pass.
+CONTENT_REJECTED_ERRORS = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "no_text",
+        "invalid_attachments",
+        "too_many_attachments",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+        "metadata_must_be_sent_from_app",
+    }
+)
+
+#: Errors meaning our token can do nothing until an operator fixes it.
+NOT_AUTHORIZED_ERRORS = frozenset(
+    {
+        "account_inactive",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "missing_scope",
+        "not_allowed_token_type",
+        "ekm_access_denied",
+    }
+)
+
+#: Errors of conversations.history/replies meaning "cannot look"; the message is sent anew.
 HISTORY_UNAVAILABLE_ERRORS = CHANNEL_GONE_ERRORS | {"missing_scope", "not_allowed_token_type"}
 
-#: How far after a watch's creation its parent can have been posted (the listener's
-#: console request and Slack retries), and how many history pages to read looking for it.
-PARENT_SEARCH_WINDOW = 600.0
-PARENT_SEARCH_PAGES = 20
+#: How far around a message's creation to look for it, and how many pages to read.
+SEARCH_MARGIN_SECONDS = 600.0
+SEARCH_PAGES = 20
 
-#: Metadata event type on parent messages, so a message can be traced to its watch.
-WATCH_EVENT_TYPE = "scanbot_watch"
+#: Metadata event type on every message scanbot posts; its payload names the outbox key.
+MESSAGE_EVENT_TYPE = "scanbot_message"
 
 
 def slack_error_code(exc: SlackApiError) -> str:
@@ -64,6 +95,20 @@ def slack_error_code(exc: SlackApiError) -> str:
     if isinstance(data, dict):
         return str(data.get("error", ""))
     return ""
+
+
+def _retry_after(exc: SlackApiError) -> float | None:
+    headers: Any = getattr(exc.response, "headers", None) or {}
+    for name in ("Retry-After", "retry-after"):
+        value = headers.get(name) if hasattr(headers, "get") else None
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if value is not None:
+            try:
+                return max(0.0, float(value))
+            except (TypeError, ValueError):
+                return None
+    return None
 
 
 @contextmanager
@@ -77,11 +122,36 @@ def delivery_errors() -> Iterator[None]:
             raise DestinationGone(f"Slack refused the channel: {code}", code=code) from exc
         if code in PARENT_GONE_ERRORS:
             raise MessageGone(f"Slack refused the message: {code}", code=code) from exc
-        raise DeliveryFailed(f"Slack call failed: {code or exc}", code=code) from exc
+        if code in CONTENT_REJECTED_ERRORS:
+            raise ContentRejected(f"Slack refused the content: {code}", code=code) from exc
+        if code in NOT_AUTHORIZED_ERRORS:
+            raise NotAuthorized(f"Slack refused the token: {code}", code=code) from exc
+        status = getattr(exc.response, "status_code", 0)
+        raise DeliveryFailed(
+            f"Slack call failed: {code or f'HTTP {status}'}",
+            code=code or f"http_{status}",
+            retry_after=_retry_after(exc) if code == "ratelimited" or status == 429 else None,
+        ) from exc
     except SlackClientError as exc:  # connection errors and the like, after retries
         raise DeliveryFailed(f"Slack could not be reached: {exc}", code="unreachable") from exc
-    except OSError as exc:  # urllib's socket-level errors that slack_sdk lets through
+    except OSError as exc:  # urllib's socket-level errors (timeouts, resets)
         raise DeliveryFailed(f"Slack could not be reached: {exc}", code="unreachable") from exc
+
+
+def _metadata(marker: str) -> dict[str, Any]:
+    return {"event_type": MESSAGE_EVENT_TYPE, "event_payload": {"key": marker}}
+
+
+def _has_marker(message: object, marker: str) -> bool:
+    if not isinstance(message, dict):
+        return False
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") if isinstance(metadata, dict) else None
+    return (
+        isinstance(payload, dict)
+        and metadata.get("event_type") == MESSAGE_EVENT_TYPE
+        and payload.get("key") == marker
+    )
 
 
 class SlackNotifier:
@@ -90,7 +160,9 @@ class SlackNotifier:
     def __init__(self, client: WebClient) -> None:
         self._client = client
 
-    def post_parent(self, channel_id: str, view: ParentView) -> Destination:
+    def post_parent(
+        self, channel_id: str, view: ParentView, *, marker: str, plain: bool = False
+    ) -> Destination:
         """Post the parent message in ``channel_id``; returns its thread."""
         message = blocks.watch_parent(view)
         with delivery_errors():
@@ -98,63 +170,59 @@ class SlackNotifier:
                 channel=channel_id,
                 unfurl_links=False,
                 unfurl_media=False,
-                metadata={
-                    "event_type": WATCH_EVENT_TYPE,
-                    "event_payload": {
-                        "watch_id": view.subject.watch_id,
-                        "image": view.subject.target.key,
-                    },
-                },
-                **message.as_kwargs(),
+                metadata=_metadata(marker),
+                **(message.plain_kwargs() if plain else message.as_kwargs()),
             )
         return Destination(channel_id=channel_id, thread_ts=str(response["ts"]))
 
-    def find_parent(self, channel_id: str, subject: Subject) -> Destination | None:
-        """The thread of a parent message already posted for ``subject``, if Slack has one.
+    def find_parent(self, channel_id: str, marker: str, *, since: datetime) -> Destination | None:
+        """The thread of a parent message posted with ``marker``, if Slack has one.
 
-        Used after a crash between posting the parent and recording its ``ts``, so the
-        restarted bot adopts that message instead of posting a duplicate.  Needs the
-        ``channels:history`` / ``groups:history`` scopes; without them it finds nothing.
+        Used when a send's outcome was lost (timeout, crash) so the message is adopted
+        instead of posted twice.  Needs the ``channels:history`` / ``groups:history``
+        scopes; without them it finds nothing and the message is posted again.
         """
-        oldest = subject.since.timestamp() - 300
-        latest = subject.since.timestamp() + PARENT_SEARCH_WINDOW
-
-        def matches(message: dict[str, Any]) -> bool:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            return bool(
-                metadata.get("event_type") == WATCH_EVENT_TYPE
-                and payload.get("watch_id") == subject.watch_id
-            )
-
-        ts = self._search_history(channel_id, oldest, latest, matches)
+        oldest = since.timestamp() - SEARCH_MARGIN_SECONDS
+        ts = self._search(
+            lambda cursor: self._client.conversations_history(
+                channel=channel_id,
+                oldest=f"{oldest:.6f}",
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+            ),
+            marker,
+        )
         return None if ts is None else Destination(channel_id=channel_id, thread_ts=ts)
 
-    def _search_history(
-        self,
-        channel_id: str,
-        oldest: float,
-        latest: float,
-        matches: Callable[[dict[str, Any]], bool],
-    ) -> str | None:
+    def find_reply(self, destination: Destination, marker: str) -> str | None:
+        """The ``ts`` of a reply posted with ``marker`` in the thread, if Slack has one."""
+        if destination.thread_ts is None:
+            return None
+        thread_ts = destination.thread_ts
+        return self._search(
+            lambda cursor: self._client.conversations_replies(
+                channel=destination.channel_id,
+                ts=thread_ts,
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+            ),
+            marker,
+        )
+
+    def _search(self, page: Callable[[str | None], Any], marker: str) -> str | None:
         cursor: str | None = None
-        for _ in range(PARENT_SEARCH_PAGES):
+        for _ in range(SEARCH_PAGES):
             try:
                 with delivery_errors():
-                    response = self._client.conversations_history(
-                        channel=channel_id,
-                        oldest=f"{oldest:.6f}",
-                        latest=f"{latest:.6f}",
-                        include_all_metadata=True,
-                        limit=200,
-                        cursor=cursor,
-                    )
-            except (DestinationGone, DeliveryFailed) as exc:
+                    response = page(cursor)
+            except (DestinationGone, NotAuthorized) as exc:
                 if exc.code in HISTORY_UNAVAILABLE_ERRORS:
                     return None
                 raise
             for message in response.get("messages") or []:
-                if isinstance(message, dict) and matches(message):
+                if _has_marker(message, marker):
                     return str(message["ts"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not response.get("has_more") or cursor is None:
@@ -171,16 +239,20 @@ class SlackNotifier:
                 channel=destination.channel_id, ts=destination.thread_ts, **message.as_kwargs()
             )
 
-    def notify(self, destination: Destination, event: Event) -> None:
-        """Post the message telling ``event`` in the destination's thread."""
+    def notify(
+        self, destination: Destination, event: Event, *, marker: str, plain: bool = False
+    ) -> str:
+        """Post the message telling ``event`` in the destination's thread; returns its ts."""
         if destination.thread_ts is None:
-            return
+            raise MessageGone("the thread has no parent message", code="no_parent")
         message = blocks.thread_message(event)
         with delivery_errors():
-            self._client.chat_postMessage(
+            response = self._client.chat_postMessage(
                 channel=destination.channel_id,
                 thread_ts=destination.thread_ts,
                 unfurl_links=False,
                 unfurl_media=False,
-                **message.as_kwargs(),
+                metadata=_metadata(marker),
+                **(message.plain_kwargs() if plain else message.as_kwargs()),
             )
+        return str(response["ts"])

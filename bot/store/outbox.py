@@ -153,7 +153,7 @@ class OutboxStore:
             )
 
     def mark_sent(self, entry: OutboxEntry, *, ts: str | None, now: datetime) -> None:
-        """Slack accepted ``entry``; a parent's ``ts`` opens its thread (and activates its owner)."""
+        """Slack accepted ``entry``; a parent's ``ts`` opens its thread and activates its owner."""
         now = as_utc(now)
         with self._write() as connection:
             connection.execute(

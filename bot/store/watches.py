@@ -21,6 +21,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -79,6 +80,13 @@ class Store(OutboxStore):
         """True when the database answers ``SELECT 1``; False, never an exception, otherwise."""
         with self._turns:
             return db.ping(self._engine)
+
+    def sqlite_file(self) -> Path | None:
+        """The database file when this is a file-backed SQLite database, else None."""
+        url = self._engine.url
+        if url.get_backend_name() != "sqlite" or db.is_memory_sqlite(url) or not url.database:
+            return None
+        return Path(url.database)
 
     def close(self) -> None:
         """Close every pooled connection."""

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.console.errors import ConsoleError
 from bot.console.models import ProgressEntry, ScanResult
-from bot.notify import DeliveryFailed
 from bot.services import Console
 from bot.watch import Watch
 from bot.watcher.lifecycle import Answer, Outcome, WatchContext, advance
@@ -108,8 +108,16 @@ def poll_lease(settings_poll_seconds: float) -> timedelta:
     return timedelta(seconds=max(10.0, 3 * settings_poll_seconds))
 
 
-def poll_cycle(ctx: WatchContext, fetcher: ConsoleFetcher, *, owner: str) -> CycleReport:
-    """Poll every open watch once.  Safe to call from one thread at a time per process."""
+def poll_cycle(
+    ctx: WatchContext, fetcher: ConsoleFetcher, *, owner: str, watched: WatchedTime | None = None
+) -> CycleReport:
+    """Poll every open watch once.  Safe to call from one thread at a time per process.
+
+    Database work is per cycle, not per watch: one read of the open watches, the poll
+    lease renewed after the console wait (and again only when a long cycle needs it),
+    one statement adding the time followed.  Slack is not called here: the messages each
+    change owes are stored with it, and the sender is woken once at the end.
+    """
     services = ctx.services
     settings = services.settings
     lease = poll_lease(settings.scanbot_poll_seconds)
@@ -122,20 +130,27 @@ def poll_cycle(ctx: WatchContext, fetcher: ConsoleFetcher, *, owner: str) -> Cyc
     if not services.store.try_lock(POLL_LOCK, owner=owner, ttl=lease, now=services.clock()):
         log.warning("poll lease lost while waiting for the console; skipping this cycle")
         return CycleReport(ran=False, console_requests=sent)
+    elapsed = watched.tick(services.clock()) if watched is not None else 0.0
+    if elapsed > 0:
+        services.store.add_watched_time([w.id for w in watches], elapsed, now=services.clock())
+    # One re-read for the whole cycle: a user may have stopped a watch during the wait.
+    fresh = {watch.id: watch for watch in services.store.list_open()}
     outcomes: Counter[Outcome] = Counter()
     results: dict[str, ScanResult | None] = {}
+    renewed = time.monotonic()
     for listed in watches:
-        # Slack calls (and their 429 back-offs) take time: keep the lease before each watch.
-        if not services.store.try_lock(POLL_LOCK, owner=owner, ttl=lease, now=services.clock()):
-            log.warning("poll lease lost during the cycle; the rest waits for the next one")
-            outcomes[Outcome.LEASE_LOST] += 1
-            break
-        # Re-read: a user may have stopped the watch while the console was being asked.
-        watch = services.store.get(listed.id)
-        if watch is None or not watch.state.is_open:
+        if time.monotonic() - renewed > lease.total_seconds() / 3:
+            if not services.store.try_lock(POLL_LOCK, owner=owner, ttl=lease, now=services.clock()):
+                log.warning("poll lease lost during the cycle; the rest waits for the next one")
+                outcomes[Outcome.LEASE_LOST] += 1
+                break
+            renewed = time.monotonic()
+        watch = fresh.get(listed.id)
+        if watch is None:
             outcomes[Outcome.ENDED_MEANWHILE] += 1
             continue
-        outcomes[_advance_one(ctx, watch, answers.get(watch.id), results)] += 1
+        outcomes[advance(ctx, watch, answers.get(watch.id), results=results)] += 1
+    ctx.delivery.kick()
     report = CycleReport(
         ran=True,
         watches=len(watches),
@@ -149,20 +164,30 @@ def poll_cycle(ctx: WatchContext, fetcher: ConsoleFetcher, *, owner: str) -> Cyc
             report.watches,
             report.images,
             report.console_requests,
-            report.outcomes,
+            {str(k): v for k, v in report.outcomes.items()},
         )
     return report
 
 
-def _advance_one(
-    ctx: WatchContext, watch: Watch, answer: Answer | None, results: dict[str, ScanResult | None]
-) -> Outcome:
-    try:
-        return advance(ctx, watch, answer, results=results)
-    except DeliveryFailed as exc:
-        # Delivery kept failing (after the transport's own retries): try again next cycle.
-        log.warning("watch %s: delivery failed, will retry next cycle: %s", watch.id, exc)
-        return Outcome.SLACK_ERROR
+class WatchedTime:
+    """Time actually spent following, measured between this process's poll cycles.
+
+    Each cycle adds the time since the previous one, never less than 0 and never more
+    than ``cap`` seconds: a wall clock stepped forward (or a process paused for a day)
+    cannot expire a watch at once, and one stepped back adds nothing.
+    """
+
+    def __init__(self, *, cap: float) -> None:
+        self._cap = cap
+        self._last: datetime | None = None
+        self._lock = threading.Lock()
+
+    def tick(self, now: datetime) -> float:
+        with self._lock:
+            last, self._last = self._last, now
+        if last is None:
+            return 0.0
+        return min(self._cap, max(0.0, (now - last).total_seconds()))
 
 
 def prune_history(ctx: WatchContext) -> int:

@@ -10,42 +10,40 @@ finished, so a crash in between repeats the message rather than loses it (at-lea
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.console.errors import ConsoleError
 from bot.console.models import ProgressEntry, ScanResult
+from bot.delivery import owed
+from bot.delivery.owed import Owed, watch_thread
 from bot.images import ScanTarget
 from bot.notify import (
     Completed,
-    DeliveryError,
-    Destination,
-    DestinationGone,
     Expired,
     Failed,
     ImageFollow,
-    MessageGone,
     ParentView,
     PhaseChanged,
     Progressed,
     Stopped,
-    destination_of,
 )
 from bot.progress import Phase, ProgressSnapshot, interpret, snapshot
-from bot.services import Notifier, Services
+from bot.services import Delivery, Services, ThreadState
 from bot.watch import Watch, WatchState
 
 log = logging.getLogger(__name__)
 
-#: A PENDING watch younger than this may still be in the hands of the listener posting it.
+#: A PENDING watch older than this whose parent was never owed (a row written before the
+#: outbox existed) gets its parent owed by the poll cycle.
 PENDING_GRACE = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
 class WatchContext:
     services: Services
-    notifier: Notifier
+    delivery: Delivery
 
 
 class Outcome(StrEnum):
@@ -59,9 +57,6 @@ class Outcome(StrEnum):
     REPLIED = "replied"  # the parent was edited and the thread got a reply
     COMPLETED = "completed"  # the scan ended; the final reply went out
     EXPIRED = "expired"  # following gave up after SCANBOT_MAX_WATCH_SECONDS
-    CHANNEL_GONE = "channel-gone"  # the channel cannot be posted in: the watch failed
-    PARENT_GONE = "parent-gone"  # the parent message is gone: the watch failed
-    SLACK_ERROR = "slack-error"  # delivery failed for now; tried again next cycle
     LEASE_LOST = "lease-lost"  # another replica took the poll lease mid-cycle
     ENDED_MEANWHILE = "ended-meanwhile"  # stopped (or finished) while the console was asked
 
@@ -103,9 +98,11 @@ FollowResult = NoScanRunning | JustFinished | AlreadyFollowing | ChannelUnavaila
 
 
 def follow(ctx: WatchContext, target: ScanTarget, *, channel_id: str, user_id: str) -> FollowResult:
-    """Ask the console about ``target`` and, if its scan runs, post the parent and start a watch.
+    """Ask the console about ``target`` and, if its scan runs, start a watch and post its parent.
 
-    Raises :class:`ConsoleError` when the console cannot answer.
+    The watch and the parent it owes are stored together; the parent is then delivered
+    here at once, so a channel the bot cannot post in is told to the user.  Raises
+    :class:`ConsoleError` when the console cannot answer.
     """
     services = ctx.services
     existing = services.store.find_open(channel_id=channel_id, target_key=target.key)
@@ -119,44 +116,51 @@ def follow(ctx: WatchContext, target: ScanTarget, *, channel_id: str, user_id: s
         return JustFinished(snap, _scan_result(ctx, target))
     now = services.clock()
     watch, created = services.store.create_watch(
-        target=target, channel_id=channel_id, requester_id=user_id, now=now
+        target=target,
+        channel_id=channel_id,
+        requester_id=user_id,
+        now=now,
+        snapshot=snap,
+        owe=lambda new: [_parent(new, snap, now)],
     )
     if not created:
         return AlreadyFollowing(watch)
-    watch = services.store.record_progress(
-        watch.id, snapshot=snap, saw_running=True, thread_posted_at=None, now=now
-    )
-    try:
-        thread = ctx.notifier.post_parent(channel_id, ParentView.of(watch, snap, now=now))
-    except DestinationGone as exc:
-        services.store.finish(watch.id, state=WatchState.FAILED, now=services.clock())
-        return ChannelUnavailable(exc.code)
-    activated = _activate(ctx, watch, thread)
-    if activated.state is not WatchState.ACTIVE:
-        # Stopped while the parent was being posted: show the final state, no button.
-        ctx.notifier.update_parent(thread, ParentView.of(activated, snap, now=now))
-    return Started(activated)
+    if ctx.delivery.deliver_now(watch_thread(watch.id)) is ThreadState.GONE:
+        return ChannelUnavailable("the channel cannot be posted in")
+    return Started(services.store.get(watch.id) or watch)
 
 
-def _activate(ctx: WatchContext, watch: Watch, thread: Destination) -> Watch:
-    assert thread.thread_ts is not None
-    services = ctx.services
-    return services.store.activate(watch.id, parent_ts=thread.thread_ts, now=services.clock())
+def _parent(watch: Watch, snap: ProgressSnapshot, now: datetime) -> Owed:
+    view = ParentView.of(watch, snap, now=now)
+    return owed.parent(watch_thread(watch.id), watch.channel_id, view)
+
+
+def _final(watch: Watch, snap: ProgressSnapshot, now: datetime) -> Owed:
+    """The parent's last edit: the final state, without the Stop button."""
+    view = ParentView.of(watch, snap, now=now)
+    return owed.edit(watch_thread(watch.id), watch.channel_id, view, final=True)
 
 
 # --- stopping -------------------------------------------------------------------------
 
 
 def stop(ctx: WatchContext, watch: Watch, *, by_user: str) -> bool:
-    """Stop following ``watch``; False when it had already ended."""
+    """Stop following ``watch``; False when it had already ended (completed, stopped)."""
     now = ctx.services.clock()
-    finished = ctx.services.store.finish(watch.id, state=WatchState.STOPPED, now=now)
+
+    def owes(finished: Watch) -> list[Owed]:
+        snap = finished.last_snapshot or ProgressSnapshot(phase=Phase.IDLE)
+        thread = watch_thread(finished.id)
+        stopped = Stopped(ImageFollow.of(finished), by_user=by_user)
+        return [
+            _final(finished, snap, now),
+            owed.reply(thread, finished.channel_id, stopped, final=True),
+        ]
+
+    finished = ctx.services.store.finish(watch.id, state=WatchState.STOPPED, now=now, owe=owes)
     if finished is None:
         return False
-    snap = finished.last_snapshot or ProgressSnapshot(phase=Phase.IDLE)
-    thread = destination_of(finished)
-    ctx.notifier.update_parent(thread, ParentView.of(finished, snap, now=now))
-    ctx.notifier.notify(thread, Stopped(ImageFollow.of(finished), by_user=by_user))
+    ctx.delivery.deliver_now(watch_thread(finished.id))
     return True
 
 
@@ -182,32 +186,14 @@ def advance(
 
     ``answer`` is None when the console's answer did not arrive within this cycle.
     ``results`` memoises vulnerability summaries for this cycle: one ``GET /registry`` per
-    image however many watches of it complete together.  A gone channel or parent message
-    ends the watch as FAILED; other delivery errors (:class:`~bot.notify.DeliveryFailed`)
-    propagate so the cycle moves on and the watch is tried again next cycle.
+    image however many watches of it complete together.  Nothing here talks to Slack: the
+    messages a change owes are stored with it, and the sender delivers them.
     """
     now = ctx.services.clock()
-    try:
-        return _advance(ctx, watch, answer, now, results)
-    except (DestinationGone, MessageGone) as exc:
-        gone = Outcome.CHANNEL_GONE if isinstance(exc, DestinationGone) else Outcome.PARENT_GONE
-        log.warning("watch %s in %s ends: %s (%s)", watch.id, watch.channel_id, gone, exc.code)
-        ctx.services.store.finish(watch.id, state=WatchState.FAILED, now=now)
-        return gone
-
-
-def _advance(
-    ctx: WatchContext,
-    watch: Watch,
-    answer: Answer | None,
-    now: datetime,
-    results: dict[str, ScanResult | None] | None,
-) -> Outcome:
-    if watch.state is WatchState.PENDING:
-        if now - watch.created_at < PENDING_GRACE:
-            return Outcome.PENDING
-        watch = _adopt_parent(ctx, watch, now)
-    if now - watch.created_at >= _max_watch(ctx):
+    if watch.state is WatchState.PENDING and now - watch.created_at >= PENDING_GRACE:
+        # Owed once by key: a no-op unless the row predates the outbox.
+        ctx.services.store.owe([_parent(watch, watch.last_snapshot or _DISCOVERING, now)], now=now)
+    if watch.watched_seconds >= ctx.services.settings.scanbot_max_watch_seconds:
         return _expire(ctx, watch, now)
     if answer is None:
         return Outcome.WAITING
@@ -223,6 +209,9 @@ def _advance(
     return _progress(ctx, watch, snap, now)
 
 
+_DISCOVERING = ProgressSnapshot(phase=Phase.DISCOVERING)
+
+
 def _max_watch(ctx: WatchContext) -> timedelta:
     return timedelta(seconds=ctx.services.settings.scanbot_max_watch_seconds)
 
@@ -231,20 +220,27 @@ def _progress(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: date
     previous = watch.last_snapshot
     if not snap.changed_from(previous):
         return Outcome.UNCHANGED
-    thread = destination_of(watch)
-    ctx.notifier.update_parent(thread, ParentView.of(watch, snap, now=now))
-    thread_posted_at: datetime | None = None
+    thread = watch_thread(watch.id)
+    messages = [owed.edit(thread, watch.channel_id, ParentView.of(watch, snap, now=now))]
     subject = ImageFollow.of(watch)
+    replied = False
     if _turning_point(previous, snap):
-        ctx.notifier.notify(thread, PhaseChanged(subject, previous, snap))
-        thread_posted_at = now
+        messages.append(owed.reply(thread, watch.channel_id, PhaseChanged(subject, previous, snap)))
+        replied = True
     elif _progress_reply_due(ctx, watch, now):
-        ctx.notifier.notify(thread, Progressed(subject, previous, snap))
-        thread_posted_at = now
-    ctx.services.store.record_progress(
-        watch.id, snapshot=snap, saw_running=True, thread_posted_at=thread_posted_at, now=now
+        messages.append(owed.reply(thread, watch.channel_id, Progressed(subject, previous, snap)))
+        replied = True
+    recorded = ctx.services.store.record_progress(
+        watch.id,
+        snapshot=snap,
+        saw_running=True,
+        thread_posted_at=now if replied else None,
+        now=now,
+        owed=messages,
     )
-    return Outcome.REPLIED if thread_posted_at else Outcome.UPDATED
+    if not recorded.state.is_open:
+        return Outcome.ENDED_MEANWHILE
+    return Outcome.REPLIED if replied else Outcome.UPDATED
 
 
 def _turning_point(previous: ProgressSnapshot | None, snap: ProgressSnapshot) -> bool:
@@ -266,8 +262,6 @@ def _complete(
     now: datetime,
     results: dict[str, ScanResult | None] | None,
 ) -> Outcome:
-    final = replace(watch, state=WatchState.COMPLETED, finished_at=now, last_snapshot=snap)
-    started = snap.started_at or watch.created_at
     key = watch.target.key
     if results is None or key not in results:
         result = _scan_result(ctx, watch.target)
@@ -275,56 +269,64 @@ def _complete(
             results[key] = result
     else:
         result = results[key]
-    duration = max(now - started, timedelta())
+    duration = _duration(watch, snap, now)
     subject = ImageFollow.of(watch)
+    event: Completed | Failed
     if snap.phase is Phase.FAILED:
-        event: Completed | Failed = Failed(subject, snap, duration=duration, result=result)
+        event = Failed(subject, snap, duration=duration, result=result)
     else:
         event = Completed(subject, snap, duration=duration, result=result)
-    _end(ctx, final, event, parent_snap=snap, snapshot=snap, now=now)
-    return Outcome.COMPLETED
+    return _end(ctx, watch, WatchState.COMPLETED, event, parent_snap=snap, snapshot=snap, now=now)
+
+
+def _duration(watch: Watch, snap: ProgressSnapshot, now: datetime) -> timedelta:
+    """How long the scan took: from its start to now, never less than the time followed.
+
+    The time followed is measured per poll cycle, so a wall clock stepped back cannot
+    make a long scan look as if it finished in no time.
+    """
+    started = snap.started_at or watch.created_at
+    return max(now - started, timedelta(seconds=watch.watched_seconds), timedelta())
 
 
 def _expire(ctx: WatchContext, watch: Watch, now: datetime) -> Outcome:
-    final = replace(watch, state=WatchState.EXPIRED, finished_at=now)
     event = Expired(ImageFollow.of(watch), watch.last_snapshot, max_duration=_max_watch(ctx))
     parent_snap = watch.last_snapshot or ProgressSnapshot(phase=Phase.IDLE)
-    _end(ctx, final, event, parent_snap=parent_snap, snapshot=None, now=now)
-    return Outcome.EXPIRED
+    return _end(
+        ctx, watch, WatchState.EXPIRED, event, parent_snap=parent_snap, snapshot=None, now=now
+    )
 
 
 def _end(
     ctx: WatchContext,
-    final: Watch,
+    watch: Watch,
+    state: WatchState,
     event: Completed | Failed | Expired,
     *,
     parent_snap: ProgressSnapshot,
     snapshot: ProgressSnapshot | None,
     now: datetime,
-) -> None:
-    """Send the final reply, mark the watch finished, then show the final parent.
+) -> Outcome:
+    """Finish the watch and owe its final reply and parent edit, in one transaction.
 
-    The reply comes first (a crash before ``finish`` repeats it rather than loses it);
-    the parent edit comes last and is best effort, so a parent that can no longer be
-    edited never keeps a finished watch open (nor repeats its final reply).
+    Only the caller whose compare-and-set finished the watch owes them (a stop racing a
+    completion tells one of the two, never both), and the reply's key is the same for
+    every ending, so the end of a watch is told exactly once.
     """
-    thread = destination_of(final)
-    ctx.notifier.notify(thread, event)
-    ctx.services.store.finish(final.id, state=final.state, now=now, snapshot=snapshot)
-    try:
-        ctx.notifier.update_parent(thread, ParentView.of(final, parent_snap, now=now))
-    except DeliveryError as exc:
-        log.warning("watch %s ended; its parent could not be updated: %s", final.id, exc)
 
+    def owes(finished: Watch) -> list[Owed]:
+        thread = watch_thread(finished.id)
+        return [
+            owed.reply(thread, finished.channel_id, event, final=True),
+            _final(finished, parent_snap, now),
+        ]
 
-def _adopt_parent(ctx: WatchContext, watch: Watch, now: datetime) -> Watch:
-    """A PENDING watch outlived the listener that created it: adopt or post its parent."""
-    snap = watch.last_snapshot or ProgressSnapshot(phase=Phase.DISCOVERING)
-    thread = ctx.notifier.find_parent(watch.channel_id, ImageFollow.of(watch))
-    if thread is None:
-        thread = ctx.notifier.post_parent(watch.channel_id, ParentView.of(watch, snap, now=now))
-    assert thread.thread_ts is not None
-    return ctx.services.store.activate(watch.id, parent_ts=thread.thread_ts, now=now)
+    finished = ctx.services.store.finish(
+        watch.id, state=state, now=now, snapshot=snapshot, owe=owes
+    )
+    if finished is None:
+        return Outcome.ENDED_MEANWHILE
+    return Outcome.COMPLETED if state is WatchState.COMPLETED else Outcome.EXPIRED
 
 
 def _scan_result(ctx: WatchContext, target: ScanTarget) -> ScanResult | None:

@@ -53,7 +53,7 @@ def test_the_prune_job_uses_the_retention_setting(tmp_path: Path) -> None:
 
         def ctx_at(now: datetime) -> WatchContext:
             services = Services(settings=settings, console=None, store=store, clock=lambda: now)  # type: ignore[arg-type]
-            return WatchContext(services=services, notifier=None)  # type: ignore[arg-type]
+            return WatchContext(services=services, delivery=None)  # type: ignore[arg-type]
 
         assert prune_history(ctx_at(T0 + timedelta(days=6))) == 0
         assert prune_history(ctx_at(T0 + timedelta(days=8))) == 1

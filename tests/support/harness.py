@@ -97,7 +97,14 @@ class BotHarness:
         return self.http.post(f"{self.url}/slack/events", content=body, headers=headers)
 
     def poll(self) -> CycleReport:
-        return self.runtime.poll_once()
+        """One poll cycle, then deliver what it owes (the sender's thread is not running)."""
+        report = self.runtime.poll_once()
+        self.deliver()
+        return report
+
+    def deliver(self) -> None:
+        """Deliver every message due now, as the sender's thread would."""
+        self.runtime.sender.drain()
 
     def follow(self, text: str = "alpine:3.16", *, channel_id: str = CHANNEL) -> str:
         """``/scanprogress <text>`` in ``channel_id``; returns the parent message's ts."""
@@ -153,7 +160,7 @@ def running_bot(
     ):
         clock = ManualNow()
         settings = harness_settings(console, slack, tmp_path / "scanbot.db", **overrides)
-        runtime = build_runtime(settings, clock=clock)
+        runtime = build_runtime(settings, clock=clock, channel_interval=0.0)
         server = BackgroundServer(build_wsgi_app(runtime, serve_slack=True)).start()
         http = httpx.Client(timeout=10)
         try:

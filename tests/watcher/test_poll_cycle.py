@@ -143,12 +143,48 @@ def test_a_watch_ends_after_the_maximum_duration(
     with start_bot(tmp_path, console_clock, scanbot_max_watch_seconds=600) as bot:
         bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=4)
         parent_ts = bot.follow()
-        bot.clock.advance(601)
+        bot.poll()  # the first cycle starts measuring the time followed
+        for _ in range(9):
+            bot.clock.advance(60)
+            assert bot.poll().outcomes == {"unchanged": 1}
+        bot.clock.advance(60)
 
         assert bot.poll().outcomes == {"expired": 1}
         (watch_row,) = [w for w in [bot.runtime.store.get(1)] if w is not None]
         assert watch_row.state is WatchState.EXPIRED
         assert len(bot.slack.thread(CHANNEL, parent_ts)) == 1
+
+
+def test_a_wall_clock_jumping_a_day_ahead_does_not_expire_a_running_watch(
+    tmp_path: Path, console_clock: ManualClock
+) -> None:
+    """Expiry counts the time actually followed, cycle by cycle, not the wall clock."""
+    with start_bot(tmp_path, console_clock, scanbot_max_watch_seconds=3600) as bot:
+        bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=4)
+        bot.follow()
+        bot.poll()
+        bot.clock.advance(25 * 3600)
+
+        assert bot.poll().outcomes == {"unchanged": 1}
+        assert len(bot.runtime.store.list_open()) == 1
+
+
+def test_a_wall_clock_stepped_back_does_not_make_the_scan_look_instant(
+    tmp_path: Path, console_clock: ManualClock
+) -> None:
+    with start_bot(tmp_path, console_clock) as bot:
+        bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=2)
+        parent_ts = bot.follow()
+        bot.poll()
+        for _ in range(3):
+            bot.clock.advance(40)
+            bot.poll()
+        bot.clock.advance(-3600)
+        console_clock.advance(10 * STEP)
+
+        assert bot.poll().outcomes == {"completed": 1}
+        final = json.dumps(bot.slack.thread(CHANNEL, parent_ts)[-1])
+        assert "finished in 2 min" in final
 
 
 def test_console_failures_during_a_cycle_post_nothing_and_retry_next_cycle(
@@ -175,8 +211,10 @@ def test_a_channel_the_bot_was_removed_from_ends_the_watch(
     bot.slack.fail_next("chat.update", error="channel_not_found")
     console_clock.advance(STEP + 1)
 
-    assert bot.poll().outcomes == {"channel-gone": 1}
+    bot.poll()  # the edit it owes meets channel_not_found: the watch ends
     assert bot.runtime.store.list_open() == []
+    (watch,) = [w for w in [bot.runtime.store.get(1)] if w is not None]
+    assert watch.state is WatchState.FAILED
 
 
 def test_watches_resume_in_the_same_thread_after_a_restart(
@@ -191,10 +229,11 @@ def test_watches_resume_in_the_same_thread_after_a_restart(
         # as after a crash nothing was cleaned up): it resumes the watch.
         from bot.runtime import build_runtime
 
-        second = build_runtime(bot.runtime.settings, clock=bot.clock)
+        second = build_runtime(bot.runtime.settings, clock=bot.clock, channel_interval=0)
         try:
             console_clock.advance(10 * STEP)
             assert second.poll_once().outcomes == {"completed": 1}
+            second.sender.drain()
         finally:
             second.shutdown()
         replies = slack.thread(CHANNEL, parent_ts)

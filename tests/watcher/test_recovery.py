@@ -1,9 +1,9 @@
 """Crash windows around posting the parent message, and failures that must not lose a watch.
 
-A watch row is created (PENDING) before its parent message is posted, and marked ACTIVE
-with the parent's ts after.  If the process dies in between, the next poll — once the
-listener that created the row is surely gone — adopts the parent it finds in the channel
-(by message metadata) or, if none was posted, posts it.  Either way: exactly one parent.
+A watch row and the parent message it owes are stored in one transaction; the sender
+records each attempt before it sends.  If the process dies after Slack accepted the parent
+but before that was recorded, the next attempt finds the parent by the outbox key in its
+metadata and adopts it instead of posting it again.  Either way: exactly one parent.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import logging
 
 import pytest
 
+from bot.delivery import owed
+from bot.delivery.owed import watch_thread
 from bot.images import ScanTarget
 from bot.notify import ParentView
 from bot.progress import snapshot
@@ -27,27 +29,37 @@ def alpine_scan(bot: BotHarness) -> None:
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=4)
 
 
-def pending_watch(bot: BotHarness) -> Watch:
-    """The row a listener wrote just before it died."""
-    store = bot.runtime.store
-    watch, created = store.create_watch(
-        target=ALPINE, channel_id=CHANNEL, requester_id=ALICE, now=bot.clock()
+def owed_watch(bot: BotHarness) -> Watch:
+    """The row and owed parent a listener stored just before it died."""
+    snap = snapshot(bot.runtime.console.progress(ALPINE))
+    now = bot.clock()
+    watch, created = bot.runtime.store.create_watch(
+        target=ALPINE,
+        channel_id=CHANNEL,
+        requester_id=ALICE,
+        now=now,
+        snapshot=snap,
+        owe=lambda new: [
+            owed.parent(watch_thread(new.id), CHANNEL, ParentView.of(new, snap, now=now))
+        ],
     )
     assert created
-    snap = snapshot(bot.runtime.console.progress(ALPINE))
-    return store.record_progress(
-        watch.id, snapshot=snap, saw_running=True, thread_posted_at=None, now=bot.clock()
-    )
+    return watch
 
 
-def test_a_parent_posted_just_before_a_crash_is_adopted_not_posted_again(bot: BotHarness) -> None:
-    watch = pending_watch(bot)
+def test_a_parent_slack_accepted_just_before_a_crash_is_adopted_not_posted_again(
+    bot: BotHarness,
+) -> None:
+    watch = owed_watch(bot)
+    (entry,) = bot.runtime.store.pending(watch_thread(watch.id))
+    # The dead process had recorded its attempt and Slack had taken the message.
+    bot.runtime.store.start_attempt(entry.id)
     assert watch.last_snapshot is not None
     view = ParentView.of(watch, watch.last_snapshot, now=bot.clock())
-    posted_ts = bot.runtime.ctx.notifier.post_parent(CHANNEL, view).thread_ts
-    bot.clock.advance(61)
+    notifier = bot.runtime.sender.notifier
+    posted_ts = notifier.post_parent(CHANNEL, view, marker=entry.key).thread_ts
 
-    bot.poll()
+    bot.deliver()
 
     assert len(bot.slack.messages(CHANNEL)) == 1
     resumed = bot.runtime.store.get(watch.id)
@@ -56,24 +68,34 @@ def test_a_parent_posted_just_before_a_crash_is_adopted_not_posted_again(bot: Bo
     assert resumed.parent_ts == posted_ts
 
 
-def test_a_parent_never_posted_is_posted_by_the_next_poll(bot: BotHarness) -> None:
-    watch = pending_watch(bot)
-    bot.clock.advance(61)
+def test_a_parent_never_posted_is_posted_by_the_sender(bot: BotHarness) -> None:
+    watch = owed_watch(bot)
 
+    bot.deliver()
+
+    (parent,) = bot.slack.messages(CHANNEL)
+    resumed = bot.runtime.store.get(watch.id)
+    assert resumed is not None
+    assert resumed.parent_ts == parent["ts"]
+    assert parent["metadata"]["event_payload"]["key"] == f"watch:{watch.id}:parent"
+
+
+def test_a_pending_watch_written_before_the_outbox_gets_its_parent_after_a_minute(
+    bot: BotHarness,
+) -> None:
+    watch, _ = bot.runtime.store.create_watch(
+        target=ALPINE, channel_id=CHANNEL, requester_id=ALICE, now=bot.clock()
+    )
+    bot.poll()
+    assert bot.slack.messages(CHANNEL) == []  # a listener may still be at work on it
+
+    bot.clock.advance(61)
     bot.poll()
 
     (parent,) = bot.slack.messages(CHANNEL)
     resumed = bot.runtime.store.get(watch.id)
     assert resumed is not None
     assert resumed.parent_ts == parent["ts"]
-    assert parent["metadata"]["event_payload"]["watch_id"] == watch.id
-
-
-def test_a_fresh_pending_watch_is_left_to_the_listener_posting_it(bot: BotHarness) -> None:
-    pending_watch(bot)
-
-    assert bot.poll().outcomes == {"pending": 1}
-    assert bot.slack.messages(CHANNEL) == []
 
 
 def test_slack_rate_limiting_is_retried_by_the_client_and_the_parent_still_posted(
@@ -107,22 +129,17 @@ def test_an_unexpected_error_reaches_the_one_error_handler_and_the_user_is_told(
     assert any("bug in scanbot" in str(r.exc_info) for r in caplog.records if r.exc_info)
 
 
-def test_a_watch_stopped_while_its_parent_was_posted_ends_with_no_button(bot: BotHarness) -> None:
+def test_a_watch_stopped_before_its_parent_was_posted_ends_with_no_button(
+    bot: BotHarness,
+) -> None:
     from bot.watcher import lifecycle
 
-    store = bot.runtime.store
-    original_activate = store.activate
+    watch = owed_watch(bot)
+    assert lifecycle.stop(bot.runtime.ctx, watch, by_user=ALICE)
+    bot.deliver()
 
-    def stop_first(watch_id: int, *, parent_ts: str, now: object) -> Watch:
-        # A user presses stop between the parent being posted and its ts being recorded.
-        store.finish(watch_id, state=WatchState.STOPPED, now=bot.clock())
-        return original_activate(watch_id, parent_ts=parent_ts, now=bot.clock())
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(store, "activate", stop_first)
-        result = lifecycle.follow(bot.runtime.ctx, ALPINE, channel_id=CHANNEL, user_id=ALICE)
-
-    assert isinstance(result, lifecycle.Started)
     (parent,) = bot.slack.messages(CHANNEL)
     assert "stop_watch" not in json.dumps(parent)
-    assert store.list_open() == []
+    (reply,) = bot.slack.thread(CHANNEL, parent["ts"])
+    assert "stopped following" in json.dumps(reply)
+    assert bot.runtime.store.list_open() == []

@@ -1,0 +1,359 @@
+"""The one sender: delivers what the outbox owes, thread by thread, in order, once.
+
+Guarantee (see docs/reliability.md): every message owed is delivered, and delivered once
+as Slack users see it, whatever fails in between — Slack timing out after accepting a
+message, a 5xx, a reset, the process killed mid-send.
+
+* An attempt is recorded *before* the send.  A message with an earlier attempt may already
+  be in Slack, so before sending it again the sender looks for it by the outbox key it
+  carries in its metadata (``conversations.replies`` / ``conversations.history``).
+* A thread's messages go in the order they were owed; a failure stops that thread (not
+  the others) until its backoff passes.  Only the latest pending edit of a parent is sent.
+* Threads with a final message (a completion) go first when many are due.
+* A thread is delivered by one process at a time (a lease per thread), so replicas can
+  all run a sender.
+* Slack's rate limits: a ``Retry-After`` pauses every send of this process; one message per
+  second per channel is the pace (Slack's published limit for posting).
+* A channel that is gone closes the thread (its watch fails); content Slack refuses is sent
+  as plain text after :data:`PLAIN_AFTER` attempts; a refused token stops all delivery
+  until a probe succeeds — said once in the log and in health, not once per message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import assert_never
+
+from bot.delivery import codec
+from bot.delivery.codec import CodecError
+from bot.delivery.owed import FINAL_PRIORITY, Kind
+from bot.notify import (
+    Completed,
+    ContentRejected,
+    DeliveryFailed,
+    Destination,
+    DestinationGone,
+    Failed,
+    MessageGone,
+    NotAuthorized,
+)
+from bot.services import Notifier, ThreadState
+from bot.store import Store
+from bot.store.outbox import OutboxEntry, Thread
+
+log = logging.getLogger(__name__)
+
+#: After this many refused attempts, a message is sent as plain text (no blocks).
+PLAIN_AFTER = 3
+#: After this many attempts even the plain text is given up (logged as an error).
+GIVE_UP_AFTER = 6
+#: Backoff between attempts of one message: 1, 2, 4 … seconds, at most this, with jitter.
+MAX_BACKOFF_SECONDS = 300.0
+#: How long a process may hold a thread while delivering it.
+THREAD_LEASE = timedelta(seconds=60)
+#: While Slack refuses our token, how often one message is tried to see if it came back.
+AUTH_PROBE_SECONDS = 60.0
+
+
+@dataclass
+class SenderStatus:
+    """What health and metrics read: the last failure and whether delivery is stopped."""
+
+    delivered: int = 0
+    failed_attempts: int = 0
+    not_authorized: str | None = None  # the Slack error code while our token is refused
+    last_error: str | None = None
+    paused_until: float = 0.0  # monotonic; a rate limit pauses every send
+    storage_error: str | None = None
+
+
+@dataclass
+class Sender:
+    """Delivers the outbox through a :class:`~bot.services.Notifier` (thread-safe)."""
+
+    store: Store
+    notifier: Notifier
+    owner: str
+    clock: Callable[[], datetime]
+    channel_interval: float = 1.0  # seconds between two posts in one channel
+    monotonic: Callable[[], float] = time.monotonic
+    on_completion_delivered: Callable[[float], None] | None = None
+    status: SenderStatus = field(default_factory=SenderStatus)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _wake: threading.Event = field(default_factory=threading.Event)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    _last_post: dict[str, float] = field(default_factory=dict)
+
+    # --- the background loop ------------------------------------------------------------
+
+    def start(self) -> None:
+        """Deliver in a background thread until :meth:`stop`."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="scanbot-sender", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def kick(self) -> None:
+        """Messages were owed: deliver them soon."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                busy = self.deliver_due()
+            except Exception as exc:  # noqa: BLE001 - the storage failing must not kill the loop
+                self._storage_failed(exc)
+                busy = False
+            self._wake.wait(0.05 if busy else 1.0)
+
+    def _storage_failed(self, exc: Exception) -> None:
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        if self.status.storage_error is None:
+            log.error("delivery paused: the database cannot be read or written (%s)", reason)
+        self.status.storage_error = reason
+
+    # --- delivering -----------------------------------------------------------------------
+
+    def drain(self, *, rounds: int = 50) -> None:
+        """Deliver until nothing is due now (tests, shutdown)."""
+        for _ in range(rounds):
+            if not self.deliver_due():
+                return
+
+    def deliver_due(self) -> bool:
+        """One pass over the threads with messages due; True if anything was delivered."""
+        if self._paused():
+            return False
+        progressed = False
+        for thread_key in self.store.due_threads(now=self.clock()):
+            if self._stop.is_set() or self._paused():
+                break
+            _state, sent = self._deliver_claimed(thread_key)
+            progressed = progressed or sent
+        if self.status.storage_error is not None:
+            log.info("delivery resumed: the database answers again")
+            self.status.storage_error = None
+        return progressed
+
+    def deliver_now(self, thread_key: str) -> ThreadState:
+        """Deliver what ``thread_key`` owes now, in the calling thread."""
+        if self._paused():
+            return ThreadState.WAITING
+        state, _sent = self._deliver_claimed(thread_key)
+        return state
+
+    def _deliver_claimed(self, thread_key: str) -> tuple[ThreadState, bool]:
+        with self._lock:
+            if not self.store.claim_thread(
+                thread_key, owner=self.owner, ttl=THREAD_LEASE, now=self.clock()
+            ):
+                return ThreadState.WAITING, False  # another replica is delivering it
+            try:
+                return self._deliver_thread(thread_key)
+            finally:
+                self.store.release_thread(thread_key, owner=self.owner)
+
+    def _deliver_thread(self, thread_key: str) -> tuple[ThreadState, bool]:
+        thread = self.store.thread(thread_key)
+        entries = self.store.pending(thread_key)
+        if thread is None or not entries:
+            return ThreadState.DELIVERED, False
+        entries = self._coalesce_edits(entries)
+        sent_any = False
+        for entry in entries:
+            if entry.next_attempt_at > self.clock():
+                return ThreadState.WAITING, sent_any
+            if entry.kind is not Kind.PARENT and thread.parent_ts is None:
+                if any(e.kind is Kind.PARENT for e in entries):
+                    return ThreadState.WAITING, sent_any  # the parent goes first
+                self.store.drop([entry.id], error="the thread has no parent message")
+                continue
+            if self._pace(thread.channel_id):
+                return ThreadState.WAITING, sent_any
+            outcome, ts = self._deliver_one(entry, thread)
+            if outcome is ThreadState.GONE:
+                return ThreadState.GONE, sent_any
+            if outcome is ThreadState.WAITING:
+                return ThreadState.WAITING, sent_any
+            sent_any = True
+            if entry.kind is Kind.PARENT and ts is not None:
+                thread = replace(thread, parent_ts=ts)
+        return ThreadState.DELIVERED, sent_any
+
+    def _coalesce_edits(self, entries: list[OutboxEntry]) -> list[OutboxEntry]:
+        """Only the latest pending edit of the parent matters: drop the ones it supersedes."""
+        edits = [entry for entry in entries if entry.kind is Kind.EDIT]
+        superseded = {entry.id for entry in edits[:-1]}
+        if superseded:
+            self.store.drop(sorted(superseded), error="superseded by a newer edit")
+        return [entry for entry in entries if entry.id not in superseded]
+
+    def _pace(self, channel_id: str) -> bool:
+        """True when this channel had a post less than ``channel_interval`` ago."""
+        last = self._last_post.get(channel_id)
+        return last is not None and self.monotonic() - last < self.channel_interval
+
+    def _paused(self) -> bool:
+        return self.monotonic() < self.status.paused_until
+
+    def _deliver_one(self, entry: OutboxEntry, thread: Thread) -> tuple[ThreadState, str | None]:
+        """One attempt at one message: recorded first, looked for if it may be in Slack."""
+        attempt = self.store.start_attempt(entry.id)
+        plain = attempt > PLAIN_AFTER
+        destination = Destination(channel_id=thread.channel_id, thread_ts=thread.parent_ts)
+        try:
+            ts = self._found_earlier(entry, destination) if attempt > 1 else None
+            if ts is None:
+                ts = self._send(entry, destination, plain=plain)
+                self._last_post[thread.channel_id] = self.monotonic()
+        except CodecError as exc:
+            log.error("outbox message %s cannot be read and is dropped: %s", entry.key, exc)
+            self.store.drop([entry.id], error=f"unreadable: {exc}")
+            return ThreadState.DELIVERED, None
+        except DestinationGone as exc:
+            closed = self.store.close_thread(entry.thread_key, error=exc.code, now=self.clock())
+            log.warning(
+                "%s: channel %s cannot be posted in (%s); %d message(s) dropped",
+                entry.thread_key,
+                thread.channel_id,
+                exc.code,
+                closed,
+            )
+            return ThreadState.GONE, None
+        except MessageGone as exc:
+            return self._message_gone(entry, exc), None
+        except ContentRejected as exc:
+            return self._rejected(entry, attempt, exc), None
+        except NotAuthorized as exc:
+            self._not_authorized(entry, exc)
+            return ThreadState.WAITING, None
+        except DeliveryFailed as exc:
+            self._retry(entry, attempt, exc)
+            return ThreadState.WAITING, None
+        self.store.mark_sent(entry, ts=ts, now=self.clock())
+        self._delivered(entry)
+        return ThreadState.DELIVERED, ts
+
+    def _found_earlier(self, entry: OutboxEntry, destination: Destination) -> str | None:
+        """The ts of this message if an earlier attempt reached Slack after all."""
+        match entry.kind:
+            case Kind.PARENT:
+                found = self.notifier.find_parent(
+                    destination.channel_id, entry.key, since=entry.created_at
+                )
+                ts = None if found is None else found.thread_ts
+            case Kind.REPLY:
+                ts = self.notifier.find_reply(destination, entry.key)
+            case Kind.EDIT:
+                return None  # edits are idempotent: just send again
+            case _:
+                assert_never(entry.kind)
+        if ts is not None:
+            log.info("%s was delivered by an earlier attempt; not sending it again", entry.key)
+        return ts
+
+    def _send(self, entry: OutboxEntry, destination: Destination, *, plain: bool) -> str | None:
+        match entry.kind:
+            case Kind.PARENT:
+                view = codec.load_view(entry.body)
+                posted = self.notifier.post_parent(
+                    destination.channel_id, view, marker=entry.key, plain=plain
+                )
+                return posted.thread_ts
+            case Kind.EDIT:
+                self.notifier.update_parent(destination, codec.load_view(entry.body))
+                return None
+            case Kind.REPLY:
+                event = codec.load_event(entry.body)
+                return self.notifier.notify(destination, event, marker=entry.key, plain=plain)
+            case _:
+                assert_never(entry.kind)
+
+    def _delivered(self, entry: OutboxEntry) -> None:
+        self.status.delivered += 1
+        if self.status.not_authorized is not None:
+            log.warning("Slack accepts our token again; delivery resumed")
+            self.status.not_authorized = None
+        if entry.kind is Kind.REPLY and self.on_completion_delivered is not None:
+            event = codec.load_event(entry.body)
+            if isinstance(event, (Completed, Failed)):
+                owed_for = (self.clock() - entry.created_at).total_seconds()
+                self.on_completion_delivered(max(0.0, owed_for))
+
+    def _message_gone(self, entry: OutboxEntry, exc: MessageGone) -> ThreadState:
+        if entry.kind is Kind.EDIT and entry.priority == FINAL_PRIORITY:
+            # The watch has ended; its final edit is best effort: the parent keeps its state.
+            self.store.drop([entry.id], error=exc.code)
+            return ThreadState.DELIVERED
+        closed = self.store.close_thread(entry.thread_key, error=exc.code, now=self.clock())
+        log.warning(
+            "%s: the parent message is gone (%s); %d message(s) dropped",
+            entry.thread_key,
+            exc.code,
+            closed,
+        )
+        return ThreadState.GONE
+
+    def _rejected(self, entry: OutboxEntry, attempt: int, exc: ContentRejected) -> ThreadState:
+        if attempt >= GIVE_UP_AFTER:
+            log.error("%s: Slack refuses even the plain text (%s); dropped", entry.key, exc.code)
+            self.store.drop([entry.id], error=exc.code)
+            return ThreadState.DELIVERED
+        if attempt == PLAIN_AFTER:
+            log.warning(
+                "%s: Slack refused the message %d times (%s); sending it as plain text",
+                entry.key,
+                attempt,
+                exc.code,
+            )
+        self._retry(entry, attempt, exc, soon=attempt >= PLAIN_AFTER)
+        return ThreadState.WAITING
+
+    def _not_authorized(self, entry: OutboxEntry, exc: NotAuthorized) -> None:
+        if self.status.not_authorized is None:
+            log.error(
+                "Slack refuses our token (%s): nothing can be posted until SLACK_BOT_TOKEN "
+                "is fixed; trying again every %.0f s",
+                exc.code,
+                AUTH_PROBE_SECONDS,
+            )
+        self.status.not_authorized = exc.code
+        self.status.paused_until = self.monotonic() + AUTH_PROBE_SECONDS
+        at = self.clock() + timedelta(seconds=AUTH_PROBE_SECONDS)
+        self.store.retry_later(entry.id, at=at, error=exc.code)
+
+    def _retry(
+        self,
+        entry: OutboxEntry,
+        attempt: int,
+        exc: DeliveryFailed | ContentRejected,
+        *,
+        soon: bool = False,
+    ) -> None:
+        self.status.failed_attempts += 1
+        self.status.last_error = f"{exc.code or type(exc).__name__}"
+        retry_after = exc.retry_after if isinstance(exc, DeliveryFailed) else None
+        if retry_after is not None:
+            # A rate limit applies to everyone who sends: pause the whole sender.
+            self.status.paused_until = max(self.status.paused_until, self.monotonic() + retry_after)
+            delay = retry_after
+        elif soon:
+            delay = 0.0
+        else:
+            delay = min(MAX_BACKOFF_SECONDS, 2.0 ** (attempt - 1)) * random.uniform(0.5, 1.5)  # noqa: S311
+        log.info("%s: attempt %d failed (%s); next in %.1f s", entry.key, attempt, exc, delay)
+        self.store.retry_later(entry.id, at=self.clock() + timedelta(seconds=delay), error=str(exc))

@@ -1,0 +1,105 @@
+"""Runs the poll cycle for the scheduler and keeps an outage to a few log lines.
+
+What cannot succeed is not attempted every second: while the database cannot be written,
+cycles back off (1, 2, 4 … 60 s); while Slack refuses our token, no console request is
+made at all.  Each problem is logged once when it starts and once when it ends, with a
+count in between, and :meth:`PollSupervisor.problems` names it for ``/healthz``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.watcher.job import CycleReport
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 60.0
+
+
+@dataclass
+class _Problem:
+    reason: str
+    since: float
+    count: int = 1
+
+
+@dataclass
+class PollSupervisor:
+    """Wraps ``cycle`` (one poll) with back-off and once-per-change logging."""
+
+    cycle: Callable[[], CycleReport]
+    slack_refused: Callable[[], str | None]  # the Slack error code while our token is refused
+    sqlite_path: Path | None = None  # the SQLite file, to recreate it if it was deleted
+    recreate_database: Callable[[], None] | None = None
+    monotonic: Callable[[], float] = time.monotonic
+    last_success: float | None = None
+    _problems: dict[str, _Problem] = field(default_factory=dict)
+    _resume_at: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(self) -> CycleReport | None:
+        """One scheduled run: a poll cycle, unless a known problem says to wait."""
+        now = self.monotonic()
+        refused = self.slack_refused()
+        if refused is not None:
+            self._start("slack", f"Slack refuses the bot token ({refused}); polling paused")
+            return None
+        self._end("slack", "Slack accepts the bot token again; polling resumed")
+        if now < self._resume_at:
+            return None
+        try:
+            report = self.cycle()
+        except SQLAlchemyError as exc:
+            self._storage_failed(exc)
+            return None
+        self._end("database", "the database answers again; polling resumed")
+        self.last_success = self.monotonic()
+        return report
+
+    def problems(self) -> dict[str, str]:
+        """What keeps the bot from working now, by component (empty when all is well)."""
+        with self._lock:
+            return {name: problem.reason for name, problem in self._problems.items()}
+
+    def _storage_failed(self, exc: SQLAlchemyError) -> None:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+        if self.sqlite_path is not None and not self.sqlite_path.exists():
+            log.warning(
+                "the database file %s was deleted: recreating it; open watches were lost",
+                self.sqlite_path,
+            )
+            if self.recreate_database is not None:
+                try:
+                    self.recreate_database()
+                    return
+                except SQLAlchemyError as again:
+                    reason = str(getattr(again, "orig", None) or again).splitlines()[0][:200]
+        problem = self._start("database", f"the database cannot be used: {reason}")
+        backoff = min(MAX_BACKOFF_SECONDS, 2.0 ** min(problem.count - 1, 6))
+        self._resume_at = self.monotonic() + backoff
+
+    def _start(self, name: str, reason: str) -> _Problem:
+        with self._lock:
+            problem = self._problems.get(name)
+            if problem is None:
+                problem = self._problems[name] = _Problem(reason, self.monotonic())
+                log.error("%s", reason)
+            else:
+                problem.count += 1
+                problem.reason = reason
+            return problem
+
+    def _end(self, name: str, message: str) -> None:
+        with self._lock:
+            problem = self._problems.pop(name, None)
+        if problem is not None:
+            took = self.monotonic() - problem.since
+            log.warning("%s (after %.0f s and %d failed cycles)", message, took, problem.count)
