@@ -32,6 +32,7 @@ from bot.watcher.job import (
 from bot.watcher.lifecycle import WatchContext
 from bot.watcher.scheduler import build_scheduler
 from bot.watcher.supervisor import PollSupervisor
+from bot.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class Runtime:
     fetcher: ConsoleFetcher
     scheduler: BackgroundScheduler
     sender: Sender
+    work: WorkQueue
     supervisor: PollSupervisor
     watched: WatchedTime
     owner: str
@@ -134,7 +136,11 @@ def build_runtime(
         channel_interval=channel_interval,
     )
     ctx = WatchContext(services=services, delivery=sender)
-    app = build_app(ctx, web_client, token_verification=token_verification)
+    work = WorkQueue(
+        threads=settings.scanbot_work_threads, capacity=settings.scanbot_work_queue_size
+    )
+    closers.insert(0, work.close)  # finish accepted Slack work before the console closes
+    app = build_app(ctx, web_client, work, token_verification=token_verification)
     fetcher = ConsoleFetcher(console, workers=settings.scanbot_console_concurrency)
     watched = WatchedTime(cap=max(60.0, 3 * settings.scanbot_poll_seconds))
     sqlite_file = store.sqlite_file()
@@ -159,6 +165,7 @@ def build_runtime(
         fetcher=fetcher,
         scheduler=scheduler,
         sender=sender,
+        work=work,
         supervisor=supervisor,
         watched=watched,
         owner=owner,

@@ -20,6 +20,7 @@ from bot.sandbox.slack import SlackApiStandIn
 from bot.sandbox.slack.signing import signed_headers, slash_command_body
 from bot.slack.listeners import register_listeners
 from bot.watcher.lifecycle import WatchContext
+from bot.workqueue import WorkQueue
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT.parent / "shared" / "reference" / "slack-app-manifest.schema.1.0.0.json"
@@ -40,7 +41,7 @@ def bolt_app(client: WebClient | None = None) -> App:
         signing_secret=SECRET,
         token_verification_enabled=False,
     )
-    register_listeners(app, cast(WatchContext, None))
+    register_listeners(app, cast(WatchContext, None), WorkQueue(threads=1, capacity=1))
     return app
 
 

@@ -18,6 +18,7 @@ from bot.settings import Settings, SettingsError
 from bot.slack import errors
 from bot.slack.listeners import register_listeners
 from bot.watcher.lifecycle import WatchContext
+from bot.workqueue import WorkQueue
 
 #: The Slack types the process builder holds (re-exported so only bot.slack imports Slack).
 __all__ = ["App", "WebClient", "build_app", "build_web_client"]
@@ -40,7 +41,9 @@ def build_web_client(settings: Settings) -> WebClient:
     )
 
 
-def build_app(ctx: WatchContext, client: WebClient, *, token_verification: bool = True) -> App:
+def build_app(
+    ctx: WatchContext, client: WebClient, work: WorkQueue, *, token_verification: bool = True
+) -> App:
     """Build the bolt app with every listener and the one error handler registered.
 
     ``token_verification`` calls ``auth.test`` once here, so a wrong SLACK_BOT_TOKEN
@@ -56,7 +59,7 @@ def build_app(ctx: WatchContext, client: WebClient, *, token_verification: bool 
             f"SLACK_BOT_TOKEN was rejected by Slack ({_auth_error(exc)}); check the bot token "
             "on the Slack app's 'OAuth & Permissions' page and SLACK_API_URL"
         ) from None
-    register_listeners(app, ctx)
+    register_listeners(app, ctx, work)
     errors.register(app)
     return app
 

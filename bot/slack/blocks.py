@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bot.slack.blocks_commands import (
     already_watching,
+    busy_message,
     error_message,
     follow_ack,
     help_text,
@@ -19,6 +20,7 @@ from bot.slack.blocks_commands import (
     not_in_channel,
     regular_scan,
     scan_just_finished,
+    storage_unavailable,
 )
 from bot.slack.blocks_watch import (
     STOP_WATCH_ACTION,
@@ -36,6 +38,7 @@ __all__ = [
     "STOP_WATCH_ACTION",
     "WATCH_LIST_MAX",
     "already_watching",
+    "busy_message",
     "error_message",
     "follow_ack",
     "help_text",
@@ -44,6 +47,7 @@ __all__ = [
     "regular_scan",
     "scan_complete",
     "scan_just_finished",
+    "storage_unavailable",
     "thread_message",
     "thread_update",
     "watch_expired",

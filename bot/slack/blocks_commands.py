@@ -194,3 +194,20 @@ def not_in_channel(channel_id: str) -> SlackMessage:
     )
     fallback = f"I can't post in {channel}: invite me with /invite @scanbot, then try again"
     return message(fallback, [section(text)])
+
+
+def busy_message() -> SlackMessage:
+    """Ephemeral, in the ack: the bot's work queue is full."""
+    return error_message(
+        "scanbot is busy right now and could not take this request.",
+        "Try again in a moment.",
+    )
+
+
+def storage_unavailable() -> SlackMessage:
+    """Ephemeral: the database cannot be written, so nothing new can be followed."""
+    return error_message(
+        "scanbot cannot store watches right now (its database is unavailable).",
+        "Scans already followed continue once it is back; try again in a few minutes, "
+        "and tell the scanbot operators if it lasts.",
+    )

@@ -15,13 +15,26 @@ log = logging.getLogger(__name__)
 def register(app: App) -> None:
     @app.error
     def handle_error(error: Exception, body: dict[str, Any], respond: Respond | None) -> None:
-        log.error("unhandled error in a Slack listener", exc_info=error)
-        if respond is not None and body.get("response_url"):
-            respond(
-                **blocks.error_message(
-                    "Something went wrong inside scanbot.",
-                    "Try again in a minute; if it keeps failing, ask the scanbot operators "
-                    "(the details are in its log).",
-                ).as_kwargs(),
-                replace_original=False,
-            )
+        report_unexpected(error, respond if body.get("response_url") else None)
+
+
+def report_unexpected(error: Exception, respond: Respond | None) -> None:
+    """The one place an unexpected error in Slack work ends up: logged, and the user told.
+
+    Used by bolt's error handler and by the work queue that runs listeners' work after
+    their ack.  The user sees no internals; the log has the traceback.
+    """
+    log.error("unhandled error in a Slack listener", exc_info=error)
+    if respond is None:
+        return
+    try:
+        respond(
+            **blocks.error_message(
+                "Something went wrong inside scanbot.",
+                "Try again in a minute; if it keeps failing, ask the scanbot operators "
+                "(the details are in its log).",
+            ).as_kwargs(),
+            replace_original=False,
+        )
+    except OSError as exc:  # the response URL cannot be reached: the log already has it all
+        log.warning("could not tell the user about the error: %s", exc)

@@ -6,8 +6,10 @@ from slack_bolt import App
 
 from bot.slack.listeners import actions, commands
 from bot.watcher.lifecycle import WatchContext
+from bot.workqueue import WorkQueue
 
 
-def register_listeners(app: App, ctx: WatchContext) -> None:
-    commands.register(app, ctx)
-    actions.register(app, ctx)
+def register_listeners(app: App, ctx: WatchContext, work: WorkQueue) -> None:
+    """Every listener: each acks at once and hands the rest to ``work``."""
+    commands.register(app, ctx, work)
+    actions.register(app, ctx, work)

@@ -7,17 +7,26 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.slack import blocks
+from bot.slack.errors import report_unexpected
 from bot.watcher import lifecycle
 from bot.watcher.lifecycle import WatchContext
+from bot.workqueue import WorkQueue
 
 
-def register(app: App, ctx: WatchContext) -> None:
+def register(app: App, ctx: WatchContext, work: WorkQueue) -> None:
     @app.action(blocks.STOP_WATCH_ACTION)
     def stop_watch(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
     ) -> None:
         ack()
-        handle_stop_button(ctx, body, action, respond)
+        reservation = work.reserve()
+        if reservation is None:
+            respond(**blocks.busy_message().as_kwargs(), replace_original=False)
+            return
+        reservation.submit(
+            lambda: handle_stop_button(ctx, body, action, respond),
+            on_error=lambda error: report_unexpected(error, respond),
+        )
 
 
 def handle_stop_button(

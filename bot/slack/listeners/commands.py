@@ -1,7 +1,10 @@
 """``/scanprogress``: ack at once, then ask the console and answer.
 
-Expected failures (bad input, console errors, channel problems) become ephemeral
-messages saying what to do; anything else goes to the app's one error handler.
+The ack never waits: answers that need no I/O (help, bad input) go in the ack itself;
+everything else runs on the bot's own work queue after the ack, and a full queue is said
+in the ack.  Expected failures (console errors, a database that cannot be written, a
+channel the bot cannot post in) become ephemeral messages saying what to do; anything
+else goes to the one error handler (:func:`bot.slack.errors.report_unexpected`).
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ import logging
 from typing import Any, assert_never
 
 from slack_bolt import Ack, App, Respond
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.console.errors import ConsoleError
 from bot.progress import snapshot
 from bot.slack import blocks
 from bot.slack.command_text import (
     BadInput,
+    Command,
     FollowImage,
     ListWatches,
     ShowHelp,
@@ -23,9 +28,11 @@ from bot.slack.command_text import (
     StopWatch,
     parse_command,
 )
+from bot.slack.errors import report_unexpected
 from bot.slack.mrkdwn import escape
 from bot.watcher import lifecycle
 from bot.watcher.lifecycle import WatchContext
+from bot.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +40,14 @@ COMMAND = "/scanprogress"
 HELP_HINT = "Type `/scanprogress help` for examples."
 
 
-def register(app: App, ctx: WatchContext) -> None:
+def register(app: App, ctx: WatchContext, work: WorkQueue) -> None:
     @app.command(COMMAND)
     def scanprogress(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        handle_scanprogress(ctx, ack, command, respond)
+        handle_scanprogress(ctx, work, ack, command, respond)
 
 
 def handle_scanprogress(
-    ctx: WatchContext, ack: Ack, command: dict[str, Any], respond: Respond
+    ctx: WatchContext, work: WorkQueue, ack: Ack, command: dict[str, Any], respond: Respond
 ) -> None:
     request = parse_command(str(command.get("text") or ""))
     # Parsing is pure and takes microseconds: answers that need no I/O go in the ack itself.
@@ -51,10 +58,24 @@ def handle_scanprogress(
         case BadInput():
             ack(**blocks.error_message(request.message, HELP_HINT).as_kwargs())
             return
-        case FollowImage():
-            ack(**blocks.follow_ack(request.target).as_kwargs())
         case _:
-            ack()
+            pass
+    reservation = work.reserve()
+    if reservation is None:
+        ack(**blocks.busy_message().as_kwargs())
+        return
+    if isinstance(request, FollowImage):
+        ack(**blocks.follow_ack(request.target).as_kwargs())
+    else:
+        ack()
+    reservation.submit(
+        lambda: _answer(ctx, request, command, respond),
+        on_error=lambda error: report_unexpected(error, respond),
+    )
+
+
+def _answer(ctx: WatchContext, request: Command, command: dict[str, Any], respond: Respond) -> None:
+    """The work after the ack, on the bot's work queue."""
     channel_id = str(command.get("channel_id") or "")
     user_id = str(command.get("user_id") or "")
     log.info("/scanprogress from %s in %s: %s", user_id, channel_id, _describe(request))
@@ -70,10 +91,16 @@ def handle_scanprogress(
                 _stop(ctx, request, channel_id=channel_id, user_id=user_id, respond=respond)
             case FollowImage():
                 _follow(ctx, request, channel_id=channel_id, user_id=user_id, respond=respond)
+            case ShowHelp() | BadInput():
+                pass  # answered in the ack
             case _:
                 assert_never(request)
     except ConsoleError as exc:
+        log.warning("console error answering %s: %s", _describe(request), exc.detail or exc)
         respond(**blocks.error_message(str(exc), exc.hint).as_kwargs())
+    except SQLAlchemyError as exc:
+        log.error("the database failed answering %s: %s", _describe(request), exc)
+        respond(**blocks.storage_unavailable().as_kwargs())
 
 
 def _describe(request: object) -> str:
