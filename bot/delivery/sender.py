@@ -85,7 +85,6 @@ class Sender:
     monotonic: Callable[[], float] = time.monotonic
     on_completion_delivered: Callable[[float], None] | None = None
     status: SenderStatus = field(default_factory=SenderStatus)
-    _lock: threading.RLock = field(default_factory=threading.RLock)
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -157,15 +156,14 @@ class Sender:
         return state
 
     def _deliver_claimed(self, thread_key: str) -> tuple[ThreadState, bool]:
-        with self._lock:
-            if not self.store.claim_thread(
-                thread_key, owner=self.owner, ttl=THREAD_LEASE, now=self.clock()
-            ):
-                return ThreadState.WAITING, False  # another replica is delivering it
-            try:
-                return self._deliver_thread(thread_key)
-            finally:
-                self.store.release_thread(thread_key, owner=self.owner)
+        # One deliverer per thread, across this process's threads and across replicas.
+        owner = f"{self.owner}:{threading.get_ident()}"
+        if not self.store.claim_thread(thread_key, owner=owner, ttl=THREAD_LEASE, now=self.clock()):
+            return ThreadState.WAITING, False
+        try:
+            return self._deliver_thread(thread_key)
+        finally:
+            self.store.release_thread(thread_key, owner=owner)
 
     def _deliver_thread(self, thread_key: str) -> tuple[ThreadState, bool]:
         thread = self.store.thread(thread_key)

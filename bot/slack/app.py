@@ -8,11 +8,7 @@ import re
 from slack_bolt import App
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.settings import Settings, SettingsError
 from bot.slack import errors
@@ -25,19 +21,20 @@ __all__ = ["App", "WebClient", "build_app", "build_web_client"]
 
 
 def build_web_client(settings: Settings) -> WebClient:
-    """A WebClient on ``SLACK_API_URL`` that retries 429 (honouring Retry-After) and
-    connection / 5xx errors with slack_sdk's own retry handlers."""
+    """A WebClient on ``SLACK_API_URL`` that retries a 429 once, after its Retry-After.
+
+    Only 429 is retried here (slack_sdk's own handler): Slack did not take the message,
+    so sending it again is safe.  A 5xx or a connection reset may come *after* Slack took
+    the message; those go back to the outbox's sender, which looks for the message before
+    it sends it again (slack_sdk's retry handlers for them would post it twice).
+    """
     settings.require_slack()
     assert settings.slack_bot_token is not None
     return WebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=10,
-        retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
     )
 
 

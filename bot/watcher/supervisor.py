@@ -71,7 +71,11 @@ class PollSupervisor:
 
     def _storage_failed(self, exc: SQLAlchemyError) -> None:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
-        if self.sqlite_path is not None and not self.sqlite_path.exists():
+        # A deleted SQLite file is either missing or, once a connection reopened it, empty.
+        lost = self.sqlite_path is not None and (
+            not self.sqlite_path.exists() or "no such table" in reason
+        )
+        if lost:
             log.warning(
                 "the database file %s was deleted: recreating it; open watches were lost",
                 self.sqlite_path,
