@@ -67,8 +67,10 @@ def test_help_and_bad_input_answer_while_the_console_hangs_and_the_queue_is_full
     busy = [a for a in acks if "busy" in a.text]
     assert (len(looking), len(busy)) == (3, 2)  # three taken, two told to try again
     assert "Try again in a moment" in busy[0].text
-    assert help_ack.status_code == 200 and "/scanprogress" in help_ack.text
-    assert bad_ack.status_code == 200 and "alpine" in bad_ack.text
+    assert help_ack.status_code == 200
+    assert "/scanprogress" in help_ack.text
+    assert bad_ack.status_code == 200
+    assert "alpine" in bad_ack.text
 
 
 def test_follows_are_acked_while_slack_rate_limits_every_call_and_posted_later(
@@ -80,7 +82,8 @@ def test_follows_are_acked_while_slack_rate_limits_every_call_and_posted_later(
     ack = slash(bot, "alpine:3.16")
     help_ack = slash(bot, "help", n=1)
 
-    assert ack.status_code == 200 and "Looking up" in ack.text
+    assert ack.status_code == 200
+    assert "Looking up" in ack.text
     assert help_ack.status_code == 200
     bot.wait_until(lambda: len(bot.runtime.store.list_open()) == 1)
     bot.runtime.work.wait_idle()
