@@ -158,8 +158,8 @@ def build_wsgi_app(
             healthy, report = runtime.health()
             return _json(start_response, 200 if healthy else 503, report)
         if path == "/readyz" and method in ("GET", "HEAD"):
-            ready, report = runtime.readiness()
-            return _json(start_response, 200 if ready else 503, report)
+            ready, readiness = runtime.readiness()
+            return _json(start_response, 200 if ready else 503, readiness)
         if path == "/metrics" and method in ("GET", "HEAD"):
             body = runtime.metrics.exposition()
             start_response(
