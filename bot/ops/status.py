@@ -79,14 +79,14 @@ def _poll(health: HealthState, now: datetime, stale_after: timedelta) -> Finding
         )
     age = (now - health.last_cycle_at).total_seconds()
     data: dict[str, object] = {"last_cycle_seconds_ago": round(age)}
-    took = f" (took {health.last_cycle_seconds:.1f} s)" if health.last_cycle_seconds else ""
+    took = f"took {health.last_cycle_seconds:.1f} s" if health.last_cycle_seconds else ""
     if health.last_cycle_ok is False:
         phrase = f"last poll cycle failed {ago(age)} ago"
         return Finding("poll", Status.WARNING, phrase, health.last_error or phrase, data)
     phrase = f"last poll cycle {ago(age)} ago"
     if age > stale_after.total_seconds():
-        return Finding("poll", Status.WARNING, phrase + " (stale)", phrase + took, data)
-    return Finding("poll", Status.OK, phrase, phrase + took, data)
+        return Finding("poll", Status.WARNING, phrase + " (stale)", took, data)
+    return Finding("poll", Status.OK, phrase, took, data)
 
 
 def _last_error(health: HealthState, now: datetime) -> Finding:

@@ -48,7 +48,7 @@ def digest_message(digest: Digest) -> SlackMessage:
     blocks.append(section(_regular(digest, zone)))
     blocks.append(section(_list("Still running", digest.running, _running_line(digest.now))))
     if digest.stopped:
-        blocks.append(context(f"{plural(digest.stopped, 'watch')} stopped by people"))
+        blocks.append(context(f"{plural(digest.stopped, 'watch')} stopped by hand"))
     text = f"Scan digest ({digest.timezone}): {counts}"
     return message(text, blocks)
 
