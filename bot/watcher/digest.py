@@ -62,9 +62,45 @@ class RegistryStatusSource(Protocol):
 
 
 def digest_trigger(settings: Settings) -> CronTrigger:
-    """``SCANBOT_DIGEST_CRON`` in ``SCANBOT_DIGEST_TIMEZONE``."""
+    """``SCANBOT_DIGEST_CRON`` in ``SCANBOT_DIGEST_TIMEZONE``, weekdays numbered as cron does."""
     zone = ZoneInfo(settings.scanbot_digest_timezone)
-    return CronTrigger.from_crontab(settings.scanbot_digest_cron, timezone=zone)
+    return CronTrigger.from_crontab(cron_weekdays(settings.scanbot_digest_cron), timezone=zone)
+
+
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def cron_weekdays(expression: str) -> str:
+    """``expression`` with numeric weekdays as names.
+
+    crontab numbers weekdays 0 (or 7) = Sunday, 1 = Monday; APScheduler 3's ``from_crontab``
+    reads numbers as 0 = Monday, so ``0 9 * * 1-5`` would run Tuesday to Saturday.  Names
+    mean the same to both.
+    """
+    fields = expression.split()
+    if len(fields) != 5:
+        return expression  # CronTrigger reports the malformed expression
+    parts = [_weekday_part(part) for part in fields[4].split(",")]
+    fields[4] = ",".join(parts)
+    return " ".join(fields)
+
+
+def _weekday_part(part: str) -> str:
+    span, _, step_text = part.partition("/")
+    if (
+        span == "*"
+        or not span.replace("-", "").isdigit()
+        or (step_text and not step_text.isdigit())
+    ):
+        return part  # names and '*' need no translation
+    first_text, _, last_text = span.partition("-")
+    first = int(first_text)
+    last = int(last_text) if last_text else (7 if step_text else first)
+    step = int(step_text) if step_text else 1
+    if not (0 <= first <= 7 and 0 <= last <= 7 and first <= last and step >= 1):
+        return part  # out of range: let CronTrigger report it
+    names = dict.fromkeys(_DAYS[day] for day in range(first, last + 1, step))
+    return ",".join(names)
 
 
 def due_time(trigger: CronTrigger, last: datetime, now: datetime) -> datetime | None:
