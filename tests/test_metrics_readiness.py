@@ -144,3 +144,17 @@ def test_readyz_is_503_while_the_database_is_gone(bot: BotHarness, tmp_path: Pat
         shutil.move(path, tmp_path / path.name)
     assert os.path.exists(database)
     assert ready(bot)[0] == 200
+
+
+def test_socket_mode_serves_metrics_and_readiness_beside_healthz(bot: BotHarness) -> None:
+    from bot.server import BackgroundServer, build_wsgi_app
+
+    server = BackgroundServer(build_wsgi_app(bot.runtime, serve_slack=False)).start()
+    try:
+        url = f"http://127.0.0.1:{server.port}"
+        assert bot.http.get(f"{url}/metrics").status_code == 200
+        assert "scanbot_poll_cycles_total" in bot.http.get(f"{url}/metrics").text
+        assert bot.http.get(f"{url}/readyz").status_code == 503  # no poll cycle yet
+        assert bot.http.post(f"{url}/slack/events", content=b"{}").status_code == 404
+    finally:
+        server.stop()
