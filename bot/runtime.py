@@ -13,14 +13,20 @@ from datetime import datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.console.client import ConsoleClient
+from bot.console.observer import FanOut
 from bot.delivery.sender import Sender
+from bot.health import Health, observed_cycle
+from bot.metrics import Metrics, StateSample
 from bot.services import Console, Services, utc_now
 from bot.settings import Settings
 from bot.slack.app import App, WebClient, build_app, build_web_client
+from bot.slack.digest_poster import SlackDigestPoster
 from bot.slack.notifier import SlackNotifier
 from bot.store import Store
+from bot.watcher.digest import digest_trigger, post_digest
 from bot.watcher.job import (
     POLL_LOCK,
     ConsoleFetcher,
@@ -30,7 +36,7 @@ from bot.watcher.job import (
     prune_history,
 )
 from bot.watcher.lifecycle import WatchContext
-from bot.watcher.scheduler import build_scheduler
+from bot.watcher.scheduler import add_digest_job, build_scheduler
 from bot.watcher.supervisor import PollSupervisor
 from bot.workqueue import WorkQueue
 
@@ -54,11 +60,28 @@ class Runtime:
     supervisor: PollSupervisor
     watched: WatchedTime
     owner: str
+    metrics: Metrics
+    monitor: Health  # poll cycles, console answers, last error (readiness, status)
     _closers: list[Any] = field(default_factory=list)
 
     def poll_once(self) -> CycleReport:
         """One poll cycle, exactly what the scheduler runs (without its back-off)."""
-        return poll_cycle(self.ctx, self.fetcher, owner=self.owner, watched=self.watched)
+        return self._observed_cycle()
+
+    def _observed_cycle(self) -> CycleReport:
+        return observed_cycle(
+            self.monitor,
+            functools.partial(
+                poll_cycle, self.ctx, self.fetcher, owner=self.owner, watched=self.watched
+            ),
+            clock=self.ctx.services.clock,
+            on_duration=self.metrics.cycle_done,
+        )
+
+    def readiness(self) -> tuple[bool, dict[str, object]]:
+        """Ready: the database answers, a poll cycle succeeded recently, the console
+        accepts our credentials (``/readyz``)."""
+        return self.monitor.readiness(database_ok=self.store.ping(), now=self.ctx.services.clock())
 
     def start(self) -> None:
         self.sender.start()
@@ -123,10 +146,13 @@ def build_runtime(
     store = Store(settings.scanbot_database_url)
     store.migrate()
     closers: list[Any] = []
-    console = ConsoleClient.from_settings(settings)
+    metrics = Metrics()
+    health = Health(poll_seconds=settings.scanbot_poll_seconds, clock=clock)
+    closers.append(metrics.install_retry_hook())
+    console = ConsoleClient.from_settings(settings, observer=FanOut(metrics, health))
     closers.append(console.close)
-    services = Services(settings=settings, console=console, store=store, clock=clock)
-    web_client = build_web_client(settings)
+    services = Services(settings=settings, console=console, store=store, clock=clock, health=health)
+    web_client = build_web_client(settings, observer=metrics)
     owner = instance_id()
     sender = Sender(
         store=store,
@@ -134,18 +160,26 @@ def build_runtime(
         owner=owner,
         clock=clock,
         channel_interval=channel_interval,
+        on_completion_delivered=metrics.completion_delivered,
     )
     ctx = WatchContext(services=services, delivery=sender)
     work = WorkQueue(
         threads=settings.scanbot_work_threads, capacity=settings.scanbot_work_queue_size
     )
     closers.insert(0, work.close)  # finish accepted Slack work before the console closes
-    app = build_app(ctx, web_client, work, token_verification=token_verification)
+    app = build_app(ctx, web_client, work, token_verification=token_verification, observer=metrics)
     fetcher = ConsoleFetcher(console, workers=settings.scanbot_console_concurrency)
     watched = WatchedTime(cap=max(60.0, 3 * settings.scanbot_poll_seconds))
+    metrics.watch_state(functools.partial(sample_state, store, health, clock))
     sqlite_file = store.sqlite_file()
     supervisor = PollSupervisor(
-        cycle=functools.partial(poll_cycle, ctx, fetcher, owner=owner, watched=watched),
+        cycle=functools.partial(
+            observed_cycle,
+            health,
+            functools.partial(poll_cycle, ctx, fetcher, owner=owner, watched=watched),
+            clock=clock,
+            on_duration=metrics.cycle_done,
+        ),
         slack_refused=lambda: sender.status.not_authorized,
         sqlite_path=sqlite_file,
         recreate_database=store.migrate if sqlite_file is not None else None,
@@ -155,6 +189,12 @@ def build_runtime(
         poll_seconds=settings.scanbot_poll_seconds,
         prune=functools.partial(prune_history, ctx),
     )
+    if settings.scanbot_digest_channels:
+        add_digest_job(
+            scheduler,
+            functools.partial(post_digest, services, SlackDigestPoster(web_client), owner=owner),
+            digest_trigger(settings),
+        )
     return Runtime(
         settings=settings,
         store=store,
@@ -169,5 +209,30 @@ def build_runtime(
         supervisor=supervisor,
         watched=watched,
         owner=owner,
+        metrics=metrics,
+        monitor=health,
         _closers=closers,
+    )
+
+
+def sample_state(store: Store, health: Health, clock: Callable[[], datetime]) -> StateSample:
+    """The gauges read at each ``/metrics`` scrape; a database that does not answer leaves
+    its gauges out rather than failing the scrape."""
+    now = clock()
+    success = health.state().last_success_at
+    age = (now - success).total_seconds() if success is not None else None
+    try:
+        open_watches = len(store.list_open())
+        pending, oldest = store.outbox_backlog(now=now)
+        list_subscriptions = getattr(store, "list_subscriptions", None)
+        subscriptions = len(list_subscriptions()) if callable(list_subscriptions) else None
+    except SQLAlchemyError as exc:
+        log.warning("metrics: the database did not answer: %s", type(exc).__name__)
+        return StateSample(last_success_age_seconds=age)
+    return StateSample(
+        open_watches=open_watches,
+        subscriptions=subscriptions,
+        outbox_pending=pending,
+        outbox_oldest_seconds=oldest,
+        last_success_age_seconds=age,
     )

@@ -1,10 +1,13 @@
-"""HTTP mode and the process lifecycle: waitress serves Slack events and ``/healthz``.
+"""HTTP mode and the process lifecycle: waitress serves Slack events, health and metrics.
 
 ``POST /slack/events`` passes :class:`bot.slack.guard.SlackRequestGuard` (size limit,
 signature, replay and shape checks) before bolt's WSGI adapter; ``GET /healthz`` answers
-200 with JSON once the scheduler runs and the database answers, 503 otherwise.  In Socket
-Mode the same server answers ``/healthz`` only.  SIGTERM and SIGINT stop cleanly: the
-server closes, no new poll starts, the running one finishes and the database is closed.
+200 with JSON once the scheduler runs and the database answers, 503 otherwise (liveness);
+``GET /readyz`` 200 only when the database answers, a poll cycle succeeded recently and the
+console accepts our credentials, else 503 with the reasons; ``GET /metrics`` is the
+Prometheus text format.  In Socket Mode the same server answers these three only.  SIGTERM
+and SIGINT stop cleanly: the server closes, no new poll starts, the running one finishes and
+the database is closed.
 :class:`ServerLimits` are waitress's limits: many idle or slow connections must not starve
 Slack's requests or the health check.
 """
@@ -27,6 +30,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
+from bot.metrics import CONTENT_TYPE
 from bot.runtime import Runtime
 from bot.slack.guard import DEFAULT_MAX_BODY_BYTES, ReplayCache, SlackRequestGuard
 from bot.slack.listeners.commands import COMMAND
@@ -153,6 +157,15 @@ def build_wsgi_app(
         if path == "/healthz" and method in ("GET", "HEAD"):
             healthy, report = runtime.health()
             return _json(start_response, 200 if healthy else 503, report)
+        if path == "/readyz" and method in ("GET", "HEAD"):
+            ready, readiness = runtime.readiness()
+            return _json(start_response, 200 if ready else 503, readiness)
+        if path == "/metrics" and method in ("GET", "HEAD"):
+            body = runtime.metrics.exposition()
+            start_response(
+                "200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))]
+            )
+            return [body]
         if slack is not None and path == SLACK_EVENTS_PATH:
             return slack(environ, start_response)
         return _json(start_response, 404, {"error": "not found"})

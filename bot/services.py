@@ -14,6 +14,7 @@ from bot.notify import Destination, Event, ParentView
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.health import Health
     from bot.store import Store
 
 
@@ -89,3 +90,5 @@ class Services:
     console: Console
     store: Store
     clock: Callable[[], datetime] = utc_now
+    #: The process's health state (``/scanprogress status``); None in unit tests.
+    health: Health | None = None

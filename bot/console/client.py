@@ -18,10 +18,11 @@ first, and picks the entry whose tag/digest match; the console limits that endpo
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -48,6 +49,7 @@ from bot.console.models import (
     parse_registry_status,
     parse_scan_results,
 )
+from bot.console.observer import ConsoleObserver, outcome_of
 from bot.console.ratelimit import RetryAfterGate, SlidingWindowLimiter
 from bot.console.redact import Redactor
 from bot.console.transport import ConsoleHttp
@@ -82,6 +84,7 @@ class ConsoleClient:
 
     ``transport`` (e.g. ``httpx.MockTransport``), ``clock`` (wall clock, for JWT expiry and
     HTTP-date ``Retry-After``) and ``monotonic`` (for the 429 wait) are for tests.
+    ``observer`` hears about every logical request (metrics, readiness).
     """
 
     def __init__(
@@ -91,8 +94,10 @@ class ConsoleClient:
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        observer: ConsoleObserver | None = None,
     ) -> None:
         settings.require_console()
+        self._observer = observer
         assert settings.prisma_console_url is not None
         assert settings.prisma_user is not None
         assert settings.prisma_password is not None
@@ -123,9 +128,11 @@ class ConsoleClient:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ConsoleClient:
+    def from_settings(
+        cls, settings: Settings, *, observer: ConsoleObserver | None = None
+    ) -> ConsoleClient:
         """The production client (real transport and clocks)."""
-        return cls(settings)
+        return cls(settings, observer=observer)
 
     # --- public API ---------------------------------------------------------------------
 
@@ -142,13 +149,14 @@ class ConsoleClient:
 
     def ping(self) -> None:
         """``GET /api/v1/_ping``: raises :class:`ConsoleError` unless the console is up."""
-        path = "/api/v1/_ping"
-        answer = self._http.call("GET", path, authenticated=False)
-        if answer.status == 401:  # consoles that want credentials even here
-            answer = self._http.call("GET", path)
-        self._check(answer, path, "_ping")
-        if answer.is_html():
-            raise not_the_api("_ping")
+        with self._observed("_ping"):
+            path = "/api/v1/_ping"
+            answer = self._http.call("GET", path, authenticated=False)
+            if answer.status == 401:  # consoles that want credentials even here
+                answer = self._http.call("GET", path)
+            self._check(answer, path, "_ping")
+            if answer.is_html():
+                raise not_the_api("_ping")
 
     def version(self) -> str:
         """The console's version string, e.g. ``34.04.145``."""
@@ -251,10 +259,26 @@ class ConsoleClient:
         limiter: SlidingWindowLimiter | None = None,
     ) -> Answer:
         """An authenticated call of ``/api/<version>/<endpoint>``; a 2xx answer or an error."""
-        path = f"/api/{api_version or self.api_version}/{endpoint}"
-        answer = self._http.call(method, path, params=params, json=json, limiter=limiter)
-        self._check(answer, path, endpoint)
-        return answer
+        with self._observed(endpoint):
+            path = f"/api/{api_version or self.api_version}/{endpoint}"
+            answer = self._http.call(method, path, params=params, json=json, limiter=limiter)
+            self._check(answer, path, endpoint)
+            return answer
+
+    @contextlib.contextmanager
+    def _observed(self, endpoint: str) -> Iterator[None]:
+        """Tell the observer how the request for ``endpoint`` ended and how long it took."""
+        if self._observer is None:
+            yield
+            return
+        started = time.perf_counter()
+        try:
+            yield
+        except ConsoleError as exc:
+            seconds = time.perf_counter() - started
+            self._observer.request_done(endpoint, outcome_of(exc), seconds, detail=str(exc))
+            raise
+        self._observer.request_done(endpoint, "ok", time.perf_counter() - started)
 
     def _check(self, answer: Answer, path: str, endpoint: str) -> None:
         """Map a non-2xx status to its :class:`ConsoleError`."""

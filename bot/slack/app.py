@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from slack_bolt import App
 from slack_bolt.error import BoltError
@@ -13,6 +14,11 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot.settings import Settings, SettingsError
 from bot.slack import errors
 from bot.slack.listeners import register_listeners
+from bot.slack.observed import (
+    CountingRateLimitHandler,
+    ObservedWebClient,
+    SlackObserver,
+)
 from bot.watcher.lifecycle import WatchContext
 from bot.workqueue import WorkQueue
 
@@ -20,31 +26,44 @@ from bot.workqueue import WorkQueue
 __all__ = ["App", "WebClient", "build_app", "build_web_client"]
 
 
-def build_web_client(settings: Settings) -> WebClient:
+def build_web_client(settings: Settings, *, observer: SlackObserver | None = None) -> WebClient:
     """A WebClient on ``SLACK_API_URL`` that retries a 429 once, after its Retry-After.
 
     Only 429 is retried here (slack_sdk's own handler): Slack did not take the message,
     so sending it again is safe.  A 5xx or a connection reset may come *after* Slack took
     the message; those go back to the outbox's sender, which looks for the message before
-    it sends it again (slack_sdk's retry handlers for them would post it twice).
+    it sends it again (slack_sdk's retry handlers for them would post it twice).  With an
+    ``observer`` (the metrics), every call and every 429 is reported to it.
     """
     settings.require_slack()
     assert settings.slack_bot_token is not None
-    return WebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        timeout=10,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+    options: dict[str, Any] = {
+        "token": settings.slack_bot_token.get_secret_value(),
+        "base_url": settings.slack_api_url,
+        "timeout": 10,
+    }
+    if observer is None:
+        return WebClient(**options, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)])
+    return ObservedWebClient(
+        **options,
+        retry_handlers=[CountingRateLimitHandler(observer, max_retry_count=1)],
+        observer=observer,
     )
 
 
 def build_app(
-    ctx: WatchContext, client: WebClient, work: WorkQueue, *, token_verification: bool = True
+    ctx: WatchContext,
+    client: WebClient,
+    work: WorkQueue,
+    *,
+    token_verification: bool = True,
+    observer: SlackObserver | None = None,
 ) -> App:
     """Build the bolt app with every listener and the one error handler registered.
 
     ``token_verification`` calls ``auth.test`` once here, so a wrong SLACK_BOT_TOKEN
-    fails at start rather than on the first command.
+    fails at start rather than on the first command.  An ``observer`` hears how long
+    slash commands took to be acked.
     """
     settings = ctx.services.settings
     settings.require_slack()
@@ -56,6 +75,8 @@ def build_app(
             f"SLACK_BOT_TOKEN was rejected by Slack ({_auth_error(exc)}); check the bot token "
             "on the Slack app's 'OAuth & Permissions' page and SLACK_API_URL"
         ) from None
+    if observer is not None:
+        app.use(ack_timer(observer))
     register_listeners(app, ctx, work)
     errors.register(app)
     return app

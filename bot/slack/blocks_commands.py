@@ -166,6 +166,7 @@ def help_text(command: str = "/scanprogress") -> SlackMessage:
             f"{BULLET} `{cmd}` {DASH} progress of the regular (scheduled) registry scan",
             example("list", "scans followed in this channel"),
             example("stop alpine:3.16", "stop following (the scan itself keeps running)"),
+            example("status", "is scanning healthy? (only you see the answer)"),
             example("help", "this message"),
         ]
     )

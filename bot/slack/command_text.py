@@ -25,6 +25,11 @@ class ListWatches:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowStatus:
+    """``status``: the on-call checks, shown only to the one who asked."""
+
+
+@dataclass(frozen=True, slots=True)
 class FollowImage:
     target: ScanTarget
 
@@ -41,7 +46,7 @@ class BadInput:
     message: str
 
 
-Command = ShowHelp | ShowRegularScan | ListWatches | FollowImage | StopWatch | BadInput
+Command = ShowHelp | ShowRegularScan | ListWatches | ShowStatus | FollowImage | StopWatch | BadInput
 
 
 def parse_command(text: str) -> Command:
@@ -58,6 +63,8 @@ def parse_command(text: str) -> Command:
         return ShowHelp()
     if keyword in ("list", "ls") and not rest:
         return ListWatches()
+    if keyword == "status" and not rest:
+        return ShowStatus()
     if keyword == "stop":
         if not rest:
             return BadInput("Say which image to stop following, e.g. `stop alpine:3.16`.")

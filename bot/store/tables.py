@@ -116,3 +116,13 @@ outbox = sa.Table(
     sa.Column("sent_ts", sa.String(64), nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
 )
+
+#: Small named values that must survive restarts and be shared by replicas
+#: (``digest.last_posted_at``: when the on-call digest was last posted).
+kv = sa.Table(
+    "kv",
+    metadata,
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -32,6 +32,7 @@ from bot.delivery.owed import Owed
 from bot.images import ScanTarget
 from bot.progress import ProgressSnapshot
 from bot.store import db
+from bot.store.digest import DigestStore
 from bot.store.outbox import OutboxStore, enqueue
 from bot.store.tables import as_utc, locks, watches
 from bot.watch import Watch, WatchState
@@ -51,7 +52,7 @@ def open_key(channel_id: str, target_key: str) -> str:
     return f"{channel_id}|{target_key}"
 
 
-class Store(OutboxStore):
+class Store(OutboxStore, DigestStore):
     """Persistence of watches, leases and the outbox; thread-safe, one transaction per call.
 
     Methods that change a watch take the messages that change owes (``owed``) and store

@@ -1,6 +1,7 @@
 """The one scheduler and its jobs, each with an explicit id, coalesced, one run at a time.
 
-Jobs: ``scanbot.poll`` (every ``SCANBOT_POLL_SECONDS``) and ``scanbot.prune`` (hourly).
+Jobs: ``scanbot.poll`` (every ``SCANBOT_POLL_SECONDS``), ``scanbot.prune`` (hourly) and,
+when ``SCANBOT_DIGEST_CHANNELS`` is set, ``scanbot.digest`` (``SCANBOT_DIGEST_CRON``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from datetime import UTC, datetime
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 
 log = logging.getLogger(__name__)
 
 POLL_JOB_ID = "scanbot.poll"
 PRUNE_JOB_ID = "scanbot.prune"
+DIGEST_JOB_ID = "scanbot.digest"
 
 
 def build_scheduler(
@@ -61,6 +64,26 @@ def build_scheduler(
         )
     scheduler.add_listener(_log_job_error, EVENT_JOB_ERROR)
     return scheduler
+
+
+def add_digest_job(
+    scheduler: BackgroundScheduler, job: Callable[[], object], trigger: BaseTrigger
+) -> None:
+    """Add the on-call digest on its cron ``trigger``, plus one run at start.
+
+    The job itself posts only when a scheduled time passed since the last digest, so the
+    run at start posts a digest missed while the bot was down and nothing otherwise.
+    """
+    scheduler.add_job(
+        job,
+        trigger=trigger,
+        id=DIGEST_JOB_ID,
+        name="post the on-call digest",
+        next_run_time=datetime.now(UTC),
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+    )
 
 
 def _log_job_error(event: JobExecutionEvent) -> None:

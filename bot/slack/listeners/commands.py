@@ -25,11 +25,13 @@ from bot.slack.command_text import (
     ListWatches,
     ShowHelp,
     ShowRegularScan,
+    ShowStatus,
     StopWatch,
     parse_command,
 )
 from bot.slack.errors import report_unexpected
 from bot.slack.mrkdwn import escape
+from bot.slack.status import show_status
 from bot.watcher import lifecycle
 from bot.watcher.lifecycle import WatchContext
 from bot.workqueue import WorkQueue
@@ -87,6 +89,8 @@ def _answer(ctx: WatchContext, request: Command, command: dict[str, Any], respon
             case ListWatches():
                 watches = ctx.services.store.list_open(channel_id=channel_id)
                 respond(**blocks.watch_list(watches, now=ctx.services.clock()).as_kwargs())
+            case ShowStatus():
+                show_status(ctx, channel_id=channel_id, respond=respond)
             case StopWatch():
                 _stop(ctx, request, channel_id=channel_id, user_id=user_id, respond=respond)
             case FollowImage():
