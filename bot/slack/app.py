@@ -18,6 +18,7 @@ from bot.slack.observed import (
     CountingRateLimitHandler,
     ObservedWebClient,
     SlackObserver,
+    ack_timer,
 )
 from bot.watcher.lifecycle import WatchContext
 from bot.workqueue import WorkQueue
