@@ -358,4 +358,5 @@ def _demo(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from bot.demo.bench import run_bench_command  # noqa: PLC0415
 
+    configure_logging("WARNING")
     return run_bench_command(tiny=args.tiny, as_json=args.json)
