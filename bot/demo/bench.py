@@ -137,7 +137,11 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             startup = bot.wait_http(f"{url}/healthz", ok=lambda s: s == 200)
             result["startup_seconds"] = round(startup, 3)
             baseline.wait_http(f"http://127.0.0.1:{baseline_port}/", ok=lambda s: s > 0)
+            idle_from = time.time()
             result["console"], result["slack"] = _idle_cycles(cfg, console, slack, seeded)
+            result["console"]["cycle_seconds"] = tools.cycle_period_seconds(
+                bot.log_path, since=idle_from, until=time.time()
+            )
             result["rss_mb"] = {"watches": watches, **tools.memory_mb(bot.pid)}
             result["ack_ms"] = _acks(cfg, console, slack, url, baseline_port)
             result["slack"].update(_changes(cfg, console, slack, url))
@@ -317,6 +321,11 @@ def render_table(result: dict[str, Any]) -> str:
         t["fetch_vs_bare_httpx"]["met"],
     )
     row("  bare httpx loop, same requests, s", f"{c['bare_httpx_seconds']:.3f}")
+    period = c.get("cycle_seconds")
+    row(
+        f"cycle period s (poll every {result['config']['poll_seconds']:g} s)",
+        "n/a" if period is None else f"{period:.3f}",
+    )
     s = result["slack"]
     row(
         "Slack calls per cycle while idle",

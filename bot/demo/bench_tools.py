@@ -5,6 +5,7 @@ Nothing here asserts on time; it measures and returns numbers.
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 import socket
@@ -16,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -239,6 +241,23 @@ def bare_fetch_seconds(
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             list(pool.map(one, targets))
         return time.perf_counter() - started
+
+
+def cycle_period_seconds(log: Path, *, since: float, until: float) -> float | None:
+    """Median time between the bot's "poll cycle:" log lines logged between two epoch times
+    (its text log format); ``None`` when fewer than two are found."""
+    stamps: list[float] = []
+    for line in log.read_text(errors="replace").splitlines():
+        if "poll cycle:" not in line:
+            continue
+        try:
+            when = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+        except ValueError:
+            continue
+        if since <= when <= until:
+            stamps.append(when)
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    return round(statistics.median(gaps), 3) if gaps else None
 
 
 def bot_command(python: str = sys.executable) -> list[str]:
