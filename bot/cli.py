@@ -129,6 +129,46 @@ def build_parser() -> argparse.ArgumentParser:
         default=2.0,
         help="simulated seconds per scanned item (default 2.0)",
     )
+    demo = commands.add_parser(
+        "demo",
+        help="watch the bot follow a scan in a simulated channel (no Slack or Prisma needed)",
+        description="Start the simulated console and a local Slack stand-in, run the real bot "
+        "against them, send /scanprogress as signed requests and draw the channel until the "
+        "scan completes.  Exit 0 when it completed, 1 when it failed or did not complete in "
+        "time.  Output that is not a terminal gets plain lines.",
+    )
+    demo.add_argument(
+        "--fast", action="store_true", help="short scans (a few seconds; for tests and CI)"
+    )
+    demo.add_argument(
+        "--step-seconds",
+        type=float,
+        default=None,
+        help="simulated seconds per scanned item (default 1.0, --fast 0.3)",
+    )
+    demo.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="give up (exit 1) when the scan has not completed after this many seconds "
+        "(default 120)",
+    )
+    demo.add_argument(
+        "--plain", action="store_true", help="print lines instead of a live view, even on a TTY"
+    )
+    demo.add_argument("--verbose", action="store_true", help="show the bot's INFO logs")
+
+    bench = commands.add_parser(
+        "bench",
+        help="measure ack latency, console and Slack calls, memory and start-up (issue 9)",
+        description="Start the simulated console and Slack stand-in, run the bot as a process "
+        "(python -m bot run) and a minimal bolt app as a baseline, and print the figures.  "
+        "No figure is asserted; the machine is named.",
+    )
+    bench.add_argument("--json", action="store_true", help="print one JSON document instead")
+    bench.add_argument(
+        "--tiny", action="store_true", help="a tiny configuration (seconds; proves it works)"
+    )
     return parser
 
 
@@ -153,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(settings, args)
         if args.command == "sandbox-console":
             return _sandbox_console(args)
+        if args.command == "demo":
+            return _demo(args)
+        if args.command == "bench":
+            return _bench(args)
     except SettingsError as exc:
         print(f"scanbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -283,3 +327,36 @@ def _sandbox_console(args: argparse.Namespace) -> int:
     )
     serve_forever(config, args.host, args.port)
     return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import dataclasses  # noqa: PLC0415
+
+    from rich.console import Console  # noqa: PLC0415
+
+    from bot.demo.runner import DemoOptions, DemoTimeout, run_demo  # noqa: PLC0415
+
+    if not args.verbose:
+        configure_logging("WARNING")
+    options = DemoOptions.fast() if args.fast else DemoOptions()
+    if args.step_seconds is not None:
+        if args.step_seconds <= 0:
+            print("scanbot demo: --step-seconds must be above 0", file=sys.stderr)
+            return EXIT_USAGE
+        options = dataclasses.replace(options, step_seconds=args.step_seconds)
+    options = dataclasses.replace(options, timeout_seconds=args.timeout)
+    out = Console()
+    try:
+        return run_demo(options, out, live=False if args.plain else None)
+    except DemoTimeout as exc:
+        print(f"scanbot demo: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from bot.demo.bench import run_bench_command  # noqa: PLC0415
+
+    configure_logging("WARNING")
+    return run_bench_command(tiny=args.tiny, as_json=args.json)

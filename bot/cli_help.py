@@ -24,6 +24,8 @@ COMMAND_FIELDS: dict[str, frozenset[str] | None] = {
     "progress": LOG_FIELDS | CONSOLE_FIELDS,
     "check": LOG_FIELDS | CONSOLE_FIELDS | {"scanbot_database_url"},
     "sandbox-console": LOG_FIELDS,
+    "demo": LOG_FIELDS,
+    "bench": LOG_FIELDS,
 }
 
 

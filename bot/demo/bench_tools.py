@@ -1,0 +1,264 @@
+"""Pieces of ``scanbot bench``: processes, signed command bursts, percentiles, RSS, seeding.
+
+Nothing here asserts on time; it measures and returns numbers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bot.console.client import ConsoleClient
+from bot.images import ScanTarget
+from bot.progress import snapshot
+from bot.sandbox.console import RecordedRequest
+from bot.sandbox.slack.signing import signed_headers, slash_command_body
+from bot.services import utc_now
+from bot.settings import Settings
+from bot.store import Store
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def machine() -> dict[str, Any]:
+    """Which machine the figures come from."""
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or "unknown",
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+    }
+
+
+def summary_ms(samples: Sequence[float]) -> dict[str, float]:
+    """p50, p99 (nearest rank) and max of latencies in ms, and the sample count."""
+    if not samples:
+        return {"n": 0, "p50": 0.0, "p99": 0.0, "max": 0.0}
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, max(0, round(0.99 * len(ordered)) - 1))]
+    return {
+        "n": len(ordered),
+        "p50": round(statistics.median(ordered), 2),
+        "p99": round(p99, 2),
+        "max": round(ordered[-1], 2),
+    }
+
+
+class Process:
+    """A child process with its output in a log file; stopped with SIGTERM, then SIGKILL."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
+        self._log = log.open("ab")
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            argv, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        self.log_path = log
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def wait_http(self, url: str, *, ok: Callable[[int], bool], timeout: float = 60.0) -> float:
+        """Seconds from the start of the process to the first answer ``ok`` accepts."""
+        deadline = time.monotonic() + timeout
+        pause = threading.Event()
+        with httpx.Client(timeout=2) as client:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(
+                        f"{self.log_path.name}: the process exited with {self.proc.returncode}; "
+                        f"its output: {self.log_path.read_text()[-2000:]}"
+                    )
+                try:
+                    if ok(client.get(url).status_code):
+                        return time.perf_counter() - self.started
+                except httpx.TransportError:
+                    pass
+                pause.wait(0.01)
+        raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._log.close()
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """Peak (VmHWM) and current (VmRSS) resident memory of ``pid`` in MB (Linux /proc)."""
+    found: dict[str, float] = {}
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {"peak": -1.0, "current": -1.0}
+    for line in lines:
+        name, _, value = line.partition(":")
+        if name in ("VmHWM", "VmRSS"):
+            found[name] = round(int(value.split()[0]) / 1024, 1)
+    return {"peak": found.get("VmHWM", -1.0), "current": found.get("VmRSS", -1.0)}
+
+
+def command_burst(
+    url: str,
+    secret: str,
+    texts: Sequence[tuple[str, str]],
+    *,
+    concurrency: int,
+    response_url: str,
+) -> list[float]:
+    """POST each ``(channel, text)`` as a signed ``/scanprogress``; ack latencies in ms.
+
+    ``concurrency`` workers, each with its own keep-alive connection as Slack's are.
+    A request that fails or answers other than 200 counts as 3,000 ms (Slack's limit).
+    """
+    local = threading.local()
+    clients: list[httpx.Client] = []
+    lock = threading.Lock()
+
+    def one(item: tuple[str, str]) -> float:
+        client = getattr(local, "client", None)
+        if client is None:
+            client = local.client = httpx.Client(timeout=10)
+            with lock:
+                clients.append(client)
+        channel, text = item
+        body = slash_command_body(
+            text=text,
+            channel_id=channel,
+            response_url=response_url,
+            trigger_id=uuid.uuid4().hex,
+        )
+        headers = signed_headers(secret, body)
+        started = time.perf_counter()
+        try:
+            status = client.post(url, content=body, headers=headers).status_code
+        except httpx.HTTPError:
+            status = 0
+        took = (time.perf_counter() - started) * 1000
+        return took if status == 200 else max(took, 3000.0)
+
+    try:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            return list(pool.map(one, texts))
+    finally:
+        for client in clients:
+            client.close()
+
+
+def seed_watches(settings: Settings, targets: Sequence[ScanTarget], channels_per_image: int) -> int:
+    """Open ``channels_per_image`` ACTIVE watches per target with the store API (before the
+    bot starts), each already holding the progress the console reports now; returns how many.
+    """
+    store = Store(settings.scanbot_database_url)
+    store.migrate()
+    created = 0
+    try:
+        with ConsoleClient.from_settings(settings) as console:
+            snaps = {t.key: snapshot(console.progress(t)) for t in targets}
+        for target in targets:
+            for channel in range(channels_per_image):
+                now = utc_now()
+                watch, _ = store.create_watch(
+                    target=target,
+                    channel_id=f"CSEED{channel:05d}",
+                    requester_id="U0BENCH",
+                    now=now,
+                )
+                store.record_progress(
+                    watch.id,
+                    snapshot=snaps[target.key],
+                    saw_running=True,
+                    thread_posted_at=None,
+                    now=now,
+                )
+                store.activate(watch.id, parent_ts=f"1700000000.{watch.id:06d}", now=now)
+                created += 1
+    finally:
+        store.close()
+    return created
+
+
+def cycles_of(requests: Sequence[RecordedRequest], gap: float) -> list[list[RecordedRequest]]:
+    """Progress requests grouped into poll cycles: a pause longer than ``gap`` starts one."""
+    ordered = sorted(requests, key=lambda r: r.at)
+    groups: list[list[RecordedRequest]] = []
+    for request in ordered:
+        if groups and request.at - groups[-1][-1].at <= gap:
+            groups[-1].append(request)
+        else:
+            groups.append([request])
+    return groups
+
+
+def image_of(request: RecordedRequest) -> str:
+    query = request.query
+    return "|".join((query.get(name) or [""])[0] for name in ("registry", "repo", "tag", "digest"))
+
+
+def bare_fetch_seconds(
+    console_url: str, user: str, password: str, targets: Sequence[ScanTarget], concurrency: int
+) -> float:
+    """A bare httpx loop: one progress request per target at ``concurrency``; seconds taken."""
+    auth = httpx.BasicAuth(user, password)
+    with httpx.Client(
+        base_url=f"{console_url}/api/v1",
+        auth=auth,
+        timeout=30,
+        limits=httpx.Limits(max_connections=concurrency),
+    ) as client:
+
+        def one(target: ScanTarget) -> int:
+            params = {"onDemand": "true", "repo": target.repo, "tag": target.tag or ""}
+            return client.get("/registry/progress", params=params).status_code
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            list(pool.map(one, targets))
+        return time.perf_counter() - started
+
+
+def cycle_period_seconds(log: Path, *, since: float, until: float) -> float | None:
+    """Median time between the bot's "poll cycle:" log lines logged between two epoch times
+    (its text log format); ``None`` when fewer than two are found."""
+    stamps: list[float] = []
+    for line in log.read_text(errors="replace").splitlines():
+        if "poll cycle:" not in line:
+            continue
+        try:
+            when = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+        except ValueError:
+            continue
+        if since <= when <= until:
+            stamps.append(when)
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    return round(statistics.median(gaps), 3) if gaps else None
+
+
+def bot_command(python: str = sys.executable) -> list[str]:
+    return [python, "-m", "bot", "run", "--host", "127.0.0.1"]

@@ -1,0 +1,301 @@
+"""``scanbot demo``: the real bot on embedded defaults, its Slack channel shown in the terminal.
+
+No Slack workspace and no Prisma console: the simulated console (:mod:`bot.sandbox.console`)
+and the Slack Web API stand-in (:mod:`bot.sandbox.slack`) run on loopback; the bot runs
+in this process exactly as ``scanbot run`` builds it (:func:`bot.runtime.build_runtime`,
+the WSGI app of :mod:`bot.server` under waitress, its listeners, watcher, scheduler and a
+SQLite store in a temporary directory).  Slash commands reach it as HTTP requests signed
+as Slack signs them.  The channel is redrawn from the stand-in's messages until every
+followed scan has completed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.live import Live
+
+from bot.demo.render import channel_view, message_lines, mrkdwn
+from bot.images import parse_image_reference
+from bot.runtime import Runtime, build_runtime
+from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
+from bot.sandbox.slack.api import SlackApiStandIn
+from bot.sandbox.slack.signing import signed_headers, slash_command_body
+from bot.server import BackgroundServer, build_wsgi_app
+from bot.settings import load_settings
+
+SIGNING_SECRET = "demo-signing-secret"  # noqa: S105 - a loopback-only demo secret
+BOT_TOKEN = "xoxb-demo-token"  # noqa: S105 - accepted only by the local stand-in
+CHANNEL = "C0DEMO"
+USER = "U0DEMO"
+#: Text that marks a scan as finished, in the parent's status and in the final reply.
+FINAL_MARKERS = ("Scan complete", "Scan finished with an error")
+FAILED_MARKER = "Scan finished with an error"
+DASH = "\u2014"
+
+
+@dataclass(frozen=True)
+class DemoCommand:
+    """One slash command the demo sends, and what the sandbox console does for it first.
+
+    ``text`` follows ``/scanprogress``.  ``sandbox_scan``: an image whose on-demand scan the
+    simulated console starts when the bot first asks about it (both steps show);
+    ``regular_scan``: start the console's regular registry scan first.  ``expects_parent``:
+    the command makes the bot post a message that is followed until the scan completes.
+    """
+
+    text: str
+    sandbox_scan: str | None = None
+    regular_scan: bool = False
+    expects_parent: bool = True
+
+
+#: What the demo types.  When ``/scanprogress scan`` and ``/scanprogress subscribe`` exist,
+#: this becomes ``(DemoCommand("scan alpine 3.16"), DemoCommand("subscribe",
+#: regular_scan=True))`` (the bot then starts the on-demand scan itself).
+DEMO_COMMANDS: tuple[DemoCommand, ...] = (
+    DemoCommand("alpine 3.16", sandbox_scan="library/alpine:3.16"),
+)
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """How fast the simulated scans move and how long the demo waits for them."""
+
+    step_seconds: float = 1.0  # per scanned item: each step stays on screen ~3 s
+    discovery_items: int = 3
+    images: int = 3
+    timeout_seconds: float = 120.0
+    poll_seconds: float = 1.0  # the bot's poll interval (its minimum)
+    commands: tuple[DemoCommand, ...] = DEMO_COMMANDS
+
+    @classmethod
+    def fast(cls) -> DemoOptions:
+        """A few seconds end to end (tests and CI)."""
+        return cls(step_seconds=0.3, discovery_items=2, images=3, timeout_seconds=60.0)
+
+
+class DemoTimeout(Exception):  # noqa: N818 - reads as what happened
+    """The scans did not complete in time; the message says what was seen last."""
+
+
+@dataclass
+class ChannelState:
+    """What the channel shows now: parents, their threads, and notes only the user sees."""
+
+    parents: list[dict[str, Any]]
+    threads: dict[str, list[dict[str, Any]]]
+    notes: list[str]
+
+    def finished(self, expected_parents: int) -> bool:
+        """Every expected parent shows a final state and has its final reply."""
+        if len(self.parents) < expected_parents:
+            return False
+        return all(
+            _has_marker(parent) and any(_has_marker(r) for r in self.threads.get(parent["ts"], []))
+            for parent in self.parents
+        )
+
+    def failed(self) -> bool:
+        return any(FAILED_MARKER in "\n".join(message_lines(p)) for p in self.parents)
+
+
+def _has_marker(message: Mapping[str, Any]) -> bool:
+    text = "\n".join(message_lines(message))
+    return any(marker in text for marker in FINAL_MARKERS)
+
+
+class PlainPrinter:
+    """Output that is not a terminal: lines printed as messages appear or change."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._seen: dict[str, tuple[str, ...]] = {}
+
+    def show(self, state: ChannelState) -> None:
+        for index, note in enumerate(state.notes):
+            self._emit(f"note-{index}", [mrkdwn(note).plain], "(only visible to you)", "")
+        for parent in state.parents:
+            ts = str(parent["ts"])
+            self._emit(ts, message_lines(parent), "message", "updated")
+            for reply in state.threads.get(ts, []):
+                self._emit(f"{ts}/{reply['ts']}", message_lines(reply), "  \u21b3 reply", "")
+
+    def _emit(self, key: str, lines: Sequence[str], label: str, changed_label: str) -> None:
+        signature = tuple(lines)
+        previous = self._seen.get(key)
+        if previous == signature:
+            return
+        self._seen[key] = signature
+        if previous is not None and not changed_label:
+            return
+        indent = "    " if label.startswith("  ") else "  "
+        heading = label if previous is None else f"{label} {changed_label}"
+        self._console.print(f"[{heading.strip()}]", markup=False, highlight=False, soft_wrap=True)
+        for line in lines:
+            self._console.print(indent + line, markup=False, highlight=False, soft_wrap=True)
+
+
+class DemoSession:
+    """The running pieces: console, Slack stand-in, the bot and its HTTP server."""
+
+    def __init__(
+        self, console: SandboxConsole, slack: SlackApiStandIn, runtime: Runtime, url: str
+    ) -> None:
+        self.console = console
+        self.slack = slack
+        self.runtime = runtime
+        self.url = url
+        self.notes: list[str] = []
+        self._http = httpx.Client(timeout=10)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def wait_healthy(self, timeout: float = 30.0) -> None:
+        """Block until ``GET /healthz`` answers 200 (no command is sent before)."""
+        deadline = time.monotonic() + timeout
+        pause = threading.Event()
+        while time.monotonic() < deadline:
+            try:
+                if self._http.get(f"{self.url}/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            pause.wait(0.05)
+        raise DemoTimeout(f"the bot did not answer /healthz with 200 within {timeout:.0f} s")
+
+    def send(self, command: DemoCommand, options: DemoOptions) -> None:
+        """Prepare the sandbox for ``command``, then POST it signed; note the ack."""
+        if command.regular_scan:
+            self.console.start_regular_scan()
+        if command.sandbox_scan is not None:
+            target = parse_image_reference(command.sandbox_scan)
+            self.console.start_on_demand_scan(
+                target.repo,
+                tag=target.tag,
+                digest=target.digest,
+                registry=target.registry,
+                discovery_total=options.discovery_items,
+                images=options.images,
+                when_asked=True,
+            )
+        body = slash_command_body(
+            text=command.text,
+            user_id=USER,
+            channel_id=CHANNEL,
+            response_url=self.slack.response_url(f"cmd-{uuid.uuid4().hex[:8]}"),
+            trigger_id=uuid.uuid4().hex,
+        )
+        started = time.perf_counter()
+        response = self._http.post(
+            f"{self.url}/slack/events", content=body, headers=signed_headers(SIGNING_SECRET, body)
+        )
+        took = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            raise DemoTimeout(
+                f"/scanprogress {command.text}: the bot answered HTTP "
+                f"{response.status_code}: {response.text[:200]}"
+            )
+        self.notes.append(f"you typed `/scanprogress {command.text}` {DASH} acked in {took:.0f} ms")
+        if response.content and response.headers.get("content-type", "").startswith(
+            "application/json"
+        ):
+            text = response.json().get("text")
+            if isinstance(text, str) and text:
+                self.notes.append(text)
+
+    def state(self) -> ChannelState:
+        parents = self.slack.messages(CHANNEL)
+        threads = {str(p["ts"]): self.slack.thread(CHANNEL, str(p["ts"])) for p in parents}
+        notes = list(self.notes)
+        notes += [str(r.body.get("text", "")) for r in self.slack.responses if r.body.get("text")]
+        notes += [str(m.get("text", "")) for m in self.slack.ephemeral(CHANNEL)]
+        return ChannelState(parents, threads, notes)
+
+
+@contextmanager
+def demo_session(options: DemoOptions) -> Iterator[DemoSession]:
+    """Console, stand-in and the bot (started, healthy) in a temporary directory."""
+    config = SandboxConsoleConfig(step_seconds=options.step_seconds)
+    with (
+        tempfile.TemporaryDirectory(prefix="scanbot-demo-") as tmp,
+        SandboxConsole(config).start() as console,
+        SlackApiStandIn(token=BOT_TOKEN).start() as slack,
+    ):
+        settings = load_settings(
+            {},
+            prisma_console_url=console.url,
+            prisma_user=config.user,
+            prisma_password=config.password,
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=slack.api_url,
+            scanbot_database_url=f"sqlite:///{Path(tmp) / 'scanbot.db'}",
+            scanbot_poll_seconds=options.poll_seconds,
+            scanbot_thread_update_seconds=0,
+        )
+        runtime = build_runtime(settings)
+        server = BackgroundServer(build_wsgi_app(runtime, serve_slack=True))
+        session = DemoSession(console, slack, runtime, "")
+        try:
+            runtime.start()
+            server.start()
+            session.url = f"http://127.0.0.1:{server.port}"
+            session.wait_healthy()
+            yield session
+        finally:
+            session.close()
+            server.stop()
+            runtime.shutdown()
+
+
+def run_demo(options: DemoOptions, out: Console, *, live: bool | None = None) -> int:
+    """Run the demo; 0 when every scan completed, 1 when one failed or time ran out."""
+    live = out.is_terminal if live is None else live
+    expected = sum(c.expects_parent for c in options.commands)
+    deadline = time.monotonic() + options.timeout_seconds
+    pause = threading.Event()
+    with demo_session(options) as session:
+        for command in options.commands:
+            session.send(command, options)
+        printer = PlainPrinter(out)
+        state = session.state()
+        view = None if not live else Live(console=out, refresh_per_second=8, transient=False)
+        try:
+            if view is not None:
+                view.start()
+            while True:
+                state = session.state()
+                done = state.finished(expected)
+                status = "all scans complete" if done else "polling the simulated console\u2026"
+                if view is not None:
+                    view.update(
+                        channel_view(
+                            CHANNEL, state.parents, state.threads, notes=state.notes, status=status
+                        )
+                    )
+                else:
+                    printer.show(state)
+                if done:
+                    break
+                if time.monotonic() > deadline:
+                    raise DemoTimeout(
+                        f"the scans did not complete within {options.timeout_seconds:.0f} s "
+                        f"({len(state.parents)} of {expected} messages posted)"
+                    )
+                pause.wait(0.2)
+        finally:
+            if view is not None:
+                view.stop()
+    return 1 if state.failed() else 0

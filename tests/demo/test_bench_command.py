@@ -1,0 +1,54 @@
+"""``scanbot bench --tiny --json`` runs end to end and reports every figure (no timed asserts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from bot.demo.bench import render_table
+
+
+def test_scanbot_bench_tiny_json_reports_every_figure_and_the_machine() -> None:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PRISMA_", "SLACK_", "SCANBOT_"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "bench", "--tiny", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=110,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert {"platform", "cpu_count", "python"} <= set(doc["machine"])
+    for who in ("scanbot", "minimal_bolt"):
+        for kind in ("help", "follow"):
+            for level in ("c1", "c20"):
+                figures = doc["ack_ms"][who][kind][level]
+                assert figures["n"] > 0
+                assert 0 < figures["p50"] <= figures["p99"] <= figures["max"]
+    console = doc["console"]
+    assert console["cycles"] >= 1
+    assert console["requests_per_image_per_cycle"] > 0
+    assert console["cycle_fetch_seconds"] >= 0
+    assert console["bare_httpx_seconds"] > 0
+    slack = doc["slack"]
+    assert slack["idle_calls_per_cycle"] >= 0
+    assert slack["change_scans_completed"] is True
+    assert slack["calls_per_change"] > 0
+    assert doc["rss_mb"]["watches"] == doc["config"]["watches"]
+    assert doc["rss_mb"]["peak"] > 0
+    assert doc["startup_seconds"] > 0
+    assert set(doc["targets"]) >= {
+        "console_requests_per_image_per_cycle",
+        "rss_mb",
+        "startup_seconds",
+        "ack_p99_follow_c20_vs_bolt",
+    }
+    table = render_table(doc)  # the human format renders the same document
+    assert "minimal bolt app" in table
+    assert doc["machine"]["platform"] in table
