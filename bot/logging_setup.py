@@ -134,6 +134,9 @@ def configure_logging(level: str, log_format: str = "text") -> None:
     quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
     for noisy in _NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(quiet)
+    # "skipped: maximum number of running instances" every second of a long cycle: the
+    # scheduler module says it once a minute instead (bot.watcher.scheduler.SkippedRuns).
+    logging.getLogger("apscheduler.scheduler").setLevel(max(quiet, logging.ERROR))
     # Alembic prints "setup plugin …" and "Will assume transactional DDL" at every start.
     for name in _ALEMBIC_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)

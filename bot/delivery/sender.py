@@ -71,6 +71,7 @@ class SenderStatus:
     last_error: str | None = None
     paused_until: float = 0.0  # monotonic; a rate limit pauses every send
     storage_error: str | None = None
+    failing_since: float | None = None  # monotonic; Slack calls failing since then
 
 
 @dataclass
@@ -89,6 +90,7 @@ class Sender:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _last_post: dict[str, float] = field(default_factory=dict)
+    _failed_before: int = 0
 
     # --- the background loop ------------------------------------------------------------
 
@@ -283,6 +285,13 @@ class Sender:
 
     def _delivered(self, entry: OutboxEntry) -> None:
         self.status.delivered += 1
+        if self.status.failing_since is not None:
+            log.warning(
+                "Slack takes messages again (after %d failed attempts in %.0f s)",
+                self.status.failed_attempts - self._failed_before,
+                self.monotonic() - self.status.failing_since,
+            )
+            self.status.failing_since = None
         if self.status.not_authorized is not None:
             log.warning("Slack accepts our token again; delivery resumed")
             self.status.not_authorized = None
@@ -344,6 +353,11 @@ class Sender:
     ) -> None:
         self.status.failed_attempts += 1
         self.status.last_error = f"{exc.code or type(exc).__name__}"
+        if self.status.failing_since is None:
+            # One line when Slack goes bad, one when it comes back (see _delivered).
+            self.status.failing_since = self.monotonic()
+            self._failed_before = self.status.failed_attempts - 1
+            log.warning("Slack calls are failing (%s); retrying with backoff", exc)
         retry_after = exc.retry_after if isinstance(exc, DeliveryFailed) else None
         if retry_after is not None:
             # A rate limit applies to everyone who sends: pause the whole sender.
@@ -353,5 +367,5 @@ class Sender:
             delay = 0.0
         else:
             delay = min(MAX_BACKOFF_SECONDS, 2.0 ** (attempt - 1)) * random.uniform(0.5, 1.5)  # noqa: S311
-        log.info("%s: attempt %d failed (%s); next in %.1f s", entry.key, attempt, exc, delay)
+        log.debug("%s: attempt %d failed (%s); next in %.1f s", entry.key, attempt, exc, delay)
         self.store.retry_later(entry.id, at=self.clock() + timedelta(seconds=delay), error=str(exc))

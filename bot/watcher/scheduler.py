@@ -7,10 +7,16 @@ when ``SCANBOT_DIGEST_CHANNELS`` is set, ``scanbot.digest`` (``SCANBOT_DIGEST_CR
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_MAX_INSTANCES,
+    JobEvent,
+    JobExecutionEvent,
+)
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
@@ -63,7 +69,31 @@ def build_scheduler(
             max_instances=1,
         )
     scheduler.add_listener(_log_job_error, EVENT_JOB_ERROR)
+    scheduler.add_listener(SkippedRuns(), EVENT_JOB_MAX_INSTANCES)
     return scheduler
+
+
+class SkippedRuns:
+    """APScheduler says "skipped: maximum number of running instances" once per interval
+    while a long cycle runs; this says it once a minute, with a count (its own logger is
+    quieted to ERROR in :mod:`bot.logging_setup`)."""
+
+    def __init__(self, *, every: float = 60.0, monotonic: Callable[[], float] = time.monotonic):
+        self._every = every
+        self._monotonic = monotonic
+        self._count = 0
+        self._said_at: float | None = None
+
+    def __call__(self, event: JobEvent) -> None:
+        self._count += 1
+        now = self._monotonic()
+        if self._said_at is None or now - self._said_at >= self._every:
+            log.warning(
+                "job %s is still running; %d scheduled run(s) skipped so far",
+                event.job_id,
+                self._count,
+            )
+            self._said_at = now
 
 
 def add_digest_job(
