@@ -20,11 +20,27 @@ from bot.slack.blocks_commands import (
     regular_scan,
     scan_just_finished,
 )
+from bot.slack.blocks_follow import (
+    parent_message,
+    registry_errors,
+    regular_complete,
+    regular_parent,
+    resumed,
+    stalled,
+    thread_message,
+)
+from bot.slack.blocks_subscriptions import (
+    SCAN_NOW_ACTION,
+    scan_refused,
+    scan_requested_not_reported,
+    subscribed,
+    subscription_list,
+    unsubscribed,
+)
 from bot.slack.blocks_watch import (
     STOP_WATCH_ACTION,
     WATCH_LIST_MAX,
     scan_complete,
-    thread_message,
     thread_update,
     watch_expired,
     watch_list,
@@ -33,6 +49,7 @@ from bot.slack.blocks_watch import (
 )
 
 __all__ = [
+    "SCAN_NOW_ACTION",
     "STOP_WATCH_ACTION",
     "WATCH_LIST_MAX",
     "already_watching",
@@ -41,11 +58,22 @@ __all__ = [
     "help_text",
     "no_scan_in_progress",
     "not_in_channel",
+    "parent_message",
+    "registry_errors",
+    "regular_complete",
+    "regular_parent",
     "regular_scan",
+    "resumed",
     "scan_complete",
     "scan_just_finished",
+    "scan_refused",
+    "scan_requested_not_reported",
+    "stalled",
+    "subscribed",
+    "subscription_list",
     "thread_message",
     "thread_update",
+    "unsubscribed",
     "watch_expired",
     "watch_list",
     "watch_parent",

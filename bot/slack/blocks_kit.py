@@ -102,6 +102,13 @@ def button(text: str, *, action_id: str, value: str, style: str | None = None) -
     return element
 
 
+def link(url: str, text: str) -> str:
+    """A mrkdwn link; ``url`` comes from configuration, ``text`` is plain text."""
+    safe_url = url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E")
+    safe_url = safe_url.replace("|", "%7C")
+    return f"<{safe_url}|{escape_truncated(text, 200)}>"
+
+
 def actions(*elements: Block) -> Block:
     return {"type": "actions", "elements": list(elements)}
 

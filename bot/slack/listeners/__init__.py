@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.listeners import actions, commands
+from bot.slack.listeners import actions, commands, scan_button
 from bot.watcher.lifecycle import WatchContext
 
 
 def register_listeners(app: App, ctx: WatchContext) -> None:
     commands.register(app, ctx)
     actions.register(app, ctx)
+    scan_button.register(app, ctx)
