@@ -27,7 +27,7 @@ from bot.slack.blocks_kit import (
     human_duration,
     image_code,
     image_plain,
-    link,
+    console_button,
     message,
     plural,
     relative,
@@ -91,15 +91,13 @@ def watch_parent(view: ParentView) -> SlackMessage:
     footer = [f"Updated {slack_date(view.now)} {DOT} watch #{subject.watch_id}"]
     if view.estimate is not None and view.state.is_open:
         footer.insert(0, estimate_text(view.estimate))
-    if view.console_link:
-        footer.append(link(view.console_link, "Open in the console"))
     blocks.append(context(f" {DOT} ".join(footer)))
+    buttons = [console_button(view.console_link)] if view.console_link else []
     if view.state.is_open:
-        blocks.append(
-            actions(
-                button("Stop watching", action_id=STOP_WATCH_ACTION, value=str(subject.watch_id))
-            )
-        )
+        stop = button("Stop watching", action_id=STOP_WATCH_ACTION, value=str(subject.watch_id))
+        buttons.insert(0, stop)
+    if buttons:
+        blocks.append(actions(*buttons))
     shown = escape_truncated(snap.summary, SHOWN_ERROR_CHARS) if view.state.is_open else status
     return message(f"Scan progress: {image_plain(subject.target)} {DASH} {shown}", blocks)
 
@@ -217,9 +215,9 @@ def scan_complete(
         )
     else:
         notes.append("The console had no vulnerability summary for this image yet.")
-    if console_link:
-        notes.append(link(console_link, "Open in the console"))
     blocks.append(context(*notes))
+    if console_link:
+        blocks.append(actions(console_button(console_link)))
     fallback = f"Scan complete: {plain} ({mention}) in {took}"
     return message(fallback + (f", {scanned}" if scanned else ""), blocks)
 

@@ -12,6 +12,7 @@ from slack_bolt import Ack, App, Respond
 from bot.console.errors import ConsoleError
 from bot.images import ImageReferenceError, ScanTarget
 from bot.slack import blocks
+from bot.slack.blocks_kit import OPEN_CONSOLE_ACTION
 from bot.slack.listeners.commands import answer_start
 from bot.watcher.lifecycle import WatchContext
 from bot.watcher.start import start_and_follow
@@ -24,6 +25,10 @@ def register(app: App, ctx: WatchContext) -> None:
     def scan_now(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
         handle_scan_now(ctx, body, action, respond)
+
+    @app.action(OPEN_CONSOLE_ACTION)
+    def open_console(ack: Ack) -> None:
+        ack()  # a link button: Slack opens the page; nothing to do but acknowledge
 
 
 def target_of(value: str) -> ScanTarget | None:
