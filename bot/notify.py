@@ -55,8 +55,26 @@ class ImageFollow:
         )
 
 
-#: What a thread is about.  A subscription to the regular scan will add its own subject.
-Subject = ImageFollow
+@dataclass(frozen=True, slots=True)
+class RegularScanFollow:
+    """The subject of a subscribed channel's thread about one regular registry scan."""
+
+    run_id: int
+    channel_id: str
+    scan_key: str  # names the scan: its start time (epoch seconds) when the console gives it
+    since: datetime  # when the bot first saw the scan running (timezone-aware UTC)
+
+
+#: What a thread is about: one image's scan (a watch) or a regular scan (a subscription).
+Subject = ImageFollow | RegularScanFollow
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A rate and what it predicts: "~12 min left at 4 images/min"."""
+
+    per_minute: float
+    remaining: timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +85,30 @@ class ParentView:
     state: WatchState  # open states show live progress (and a Stop button); others are final
     snap: ProgressSnapshot
     now: datetime
+    estimate: Estimate | None = None
+    stalled: bool = False
+    console_link: str = ""
 
     @classmethod
-    def of(cls, watch: Watch, snap: ProgressSnapshot, *, now: datetime) -> ParentView:
-        return cls(subject=ImageFollow.of(watch), state=watch.state, snap=snap, now=now)
+    def of(
+        cls,
+        watch: Watch,
+        snap: ProgressSnapshot,
+        *,
+        now: datetime,
+        estimate: Estimate | None = None,
+        stalled: bool = False,
+        console_link: str = "",
+    ) -> ParentView:
+        return cls(
+            subject=ImageFollow.of(watch),
+            state=watch.state,
+            snap=snap,
+            now=now,
+            estimate=estimate,
+            stalled=stalled,
+            console_link=console_link,
+        )
 
 
 def destination_of(watch: Watch) -> Destination:
@@ -101,19 +139,27 @@ class PhaseChanged:
 
 @dataclass(frozen=True, slots=True)
 class Completed:
-    """The scan finished without an error; ``result`` is its summary when the console had one."""
+    """The scan finished without an error; ``result`` is its summary when the console had one.
 
-    subject: Subject
+    ``baseline`` is the image's result when following started (for the diff); ``fresh`` is
+    False when the console only had an older result than this scan's (``result`` is then
+    None: an old result is never shown as new); ``console_link`` the image's console page.
+    """
+
+    subject: ImageFollow
     snap: ProgressSnapshot
     duration: timedelta
     result: ScanResult | None
+    baseline: ScanResult | None = None
+    fresh: bool = True
+    console_link: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Failed:
     """The scan finished with an error (``snap.error``)."""
 
-    subject: Subject
+    subject: ImageFollow
     snap: ProgressSnapshot
     duration: timedelta
     result: ScanResult | None
@@ -123,7 +169,7 @@ class Failed:
 class Expired:
     """Following gave up after ``max_duration``; the scan had not finished."""
 
-    subject: Subject
+    subject: ImageFollow
     last: ProgressSnapshot | None
     max_duration: timedelta
 
@@ -132,12 +178,61 @@ class Expired:
 class Stopped:
     """A person stopped following; the scan itself keeps running."""
 
-    subject: Subject
+    subject: ImageFollow
     by_user: str
 
 
+@dataclass(frozen=True, slots=True)
+class Stalled:
+    """The counts have not moved for ``stalled_for``; ``cause`` is the likely reason ("" if
+    unknown).  Told once per stall; watches mention their requester, subscriptions nobody."""
+
+    subject: Subject
+    snap: ProgressSnapshot
+    stalled_for: timedelta
+    cause: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """The counts moved again after a stall of ``stalled_for``."""
+
+    subject: Subject
+    snap: ProgressSnapshot
+    stalled_for: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryErrors:
+    """``GET /statuses/registry`` lists errors not told in this thread before."""
+
+    subject: RegularScanFollow
+    errors: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RegularCompleted:
+    """The regular scan ended: its totals, how long it took and the errors seen meanwhile."""
+
+    subject: RegularScanFollow
+    snap: ProgressSnapshot
+    duration: timedelta
+    errors: tuple[str, ...] = ()
+
+
 #: Every event a thread can receive.  Handlers ``match`` on it and end with ``assert_never``.
-Event = Progressed | PhaseChanged | Completed | Failed | Expired | Stopped
+Event = (
+    Progressed
+    | PhaseChanged
+    | Completed
+    | Failed
+    | Expired
+    | Stopped
+    | Stalled
+    | Resumed
+    | RegistryErrors
+    | RegularCompleted
+)
 
 
 # --- what went wrong delivering it ------------------------------------------------------

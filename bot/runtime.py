@@ -145,6 +145,8 @@ def build_runtime(
     settings.require_slack()
     store = Store(settings.scanbot_database_url)
     store.migrate()
+    for channel_id in settings.scanbot_notify_channels:  # SCANBOT_NOTIFY_CHANNELS
+        store.subscribe(channel_id, by_user="", source="setting", now=clock())
     closers: list[Any] = []
     metrics = Metrics()
     health = Health(poll_seconds=settings.scanbot_poll_seconds, clock=clock)

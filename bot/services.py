@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from bot.console.models import ProgressEntry, ScanResult
+from bot.console.models import ProgressEntry, RegistryStatus, ScanResult
 from bot.images import ScanTarget
 from bot.notify import Destination, Event, ParentView
 from bot.settings import Settings
@@ -24,6 +24,10 @@ class Console(Protocol):
     def progress(self, target: ScanTarget | None = None) -> list[ProgressEntry]: ...
 
     def scan_result(self, target: ScanTarget) -> ScanResult | None: ...
+
+    def registry_status(self) -> RegistryStatus: ...
+
+    def trigger_scan(self, target: ScanTarget) -> None: ...
 
 
 class ThreadState(StrEnum):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from bot.follow_state import FollowState
 from bot.images import ScanTarget
 from bot.progress import ProgressSnapshot
 
@@ -38,3 +39,4 @@ class Watch:
     last_thread_post_at: datetime | None = None  # last progress-only reply in the thread
     finished_at: datetime | None = None
     watched_seconds: float = 0.0  # time actually spent following (monotonic, per cycle)
+    follow: FollowState = field(default_factory=FollowState)  # stalls, rate, baseline

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from bot.console.errors import ConsoleUnavailable
-from bot.console.models import ProgressEntry, ScanResult, StepProgress
+from bot.console.models import ProgressEntry, RegistryStatus, ScanResult, StepProgress
 from bot.images import ScanTarget
 from bot.terminal import EXIT_CONSOLE, EXIT_OK, EXIT_SCAN_FAILED, show_progress
 
@@ -34,6 +34,12 @@ class ScriptedConsole:
 
     def scan_result(self, target: ScanTarget) -> ScanResult | None:
         return None
+
+    def registry_status(self) -> RegistryStatus:
+        return RegistryStatus()
+
+    def trigger_scan(self, target: ScanTarget) -> None:
+        raise AssertionError("not used here")
 
 
 def run(

@@ -18,9 +18,11 @@ from enum import Enum
 from typing import Any
 
 from bot.console.models import ScanResult, SeverityCounts
+from bot.follow_state import FollowState
 from bot.images import ScanTarget
 from bot.notify import (
     Completed,
+    Estimate,
     Event,
     Expired,
     Failed,
@@ -28,6 +30,11 @@ from bot.notify import (
     ParentView,
     PhaseChanged,
     Progressed,
+    RegistryErrors,
+    RegularCompleted,
+    RegularScanFollow,
+    Resumed,
+    Stalled,
     Stopped,
 )
 from bot.progress import ProgressSnapshot
@@ -46,17 +53,35 @@ _TYPES: dict[str, type[Any]] = {
         PhaseChanged,
         Progressed,
         Stopped,
+        Stalled,
+        Resumed,
+        RegistryErrors,
+        RegularCompleted,
         ParentView,
         ImageFollow,
+        RegularScanFollow,
+        Estimate,
+        FollowState,
         ScanTarget,
         ScanResult,
         SeverityCounts,
     )
 }
-_EVENTS = (Completed, Expired, Failed, PhaseChanged, Progressed, Stopped)
+_EVENTS = (
+    Completed,
+    Expired,
+    Failed,
+    PhaseChanged,
+    Progressed,
+    Stopped,
+    Stalled,
+    Resumed,
+    RegistryErrors,
+    RegularCompleted,
+)
 
 
-def dumps(value: Event | ParentView) -> str:
+def dumps(value: Event | ParentView | FollowState) -> str:
     """Compact JSON of an event or a parent view."""
     return json.dumps(_encode(value), separators=(",", ":"), sort_keys=True)
 
@@ -72,6 +97,16 @@ def load_view(text: str) -> ParentView:
     value = _load(text)
     if not isinstance(value, ParentView):
         raise CodecError(f"expected a parent view, got {type(value).__name__}")
+    return value
+
+
+def load_follow_state(text: str | None) -> FollowState:
+    """A stored follow state; ``None`` (a row older than the column) is the empty state."""
+    if text is None:
+        return FollowState()
+    value = _load(text)
+    if not isinstance(value, FollowState):
+        raise CodecError(f"expected a follow state, got {type(value).__name__}")
     return value
 
 

@@ -41,6 +41,16 @@ def watch_thread(watch_id: int) -> str:
     return f"watch:{watch_id}"
 
 
+def regular_thread(run_id: int) -> str:
+    """The thread key of a subscribed channel's run of one regular scan."""
+    return f"regular:{run_id}"
+
+
+def once(thread_key: str, channel_id: str, event: Event, *, name: str) -> Owed:
+    """A reply owed once under ``name`` (e.g. ``stalled:2``): deciding it again owes nothing."""
+    return Owed(f"{thread_key}:{name}", thread_key, channel_id, Kind.REPLY, event)
+
+
 def parent(thread_key: str, channel_id: str, view: ParentView) -> Owed:
     """The message that opens ``thread_key`` (owed once, whoever decides it again)."""
     return Owed(f"{thread_key}:parent", thread_key, channel_id, Kind.PARENT, view)

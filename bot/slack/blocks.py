@@ -22,11 +22,27 @@ from bot.slack.blocks_commands import (
     scan_just_finished,
     storage_unavailable,
 )
+from bot.slack.blocks_follow import (
+    parent_message,
+    registry_errors,
+    regular_complete,
+    regular_parent,
+    resumed,
+    stalled,
+    thread_message,
+)
+from bot.slack.blocks_subscriptions import (
+    SCAN_NOW_ACTION,
+    scan_refused,
+    scan_requested_not_reported,
+    subscribed,
+    subscription_list,
+    unsubscribed,
+)
 from bot.slack.blocks_watch import (
     STOP_WATCH_ACTION,
     WATCH_LIST_MAX,
     scan_complete,
-    thread_message,
     thread_update,
     watch_expired,
     watch_list,
@@ -35,6 +51,7 @@ from bot.slack.blocks_watch import (
 )
 
 __all__ = [
+    "SCAN_NOW_ACTION",
     "STOP_WATCH_ACTION",
     "WATCH_LIST_MAX",
     "already_watching",
@@ -44,12 +61,23 @@ __all__ = [
     "help_text",
     "no_scan_in_progress",
     "not_in_channel",
+    "parent_message",
+    "registry_errors",
+    "regular_complete",
+    "regular_parent",
     "regular_scan",
+    "resumed",
     "scan_complete",
     "scan_just_finished",
+    "scan_refused",
+    "scan_requested_not_reported",
+    "stalled",
     "storage_unavailable",
+    "subscribed",
+    "subscription_list",
     "thread_message",
     "thread_update",
+    "unsubscribed",
     "watch_expired",
     "watch_list",
     "watch_parent",

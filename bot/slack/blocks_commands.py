@@ -26,6 +26,7 @@ from bot.slack.blocks_kit import (
     section,
     step_block,
 )
+from bot.slack.blocks_subscriptions import scan_now_button
 from bot.slack.message import SlackMessage
 from bot.slack.mrkdwn import (
     channel_mention,
@@ -76,8 +77,11 @@ def regular_scan(snap: ProgressSnapshot, *, now: datetime) -> SlackMessage:
     return message(f"{idle}. {last}", [section(f":zzz: {idle}. {last}."), *steps, checked])
 
 
-def no_scan_in_progress(target: ScanTarget) -> SlackMessage:
-    """Ephemeral: nothing to follow for ``target``, and how to start its on-demand scan."""
+def no_scan_in_progress(target: ScanTarget, *, can_scan: bool = False) -> SlackMessage:
+    """Ephemeral: nothing to follow for ``target``, and how to start its on-demand scan.
+
+    ``can_scan``: the user may start scans from Slack, so a **Scan now** button is offered.
+    """
     body = json.dumps({"onDemandScan": True, "tag": target.image_tag()})
     start = (
         "*To start one:*\n"
@@ -91,6 +95,8 @@ def no_scan_in_progress(target: ScanTarget) -> SlackMessage:
         section(start),
         section(f"Once it is running, {command} follows it here."),
     ]
+    if can_scan:
+        blocks.append(scan_now_button(target))
     fallback = (
         f"No on-demand scan of {image_plain(target)} is in progress. Start one in Prisma Cloud "
         f"({_CONSOLE_PATH} {ARROW} Scan), then run /scanprogress {image_plain(target)}"
@@ -165,6 +171,10 @@ def help_text(command: str = "/scanprogress") -> SlackMessage:
             "*Other commands:*",
             f"{BULLET} `{cmd}` {DASH} progress of the regular (scheduled) registry scan",
             example("list", "scans followed in this channel"),
+            example("scan alpine:3.16", "start an image's scan and follow it"),
+            example("subscribe", "tell this channel about every regular registry scan"),
+            example("unsubscribe", "stop that"),
+            example("subscriptions", "channels told about regular scans"),
             example("stop alpine:3.16", "stop following (the scan itself keeps running)"),
             example("status", "is scanning healthy? (only you see the answer)"),
             example("help", "this message"),

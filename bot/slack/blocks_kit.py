@@ -102,6 +102,20 @@ def button(text: str, *, action_id: str, value: str, style: str | None = None) -
     return element
 
 
+#: ``action_id`` of the "Open in the console" link button (acked, nothing else to do).
+OPEN_CONSOLE_ACTION = "open_console"
+
+
+def console_button(url: str) -> Block:
+    """A button opening the console's page (``url`` from configuration, at most 3000)."""
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": "Open in the console", "emoji": True},
+        "action_id": OPEN_CONSOLE_ACTION,
+        "url": url[:3000],
+    }
+
+
 def actions(*elements: Block) -> Block:
     return {"type": "actions", "elements": list(elements)}
 

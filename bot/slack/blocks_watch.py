@@ -1,23 +1,19 @@
-"""Builders for a watch's messages: the parent, thread replies, the end, and the list."""
+"""Builders for a watch's messages: the parent, thread replies, the end, and the list.
+
+:func:`thread_update` serves both subjects (a watch and a subscribed regular scan); the
+dispatch on subject and event lives in :mod:`bot.slack.blocks_follow`.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import assert_never
 
 from bot.console.models import ScanResult
-from bot.notify import (
-    Completed,
-    Event,
-    Expired,
-    Failed,
-    ImageFollow,
-    ParentView,
-    PhaseChanged,
-    Progressed,
-    Stopped,
-)
+from bot.estimate import estimate_text
+from bot.notify import ImageFollow, ParentView, RegularScanFollow, Subject
 from bot.progress import Phase, ProgressSnapshot, StepView
+from bot.registries import registry_lines
+from bot.results import severity_diff
 from bot.slack.blocks_kit import (
     DASH,
     DOT,
@@ -25,6 +21,7 @@ from bot.slack.blocks_kit import (
     Block,
     actions,
     button,
+    console_button,
     context,
     error_block,
     header,
@@ -74,7 +71,11 @@ def _status(view: ParentView) -> tuple[str, str]:
 def watch_parent(view: ParentView) -> SlackMessage:
     """The parent message in the channel, edited in place as the scan progresses."""
     subject, snap = view.subject, view.snap
+    if not isinstance(subject, ImageFollow):
+        raise TypeError("watch_parent shows a watch; see blocks_follow.parent_message")
     emoji, status = _status(view)
+    if view.stalled and view.state.is_open:
+        status += " (stalled: the counts have not moved)"
     blocks: list[Block] = [
         header(f"Scan progress: {subject.target.display()}"),
         section(
@@ -87,32 +88,18 @@ def watch_parent(view: ParentView) -> SlackMessage:
     ]
     if snap.error:
         blocks.append(error_block(snap.error))
-    blocks.append(context(f"Updated {slack_date(view.now)} {DOT} watch #{subject.watch_id}"))
+    footer = [f"Updated {slack_date(view.now)} {DOT} watch #{subject.watch_id}"]
+    if view.estimate is not None and view.state.is_open:
+        footer.insert(0, estimate_text(view.estimate))
+    blocks.append(context(f" {DOT} ".join(footer)))
+    buttons = [console_button(view.console_link)] if view.console_link else []
     if view.state.is_open:
-        blocks.append(
-            actions(
-                button("Stop watching", action_id=STOP_WATCH_ACTION, value=str(subject.watch_id))
-            )
-        )
+        stop = button("Stop watching", action_id=STOP_WATCH_ACTION, value=str(subject.watch_id))
+        buttons.insert(0, stop)
+    if buttons:
+        blocks.append(actions(*buttons))
     shown = escape_truncated(snap.summary, SHOWN_ERROR_CHARS) if view.state.is_open else status
     return message(f"Scan progress: {image_plain(subject.target)} {DASH} {shown}", blocks)
-
-
-def thread_message(event: Event) -> SlackMessage:
-    """The reply in a parent's thread that tells ``event``."""
-    match event:
-        case Progressed() | PhaseChanged():
-            return thread_update(event.subject, event.previous, event.snap)
-        case Completed() | Failed():
-            return scan_complete(
-                event.subject, event.snap, duration=event.duration, result=event.result
-            )
-        case Expired():
-            return watch_expired(event.subject, event.last, max_duration=event.max_duration)
-        case Stopped():
-            return watch_stopped(event.subject, by_user=event.by_user)
-        case _:
-            assert_never(event)
 
 
 def _phase_line(snap: ProgressSnapshot) -> tuple[str, str]:
@@ -148,8 +135,15 @@ def _step_counts(step: StepView) -> tuple[int, int]:
     return step.total, step.scanned
 
 
+def subject_name(subject: Subject) -> str:
+    """What a thread is about, as escaped plain text."""
+    if isinstance(subject, RegularScanFollow):
+        return "Regular registry scan"
+    return image_plain(subject.target)
+
+
 def thread_update(
-    subject: ImageFollow, previous: ProgressSnapshot | None, snap: ProgressSnapshot
+    subject: Subject, previous: ProgressSnapshot | None, snap: ProgressSnapshot
 ) -> SlackMessage:
     """A reply in the parent's thread saying what changed since ``previous``."""
     lines: list[tuple[str, str]] = []
@@ -163,11 +157,15 @@ def thread_update(
     if snap.error and (previous is None or previous.error != snap.error):
         error = escape_truncated(snap.error, SHOWN_ERROR_CHARS)
         lines.append((":warning:", f"The console reports an error: {error}"))
+    registries = registry_lines(snap)
+    regular = isinstance(subject, RegularScanFollow)
+    if regular and registries and (previous is None or registry_lines(previous) != registries):
+        lines += [("", escape(line)) for line in registries]
     if not lines:
         lines.append(("", escape_truncated(snap.summary, SHOWN_ERROR_CHARS)))
     text = "\n".join(f"{emoji} {line}" if emoji else line for emoji, line in lines)
     fallback = "\n".join(line for _emoji, line in lines)
-    return message(f"{image_plain(subject.target)}: {fallback}", [section(text)])
+    return message(f"{subject_name(subject)}: {fallback}", [section(text)])
 
 
 def scan_complete(
@@ -176,8 +174,15 @@ def scan_complete(
     *,
     duration: timedelta,
     result: ScanResult | None,
+    baseline: ScanResult | None = None,
+    fresh: bool = True,
+    console_link: str = "",
 ) -> SlackMessage:
-    """The final reply: the scan completed (or failed), with the vulnerability summary."""
+    """The final reply: the scan completed (or failed), with the vulnerability summary.
+
+    The result shows its own scan time and, when the image had a result before, the diff;
+    a result older than this scan (``fresh`` False) is not shown: it is not available yet.
+    """
     mention = user_mention(subject.requester_id)
     image, plain = image_code(subject.target), image_plain(subject.target)
     images = snap.image_scan
@@ -192,10 +197,27 @@ def scan_complete(
     lead = f":white_check_mark: *Scan complete* {DASH} {image}"
     body = f"{mention}, the scan finished in {took}." + (f" {scanned}." if scanned else "")
     blocks = [section(f"{lead}\n{body}")]
+    notes: list[str] = []
     if result is not None:
         blocks.extend(result_blocks(result))
+        if result.scan_time is not None:
+            notes.append(f"Result of the scan at {slack_date(result.scan_time)}")
+        if baseline is not None:
+            when = f" ({slack_date(baseline.scan_time)})" if baseline.scan_time else ""
+            notes.append(f"Since the previous result{when}: {severity_diff(baseline, result)}")
+        else:
+            notes.append("No previous result of this image to compare with")
+    elif not fresh:
+        notes.append(
+            "The result of this scan is not available yet: the console still shows an older "
+            "one, which is not repeated here as new. "
+            f"Run `/scanprogress {plain}` later or look in the console."
+        )
     else:
-        blocks.append(context("The console had no vulnerability summary for this image yet."))
+        notes.append("The console had no vulnerability summary for this image yet.")
+    blocks.append(context(*notes))
+    if console_link:
+        blocks.append(actions(console_button(console_link)))
     fallback = f"Scan complete: {plain} ({mention}) in {took}"
     return message(fallback + (f", {scanned}" if scanned else ""), blocks)
 

@@ -40,13 +40,52 @@ class StopWatch:
 
 
 @dataclass(frozen=True, slots=True)
+class StartScan:
+    """``scan <image>``: start the image's on-demand scan, then follow it."""
+
+    target: ScanTarget
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ListSubscriptions:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
 class BadInput:
     """The text could not be understood; ``message`` says what is wrong and how to fix it."""
 
     message: str
 
 
-Command = ShowHelp | ShowRegularScan | ListWatches | ShowStatus | FollowImage | StopWatch | BadInput
+Command = (
+    ShowHelp
+    | ShowRegularScan
+    | ListWatches
+    | ShowStatus
+    | FollowImage
+    | StopWatch
+    | StartScan
+    | Subscribe
+    | Unsubscribe
+    | ListSubscriptions
+    | BadInput
+)
+_WORDS: dict[str, Command] = {
+    "subscribe": Subscribe(),
+    "unsubscribe": Unsubscribe(),
+    "subscriptions": ListSubscriptions(),
+}
 
 
 def parse_command(text: str) -> Command:
@@ -65,13 +104,18 @@ def parse_command(text: str) -> Command:
         return ListWatches()
     if keyword == "status" and not rest:
         return ShowStatus()
-    if keyword == "stop":
+    if keyword in _WORDS:
+        if rest:
+            return BadInput(f"`{keyword}` takes nothing after it; it applies to this channel.")
+        return _WORDS[keyword]
+    if keyword in ("stop", "scan"):
         if not rest:
-            return BadInput("Say which image to stop following, e.g. `stop alpine:3.16`.")
+            return BadInput(f"Say which image to {keyword}, e.g. `{keyword} alpine:3.16`.")
         try:
-            return StopWatch(parse_image_reference(rest))
+            target = parse_image_reference(rest)
         except ImageReferenceError as exc:
             return BadInput(str(exc))
+        return StopWatch(target) if keyword == "stop" else StartScan(target)
     try:
         return FollowImage(parse_image_reference(text))
     except ImageReferenceError as exc:

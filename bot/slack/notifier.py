@@ -164,7 +164,7 @@ class SlackNotifier:
         self, channel_id: str, view: ParentView, *, marker: str, plain: bool = False
     ) -> Destination:
         """Post the parent message in ``channel_id``; returns its thread."""
-        message = blocks.watch_parent(view)
+        message = blocks.parent_message(view)
         with delivery_errors():
             response = self._client.chat_postMessage(
                 channel=channel_id,
@@ -233,7 +233,7 @@ class SlackNotifier:
         """Edit the parent message in place to show ``view``."""
         if destination.thread_ts is None:
             return
-        message = blocks.watch_parent(view)
+        message = blocks.parent_message(view)
         with delivery_errors():
             self._client.chat_update(
                 channel=destination.channel_id, ts=destination.thread_ts, **message.as_kwargs()

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 
 from bot.delivery import codec
 from bot.delivery.owed import Kind, Owed
-from bot.store.tables import as_utc, outbox, threads, watches
+from bot.store.tables import as_utc, outbox, regular_runs, threads, watches
 from bot.watch import WatchState
 
 
@@ -251,7 +251,8 @@ def _entry(row: Any) -> OutboxEntry:
 
 
 # --- thread owners ----------------------------------------------------------------------
-# A thread key names its owner: ``watch:<id>``.  Add a case here for a new kind of owner.
+# A thread key names its owner: ``watch:<id>`` or ``regular:<run id>`` (a subscribed
+# channel's thread about one regular scan).  Add a case here for a new kind of owner.
 
 
 def _owner_posted(connection: Connection, thread_key: str, ts: str, now: datetime) -> None:
@@ -268,6 +269,12 @@ def _owner_posted(connection: Connection, thread_key: str, ts: str, now: datetim
             .where(watches.c.id == int(ident), watches.c.state == WatchState.PENDING.value)
             .values(state=WatchState.ACTIVE.value, updated_at=now)
         )
+    elif kind == "regular" and ident.isdigit():
+        connection.execute(
+            regular_runs.update()
+            .where(regular_runs.c.id == int(ident), regular_runs.c.parent_ts.is_(None))
+            .values(parent_ts=ts, updated_at=now)
+        )
 
 
 def _owner_gone(connection: Connection, thread_key: str, now: datetime) -> None:
@@ -281,4 +288,13 @@ def _owner_gone(connection: Connection, thread_key: str, now: datetime) -> None:
                 watches.c.state.in_([WatchState.PENDING.value, WatchState.ACTIVE.value]),
             )
             .values(state=WatchState.FAILED.value, open_key=None, finished_at=now, updated_at=now)
+        )
+    elif kind == "regular" and ident.isdigit():
+        connection.execute(
+            regular_runs.update()
+            .where(
+                regular_runs.c.id == int(ident),
+                regular_runs.c.state.in_([WatchState.PENDING.value, WatchState.ACTIVE.value]),
+            )
+            .values(state=WatchState.FAILED.value, finished_at=now, updated_at=now)
         )

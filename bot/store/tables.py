@@ -75,6 +75,8 @@ watches = sa.Table(
     # Seconds this process family actually spent following (monotonic, per poll cycle):
     # expiry and durations use it so a wall-clock step cannot end or stretch a watch.
     sa.Column("watched_seconds", sa.Float, nullable=False, server_default="0"),
+    # JSON of bot.follow_state.FollowState (stalls, rate, baseline result); NULL = empty.
+    sa.Column("follow_state", sa.Text, nullable=True),
 )
 
 locks = sa.Table(
@@ -125,4 +127,33 @@ kv = sa.Table(
     sa.Column("key", sa.String(128), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: Channels told about every regular registry scan (``/scanprogress subscribe`` or
+#: ``SCANBOT_NOTIFY_CHANNELS``, ``source`` says which).
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("channel_id", sa.String(64), primary_key=True),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),  # command | setting
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: One subscribed channel's thread about one regular scan (thread key ``regular:<id>``).
+regular_runs = sa.Table(
+    "regular_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("scan_key", sa.String(64), nullable=False),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("parent_ts", sa.String(64), nullable=True),
+    sa.Column("last_snapshot", sa.Text, nullable=True),
+    sa.Column("follow_state", sa.Text, nullable=True),
+    sa.Column("last_thread_post_at", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("scan_key", "channel_id", name="uq_regular_runs_scan_channel"),
 )

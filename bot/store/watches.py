@@ -28,12 +28,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
+from bot.delivery import codec
 from bot.delivery.owed import Owed
+from bot.follow_state import FollowState
 from bot.images import ScanTarget
 from bot.progress import ProgressSnapshot
 from bot.store import db
 from bot.store.digest import DigestStore
 from bot.store.outbox import OutboxStore, enqueue
+from bot.store.regular import RegularStore
 from bot.store.tables import as_utc, locks, watches
 from bot.watch import Watch, WatchState
 
@@ -52,7 +55,7 @@ def open_key(channel_id: str, target_key: str) -> str:
     return f"{channel_id}|{target_key}"
 
 
-class Store(OutboxStore, DigestStore):
+class Store(OutboxStore, DigestStore, RegularStore):
     """Persistence of watches, leases and the outbox; thread-safe, one transaction per call.
 
     Methods that change a watch take the messages that change owes (``owed``) and store
@@ -115,6 +118,7 @@ class Store(OutboxStore, DigestStore):
         now: datetime,
         snapshot: ProgressSnapshot | None = None,
         owe: Callable[[Watch], Sequence[Owed]] | None = None,
+        follow: FollowState | None = None,
     ) -> tuple[Watch, bool]:
         """A new PENDING watch, or the channel's open watch of the same image.
 
@@ -137,6 +141,7 @@ class Store(OutboxStore, DigestStore):
             "open_key": key,
             "saw_running": snapshot is not None,
             "last_snapshot": None if snapshot is None else _dump_snapshot(snapshot),
+            "follow_state": None if follow is None else codec.dumps(follow),
             "created_at": now,
             "updated_at": now,
         }
@@ -202,12 +207,14 @@ class Store(OutboxStore, DigestStore):
         now: datetime,
         watched_seconds: float = 0.0,
         owed: Sequence[Owed] = (),
+        follow: FollowState | None = None,
     ) -> Watch:
         """Keep the latest snapshot of an open watch, and store the messages it owes.
 
         ``saw_running`` only ever turns on (once seen running, always seen running).
         ``thread_posted_at`` None leaves the last thread post time unchanged.
-        ``watched_seconds`` is added to the time spent following.  A watch that was
+        ``watched_seconds`` is added to the time spent following; ``follow`` (when given)
+        replaces the follow state.  A watch that was
         finished meanwhile is returned unchanged and owes nothing.
         """
         values: dict[str, Any] = {
@@ -220,6 +227,8 @@ class Store(OutboxStore, DigestStore):
             values["last_thread_post_at"] = as_utc(thread_posted_at)
         if watched_seconds > 0:
             values["watched_seconds"] = watches.c.watched_seconds + watched_seconds
+        if follow is not None:
+            values["follow_state"] = codec.dumps(follow)
         with self._write() as connection:
             result = connection.execute(
                 watches.update()
@@ -397,4 +406,14 @@ def _to_watch(row: RowMapping) -> Watch:
         last_thread_post_at=row["last_thread_post_at"],
         finished_at=row["finished_at"],
         watched_seconds=float(row["watched_seconds"] or 0.0),
+        follow=load_follow(row["follow_state"], f"watch {row['id']}"),
     )
+
+
+def load_follow(text: str | None, owner: str) -> FollowState:
+    """A stored follow state; an unreadable one is the empty state (logged)."""
+    try:
+        return codec.load_follow_state(text)
+    except codec.CodecError as error:
+        _log.warning("%s: ignoring unreadable follow state (%s)", owner, error)
+        return FollowState()

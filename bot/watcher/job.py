@@ -21,6 +21,7 @@ from bot.console.errors import ConsoleError
 from bot.console.models import ProgressEntry, ScanResult
 from bot.services import Console
 from bot.watch import Watch
+from bot.watcher import regular
 from bot.watcher.lifecycle import Answer, Outcome, WatchContext, advance
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class CycleReport:
     images: int = 0
     console_requests: int = 0
     outcomes: dict[Outcome, int] = field(default_factory=dict)
+    regular: dict[str, int] = field(default_factory=dict)  # subscribed regular-scan runs
 
 
 @dataclass(slots=True)
@@ -55,7 +57,29 @@ class ConsoleFetcher:
         self._console = console
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scanbot-console")
         self._inflight: dict[str, _InFlight] = {}
+        self._regular: Future[list[ProgressEntry]] | None = None
         self._lock = threading.Lock()
+
+    def start_regular(self) -> int:
+        """Ask about the regular scan unless that request is still in flight; 1 if sent."""
+        with self._lock:
+            if self._regular is not None:
+                return 0
+            self._regular = self._pool.submit(self._console.progress, None)
+            return 1
+
+    def regular_answer(self, *, budget: float) -> Answer | None:
+        """The regular scan's answer if it arrived within ``budget`` seconds."""
+        with self._lock:
+            future = self._regular
+        if future is None:
+            return None
+        wait([future], timeout=budget)
+        if not future.done():
+            return None
+        with self._lock:
+            self._regular = None
+        return _answer(future)
 
     def fetch(self, watches: list[Watch], *, budget: float) -> tuple[dict[int, Answer], int]:
         """Answers per watch id that arrived within ``budget`` seconds, and requests sent."""
@@ -125,7 +149,12 @@ def poll_cycle(
         log.debug("poll lease held by another replica; skipping this cycle")
         return CycleReport(ran=False)
     watches = services.store.list_open()
-    answers, sent = fetcher.fetch(watches, budget=max(1.0, 0.8 * settings.scanbot_poll_seconds))
+    budget = max(1.0, 0.8 * settings.scanbot_poll_seconds)
+    deadline = time.monotonic() + budget
+    follow_regular = regular.wanted(ctx)
+    regular_sent = fetcher.start_regular() if follow_regular else 0
+    answers, sent = fetcher.fetch(watches, budget=budget)
+    sent += regular_sent
     # Waiting for the console took time: renew the lease before acting on the answers.
     if not services.store.try_lock(POLL_LOCK, owner=owner, ttl=lease, now=services.clock()):
         log.warning("poll lease lost while waiting for the console; skipping this cycle")
@@ -150,6 +179,10 @@ def poll_cycle(
             outcomes[Outcome.ENDED_MEANWHILE] += 1
             continue
         outcomes[advance(ctx, watch, answers.get(watch.id), results=results)] += 1
+    regular_outcomes: dict[str, int] = {}
+    if follow_regular:
+        answer = fetcher.regular_answer(budget=max(0.0, deadline - time.monotonic()))
+        regular_outcomes = regular.advance_all(ctx, answer, elapsed=elapsed)
     ctx.delivery.kick()
     report = CycleReport(
         ran=True,
@@ -157,6 +190,7 @@ def poll_cycle(
         images=len({watch.target.key for watch in watches}),
         console_requests=sent,
         outcomes=dict(outcomes),
+        regular=regular_outcomes,
     )
     if watches:
         log.info(

@@ -10,7 +10,7 @@ finished, so a crash in between repeats the message rather than loses it (at-lea
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -18,6 +18,8 @@ from bot.console.errors import ConsoleError
 from bot.console.models import ProgressEntry, ScanResult
 from bot.delivery import owed
 from bot.delivery.owed import Owed, watch_thread
+from bot.estimate import estimate, sample
+from bot.follow_state import FollowState
 from bot.images import ScanTarget
 from bot.notify import (
     Completed,
@@ -30,8 +32,14 @@ from bot.notify import (
     Stopped,
 )
 from bot.progress import Phase, ProgressSnapshot, interpret, snapshot
+from bot.results import console_link, is_fresh
 from bot.services import Delivery, Services, ThreadState
 from bot.watch import Watch, WatchState
+from bot.watcher import stall
+
+#: How long a completed watch waits for the console's result of *this* scan (it can lag the
+#: progress answer) before saying that the result is not available yet.
+RESULT_WAIT = timedelta(minutes=5)
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +63,8 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"  # nothing a user would care about changed: no Slack call
     UPDATED = "updated"  # the parent was edited
     REPLIED = "replied"  # the parent was edited and the thread got a reply
+    STALLED = "stalled"  # the counts have not moved for SCANBOT_STALL_MINUTES: told once
+    FINISHING = "finishing"  # the scan ended; waiting for the console's fresh result
     COMPLETED = "completed"  # the scan ended; the final reply went out
     EXPIRED = "expired"  # following gave up after SCANBOT_MAX_WATCH_SECONDS
     LEASE_LOST = "lease-lost"  # another replica took the poll lease mid-cycle
@@ -115,13 +125,16 @@ def follow(ctx: WatchContext, target: ScanTarget, *, channel_id: str, user_id: s
     if snap.phase in (Phase.COMPLETE, Phase.FAILED):
         return JustFinished(snap, _scan_result(ctx, target))
     now = services.clock()
+    # What the console says of the image before this scan's result: the diff's baseline.
+    baseline = _scan_result(ctx, target)
     watch, created = services.store.create_watch(
         target=target,
         channel_id=channel_id,
         requester_id=user_id,
         now=now,
         snapshot=snap,
-        owe=lambda new: [_parent(new, snap, now)],
+        owe=lambda new: [_parent(ctx, new, snap, now)],
+        follow=sample(FollowState(baseline=baseline), snap, now),
     )
     if not created:
         return AlreadyFollowing(watch)
@@ -130,14 +143,18 @@ def follow(ctx: WatchContext, target: ScanTarget, *, channel_id: str, user_id: s
     return Started(services.store.get(watch.id) or watch)
 
 
-def _parent(watch: Watch, snap: ProgressSnapshot, now: datetime) -> Owed:
-    view = ParentView.of(watch, snap, now=now)
+def _link(ctx: WatchContext, watch: Watch) -> str:
+    return console_link(ctx.services.settings.prisma_console_url, watch.target)
+
+
+def _parent(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: datetime) -> Owed:
+    view = ParentView.of(watch, snap, now=now, console_link=_link(ctx, watch))
     return owed.parent(watch_thread(watch.id), watch.channel_id, view)
 
 
-def _final(watch: Watch, snap: ProgressSnapshot, now: datetime) -> Owed:
+def _final(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: datetime) -> Owed:
     """The parent's last edit: the final state, without the Stop button."""
-    view = ParentView.of(watch, snap, now=now)
+    view = ParentView.of(watch, snap, now=now, console_link=_link(ctx, watch))
     return owed.edit(watch_thread(watch.id), watch.channel_id, view, final=True)
 
 
@@ -153,7 +170,7 @@ def stop(ctx: WatchContext, watch: Watch, *, by_user: str) -> bool:
         thread = watch_thread(finished.id)
         stopped = Stopped(ImageFollow.of(finished), by_user=by_user)
         return [
-            _final(finished, snap, now),
+            _final(ctx, finished, snap, now),
             owed.reply(thread, finished.channel_id, stopped, final=True),
         ]
 
@@ -192,7 +209,8 @@ def advance(
     now = ctx.services.clock()
     if watch.state is WatchState.PENDING and now - watch.created_at >= PENDING_GRACE:
         # Owed once by key: a no-op unless the row predates the outbox.
-        ctx.services.store.owe([_parent(watch, watch.last_snapshot or _DISCOVERING, now)], now=now)
+        pending_parent = _parent(ctx, watch, watch.last_snapshot or _DISCOVERING, now)
+        ctx.services.store.owe([pending_parent], now=now)
     if watch.watched_seconds >= ctx.services.settings.scanbot_max_watch_seconds:
         return _expire(ctx, watch, now)
     if answer is None:
@@ -218,13 +236,42 @@ def _max_watch(ctx: WatchContext) -> timedelta:
 
 def _progress(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: datetime) -> Outcome:
     previous = watch.last_snapshot
-    if not snap.changed_from(previous):
+    moved = snap.changed_from(previous)
+    follow, change = stall.check(
+        watch.follow,
+        moved=moved,
+        followed=watch.watched_seconds,
+        after_seconds=stall.after_seconds(ctx.services),
+    )
+    follow = sample(follow, snap, now)
+    if not moved and change is stall.Change.NONE:
         return Outcome.UNCHANGED
     thread = watch_thread(watch.id)
-    messages = [owed.edit(thread, watch.channel_id, ParentView.of(watch, snap, now=now))]
+    view = ParentView.of(
+        watch,
+        snap,
+        now=now,
+        estimate=estimate(follow, snap, now),
+        stalled=follow.stalled,
+        console_link=_link(ctx, watch),
+    )
+    messages = [owed.edit(thread, watch.channel_id, view)]
     subject = ImageFollow.of(watch)
-    replied = False
-    if _turning_point(previous, snap):
+    messages += stall.replies(
+        ctx.services,
+        change,
+        thread_key=thread,
+        channel_id=watch.channel_id,
+        subject=subject,
+        snap=snap,
+        before=watch.follow,
+        after=follow,
+        followed=watch.watched_seconds,
+    )
+    replied = change is not stall.Change.NONE
+    if not moved:
+        pass  # a stall told: no progress reply
+    elif _turning_point(previous, snap):
         messages.append(owed.reply(thread, watch.channel_id, PhaseChanged(subject, previous, snap)))
         replied = True
     elif _progress_reply_due(ctx, watch, now):
@@ -234,12 +281,15 @@ def _progress(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: date
         watch.id,
         snapshot=snap,
         saw_running=True,
-        thread_posted_at=now if replied else None,
+        thread_posted_at=now if replied and moved else None,
         now=now,
         owed=messages,
+        follow=follow,
     )
     if not recorded.state.is_open:
         return Outcome.ENDED_MEANWHILE
+    if change is stall.Change.STALLED:
+        return Outcome.STALLED
     return Outcome.REPLIED if replied else Outcome.UPDATED
 
 
@@ -269,13 +319,40 @@ def _complete(
             results[key] = result
     else:
         result = results[key]
-    duration = _duration(watch, snap, now)
+    follow = watch.follow
     subject = ImageFollow.of(watch)
     event: Completed | Failed
     if snap.phase is Phase.FAILED:
-        event = Failed(subject, snap, duration=duration, result=result)
-    else:
-        event = Completed(subject, snap, duration=duration, result=result)
+        event = Failed(subject, snap, duration=_duration(watch, snap, now), result=result)
+        return _end(
+            ctx, watch, WatchState.COMPLETED, event, parent_snap=snap, snapshot=snap, now=now
+        )
+    fresh = result is not None and is_fresh(
+        result, baseline=follow.baseline, started_at=snap.started_at
+    )
+    since = follow.finishing_since or now
+    if not fresh and now - since < RESULT_WAIT:
+        # The result can lag the progress answer: ask again in the next cycles.
+        ctx.services.store.record_progress(
+            watch.id,
+            snapshot=snap,
+            saw_running=True,
+            thread_posted_at=None,
+            now=now,
+            follow=replace(follow, finishing_since=since),
+        )
+        return Outcome.FINISHING
+    if not fresh:
+        log.info("%s: no result newer than this scan's start; not shown", watch.target.key)
+    event = Completed(
+        subject,
+        snap,
+        duration=_duration(watch, snap, since),
+        result=result if fresh else None,
+        baseline=follow.baseline,
+        fresh=fresh,
+        console_link=_link(ctx, watch),
+    )
     return _end(ctx, watch, WatchState.COMPLETED, event, parent_snap=snap, snapshot=snap, now=now)
 
 
@@ -318,7 +395,7 @@ def _end(
         thread = watch_thread(finished.id)
         return [
             owed.reply(thread, finished.channel_id, event, final=True),
-            _final(finished, parent_snap, now),
+            _final(ctx, finished, parent_snap, now),
         ]
 
     finished = ctx.services.store.finish(

@@ -21,8 +21,17 @@ from hypothesis import strategies as st
 
 from bot.console.models import ProgressEntry, ScanResult, StepProgress
 from bot.images import ScanTarget
-from bot.notify import ImageFollow, ParentView
-from bot.progress import Phase, ProgressSnapshot, snapshot
+from bot.notify import (
+    Estimate,
+    ImageFollow,
+    ParentView,
+    RegistryErrors,
+    RegularCompleted,
+    RegularScanFollow,
+    Resumed,
+    Stalled,
+)
+from bot.progress import Phase, ProgressSnapshot, StepView, snapshot
 from bot.slack import blocks
 from bot.slack.blocks_kit import message
 from bot.slack.message import SlackMessage
@@ -45,6 +54,10 @@ from tests.slack.blockkit import all_texts, block_kit_problems, unsafe_markup
 GOLDEN = Path(__file__).parent / "golden"
 
 
+def blocks_step(total: int, scanned: int, title: str) -> StepView:
+    return StepView(total=total, scanned=scanned, title=title)
+
+
 def _regular_running() -> SlackMessage:
     entries = [
         ProgressEntry(
@@ -61,6 +74,69 @@ def _regular_running() -> SlackMessage:
     return blocks.regular_scan(snapshot(entries), now=NOW)
 
 
+REGULAR = RegularScanFollow(run_id=3, channel_id="C0SUB", scan_key="1795796291", since=NOW)
+_TWO_REGISTRIES = ProgressSnapshot(
+    phase=Phase.SCANNING,
+    discovery=blocks_step(4, 4, "Step 1/2 discovering tags in registries a.example, b.example"),
+    image_scan=blocks_step(6, 2, "Step 2/2 scanning images in registries a.example, b.example: x"),
+)
+_OLDER = ScanResult(
+    image=RESULT.image,
+    vulnerabilities=type(RESULT.vulnerabilities)(critical=0, high=9, medium=1, low=0, total=10),
+    scan_time=NOW - timedelta(days=2),
+)
+NEW_CASES: dict[str, Callable[[], SlackMessage]] = {
+    "regular_parent_running": lambda: blocks.regular_parent(
+        ParentView(
+            REGULAR,
+            WatchState.ACTIVE,
+            _TWO_REGISTRIES,
+            NOW,
+            estimate=Estimate(per_minute=4.0, remaining=timedelta(minutes=12)),
+        )
+    ),
+    "regular_parent_complete": lambda: blocks.regular_parent(
+        ParentView(REGULAR, WatchState.COMPLETED, COMPLETE, NOW)
+    ),
+    "regular_complete": lambda: blocks.regular_complete(
+        RegularCompleted(
+            REGULAR, COMPLETE, duration=timedelta(minutes=42), errors=("No available Defender",)
+        )
+    ),
+    "registry_errors": lambda: blocks.registry_errors(
+        RegistryErrors(REGULAR, ("No available Defender was found",))
+    ),
+    "stalled_watch": lambda: blocks.stalled(
+        Stalled(
+            ImageFollow.of(watch()),
+            SCANNING,
+            stalled_for=timedelta(minutes=30),
+            cause="No available Defender was found",
+        )
+    ),
+    "resumed_regular": lambda: blocks.resumed(
+        Resumed(REGULAR, SCANNING, stalled_for=timedelta(minutes=31))
+    ),
+    "scan_complete_with_diff": lambda: blocks.scan_complete(
+        ImageFollow.of(watch(WatchState.COMPLETED)),
+        COMPLETE,
+        duration=timedelta(minutes=3),
+        result=RESULT,
+        baseline=_OLDER,
+        console_link="https://console.example.com/#!/monitor?search=a&b",
+    ),
+    "scan_complete_stale": lambda: blocks.scan_complete(
+        ImageFollow.of(watch(WatchState.COMPLETED)),
+        COMPLETE,
+        duration=timedelta(minutes=3),
+        result=None,
+        fresh=False,
+    ),
+    "no_scan_in_progress_scan_now": lambda: blocks.no_scan_in_progress(ALPINE, can_scan=True),
+    "scan_refused": lambda: blocks.scan_refused("U0BOB", "C0123ABC"),
+    "subscribed": lambda: blocks.subscribed("C0SUB", already=False),
+    "unsubscribed_setting": lambda: blocks.unsubscribed("C0SUB", removed=True, from_setting=True),
+}
 CASES: dict[str, Callable[[], SlackMessage]] = {
     "watch_parent_discovering": lambda: blocks.watch_parent(
         ParentView.of(watch(), DISCOVERING, now=NOW)
@@ -135,6 +211,7 @@ CASES: dict[str, Callable[[], SlackMessage]] = {
         "alpine:: is not an image reference", "Try /scanprogress alpine:3.16"
     ),
     "not_in_channel": lambda: blocks.not_in_channel("C0123ABC"),
+    **NEW_CASES,
 }
 
 

@@ -92,6 +92,20 @@ class BotHarness:
         )
         return self._post(body)
 
+    def click(
+        self, action_id: str, value: str, *, user_id: str = ALICE, channel_id: str = CHANNEL
+    ) -> httpx.Response:
+        """Click a button (``action_id``, ``value``) as Slack would send it."""
+        body = block_action_body(
+            action_id=action_id,
+            value=value,
+            user_id=user_id,
+            channel_id=channel_id,
+            message_ts="",
+            response_url=self.slack.response_url("action"),
+        )
+        return self._post(body)
+
     def _post(self, body: bytes) -> httpx.Response:
         headers = signed_headers(SIGNING_SECRET, body)
         return self.http.post(f"{self.url}/slack/events", content=body, headers=headers)

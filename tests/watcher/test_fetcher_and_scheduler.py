@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.console.errors import ConsoleUnavailable
-from bot.console.models import ProgressEntry, ScanResult
+from bot.console.models import ProgressEntry, RegistryStatus, ScanResult
 from bot.images import ScanTarget
 from bot.watch import Watch, WatchState
 from bot.watcher.job import ConsoleFetcher
@@ -40,6 +40,12 @@ class GatedConsole:
 
     def scan_result(self, target: ScanTarget) -> ScanResult | None:
         return None
+
+    def registry_status(self) -> RegistryStatus:
+        return RegistryStatus()
+
+    def trigger_scan(self, target: ScanTarget) -> None:
+        raise AssertionError("not used here")
 
 
 def fetcher_for(console: GatedConsole) -> ConsoleFetcher:

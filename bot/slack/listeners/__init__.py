@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.listeners import actions, commands
+from bot.slack.listeners import actions, commands, scan_button
 from bot.watcher.lifecycle import WatchContext
 from bot.workqueue import WorkQueue
 
@@ -13,3 +13,4 @@ def register_listeners(app: App, ctx: WatchContext, work: WorkQueue) -> None:
     """Every listener: each acks at once and hands the rest to ``work``."""
     commands.register(app, ctx, work)
     actions.register(app, ctx, work)
+    scan_button.register(app, ctx, work)

@@ -16,24 +16,31 @@ from slack_bolt import Ack, App, Respond
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.console.errors import ConsoleError
+from bot.images import ScanTarget
+from bot.permissions import may_start_scans
 from bot.progress import snapshot
 from bot.slack import blocks
 from bot.slack.command_text import (
     BadInput,
     Command,
     FollowImage,
+    ListSubscriptions,
     ListWatches,
     ShowHelp,
     ShowRegularScan,
     ShowStatus,
+    StartScan,
     StopWatch,
+    Subscribe,
+    Unsubscribe,
     parse_command,
 )
 from bot.slack.errors import report_unexpected
 from bot.slack.mrkdwn import escape
 from bot.slack.status import show_status
-from bot.watcher import lifecycle
-from bot.watcher.lifecycle import WatchContext
+from bot.watcher import lifecycle, regular
+from bot.watcher.lifecycle import FollowResult, WatchContext
+from bot.watcher.start import Refused, start_and_follow
 from bot.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -66,7 +73,7 @@ def handle_scanprogress(
     if reservation is None:
         ack(**blocks.busy_message().as_kwargs())
         return
-    if isinstance(request, FollowImage):
+    if isinstance(request, FollowImage | StartScan):
         ack(**blocks.follow_ack(request.target).as_kwargs())
     else:
         ack()
@@ -95,6 +102,15 @@ def _answer(ctx: WatchContext, request: Command, command: dict[str, Any], respon
                 _stop(ctx, request, channel_id=channel_id, user_id=user_id, respond=respond)
             case FollowImage():
                 _follow(ctx, request, channel_id=channel_id, user_id=user_id, respond=respond)
+            case StartScan():
+                result = start_and_follow(
+                    ctx, request.target, channel_id=channel_id, user_id=user_id
+                )
+                answer_start(result, request.target, channel_id, user_id, respond)
+            case Subscribe() | Unsubscribe() | ListSubscriptions():
+                _subscriptions(
+                    ctx, request, channel_id=channel_id, user_id=user_id, respond=respond
+                )
             case ShowHelp() | BadInput():
                 pass  # answered in the ack
             case _:
@@ -105,6 +121,31 @@ def _answer(ctx: WatchContext, request: Command, command: dict[str, Any], respon
     except SQLAlchemyError as exc:
         log.error("the database failed answering %s: %s", _describe(request), exc)
         respond(**blocks.storage_unavailable().as_kwargs())
+
+
+def _subscriptions(
+    ctx: WatchContext,
+    request: Subscribe | Unsubscribe | ListSubscriptions,
+    *,
+    channel_id: str,
+    user_id: str,
+    respond: Respond,
+) -> None:
+    store = ctx.services.store
+    match request:
+        case Subscribe():
+            now = ctx.services.clock()
+            created = store.subscribe(channel_id, by_user=user_id, source="command", now=now)
+            respond(**blocks.subscribed(channel_id, already=not created).as_kwargs())
+        case Unsubscribe():
+            removed = regular.unsubscribe(ctx, channel_id)
+            configured = channel_id in ctx.services.settings.scanbot_notify_channels
+            message = blocks.unsubscribed(channel_id, removed=removed, from_setting=configured)
+            respond(**message.as_kwargs())
+        case ListSubscriptions():
+            respond(**blocks.subscription_list(store.subscriptions(), channel_id).as_kwargs())
+        case _:
+            assert_never(request)
 
 
 def _describe(request: object) -> str:
@@ -119,9 +160,39 @@ def _follow(
     result = lifecycle.follow(ctx, request.target, channel_id=channel_id, user_id=user_id)
     match result:
         case lifecycle.NoScanRunning():
-            respond(**blocks.no_scan_in_progress(request.target).as_kwargs())
+            can_scan = may_start_scans(
+                ctx.services.settings, user_id=user_id, channel_id=channel_id
+            )
+            respond(**blocks.no_scan_in_progress(request.target, can_scan=can_scan).as_kwargs())
+        case _:
+            _answer_follow(result, request.target, channel_id, respond)
+
+
+def answer_start(
+    result: Refused | FollowResult,
+    target: ScanTarget,
+    channel_id: str,
+    user_id: str,
+    respond: Respond,
+) -> None:
+    """Answer a scan started from Slack (the command or the Scan now button)."""
+    match result:
+        case Refused():
+            respond(**blocks.scan_refused(user_id, channel_id).as_kwargs())
+        case lifecycle.NoScanRunning():
+            respond(**blocks.scan_requested_not_reported(target).as_kwargs())
+        case _:
+            _answer_follow(result, target, channel_id, respond)
+
+
+def _answer_follow(
+    result: FollowResult, target: ScanTarget, channel_id: str, respond: Respond
+) -> None:
+    match result:
+        case lifecycle.NoScanRunning():
+            respond(**blocks.no_scan_in_progress(target).as_kwargs())
         case lifecycle.JustFinished():
-            message = blocks.scan_just_finished(request.target, result.snap, result=result.result)
+            message = blocks.scan_just_finished(target, result.snap, result=result.result)
             respond(**message.as_kwargs())
         case lifecycle.AlreadyFollowing():
             respond(**blocks.already_watching(result.watch).as_kwargs())

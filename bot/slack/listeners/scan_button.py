@@ -1,0 +1,78 @@
+"""The **Scan now** button of the "no scan in progress" answer: the permission is checked
+again here (the button may be clicked by anyone who sees it), then the scan starts and is
+followed exactly as with ``/scanprogress scan <image>``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.console.errors import ConsoleError
+from bot.images import ImageReferenceError, ScanTarget
+from bot.slack import blocks
+from bot.slack.blocks_kit import OPEN_CONSOLE_ACTION
+from bot.slack.errors import report_unexpected
+from bot.slack.listeners.commands import answer_start
+from bot.watcher.lifecycle import WatchContext
+from bot.watcher.start import start_and_follow
+from bot.workqueue import WorkQueue
+
+_FIELDS = ("repo", "tag", "digest", "registry")
+
+
+def register(app: App, ctx: WatchContext, work: WorkQueue) -> None:
+    @app.action(blocks.SCAN_NOW_ACTION)
+    def scan_now(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        reservation = work.reserve()
+        if reservation is None:
+            respond(**blocks.busy_message().as_kwargs(), replace_original=False)
+            return
+        reservation.submit(
+            lambda: handle_scan_now(ctx, body, action, respond),
+            on_error=lambda error: report_unexpected(error, respond),
+        )
+
+    @app.action(OPEN_CONSOLE_ACTION)
+    def open_console(ack: Ack) -> None:
+        ack()  # a link button: Slack opens the page; nothing to do but acknowledge
+
+
+def target_of(value: str) -> ScanTarget | None:
+    """The image a button's value names (JSON fields), or None for anything else."""
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not set(data) <= set(_FIELDS):
+        return None
+    if not all(isinstance(v, str) and 0 < len(v) <= 500 for v in data.values()):
+        return None
+    try:
+        return ScanTarget(**data)
+    except (ImageReferenceError, TypeError):
+        return None
+
+
+def handle_scan_now(
+    ctx: WatchContext, body: dict[str, Any], action: dict[str, Any], respond: Respond
+) -> None:
+    user_id = str((body.get("user") or {}).get("id") or "")
+    channel_id = str((body.get("channel") or {}).get("id") or "")
+    target = target_of(str(action.get("value") or ""))
+    if target is None:
+        respond(
+            **blocks.error_message(
+                "That button does not name an image.", "Type `/scanprogress scan <image>`."
+            ).as_kwargs(),
+            replace_original=False,
+        )
+        return
+    try:
+        result = start_and_follow(ctx, target, channel_id=channel_id, user_id=user_id)
+    except ConsoleError as exc:
+        respond(**blocks.error_message(str(exc), exc.hint).as_kwargs(), replace_original=False)
+        return
+    answer_start(result, target, channel_id, user_id, respond)

@@ -1,0 +1,255 @@
+"""Subscribed channels follow every regular registry scan.
+
+Each poll cycle sends *one* ``GET /registry/progress`` without parameters when any channel
+subscribes (or a run is still open), however many channels subscribe, and none otherwise.
+A scan start (``isScanOngoing: true``) opens one run per subscribed channel — a parent
+message updated in place, phase changes and throttled progress in its thread, what each
+registry is doing when the step titles name several, step errors and new
+``statuses/registry`` errors (asked at most every :data:`STATUS_EVERY`) when they appear,
+stall alerts — and the scan's end replies "complete" with the totals, the duration and the
+errors seen.  Runs live in the database (one per scan and channel), so a restart during a
+scan continues the same threads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from bot.console.errors import ConsoleError
+from bot.delivery import owed
+from bot.delivery.owed import Owed, regular_thread
+from bot.estimate import estimate, sample
+from bot.follow_state import FollowState
+from bot.notify import (
+    ParentView,
+    PhaseChanged,
+    Progressed,
+    RegistryErrors,
+    RegularCompleted,
+    RegularScanFollow,
+)
+from bot.progress import Phase, ProgressSnapshot, completed_after_empty, snapshot
+from bot.registries import registry_lines
+from bot.store.regular import RegularRun
+from bot.watch import WatchState
+from bot.watcher import stall
+from bot.watcher.lifecycle import Answer, WatchContext
+
+log = logging.getLogger(__name__)
+
+#: How often ``GET /statuses/registry`` is asked while a subscribed scan runs.
+STATUS_EVERY = timedelta(seconds=60)
+_RUNNING = (Phase.DISCOVERING, Phase.SCANNING)
+
+
+def wanted(ctx: WatchContext) -> bool:
+    """True when the regular scan must be asked about this cycle."""
+    store = ctx.services.store
+    return bool(store.subscriptions()) or bool(store.open_runs())
+
+
+def advance_all(ctx: WatchContext, answer: Answer | None, *, elapsed: float) -> dict[str, int]:
+    """Apply one regular progress answer to every subscribed channel; counts per outcome."""
+    if answer is None:
+        return {"waiting": 1}
+    if answer.error is not None:
+        log.warning("console error for the regular scan: %s", answer.error)
+        return {"console-error": 1}
+    assert answer.entries is not None
+    services = ctx.services
+    now = services.clock()
+    snap = snapshot(answer.entries)
+    runs = [_tick(run, elapsed) for run in services.store.open_runs()]
+    outcomes: Counter[str] = Counter()
+    if snap.phase not in _RUNNING:
+        for run in runs:
+            outcomes[_finish(ctx, run, snap, now)] += 1
+        return dict(outcomes)
+    key = _scan_key(snap, runs, now)
+    for run in [run for run in runs if run.scan_key != key]:
+        # Another scan runs now: the one this run followed ended unseen.
+        outcomes[_finish(ctx, run, completed_after_empty(run.last_snapshot), now)] += 1
+    current = {run.channel_id: run for run in runs if run.scan_key == key}
+    for subscription in services.store.subscriptions():
+        if subscription.channel_id not in current:
+            outcomes[_open(ctx, key, subscription.channel_id, snap, now)] += 1
+    status_errors = _status_errors(ctx, list(current.values()), now)
+    for run in current.values():
+        outcomes[_advance(ctx, run, snap, now, status_errors)] += 1
+    return dict(outcomes)
+
+
+def unsubscribe(ctx: WatchContext, channel_id: str) -> bool:
+    """Unsubscribe a channel; its open threads end with their parent's final state."""
+    now = ctx.services.clock()
+
+    def owes(run: RegularRun) -> list[Owed]:
+        snap = run.last_snapshot or ProgressSnapshot(phase=Phase.IDLE)
+        view = ParentView(_subject(run), WatchState.STOPPED, snap, now)
+        return [owed.edit(regular_thread(run.id), run.channel_id, view, final=True)]
+
+    removed = ctx.services.store.unsubscribe(channel_id, now=now, owe=owes)
+    ctx.delivery.kick()
+    return removed
+
+
+def _tick(run: RegularRun, elapsed: float) -> RegularRun:
+    return replace(run, follow=replace(run.follow, followed=run.follow.followed + elapsed))
+
+
+def _subject(run: RegularRun) -> RegularScanFollow:
+    return RegularScanFollow(run.id, run.channel_id, run.scan_key, since=run.created_at)
+
+
+def _scan_key(snap: ProgressSnapshot, runs: list[RegularRun], now: datetime) -> str:
+    """The scan's start time (epoch seconds), or the open runs' key, or when it was seen."""
+    if snap.started_at is not None:
+        return str(int(snap.started_at.timestamp()))
+    if runs:
+        return runs[0].scan_key
+    return f"seen-{int(now.timestamp())}"
+
+
+def _open(
+    ctx: WatchContext, key: str, channel_id: str, snap: ProgressSnapshot, now: datetime
+) -> str:
+    def owes(run: RegularRun) -> list[Owed]:
+        view = ParentView(_subject(run), run.state, snap, now)
+        return [owed.parent(regular_thread(run.id), channel_id, view)]
+
+    errors = (snap.error,) if snap.error else ()
+    follow = sample(FollowState(errors_seen=errors), snap, now)
+    _run, created = ctx.services.store.create_run(
+        scan_key=key, channel_id=channel_id, snapshot=snap, follow=follow, now=now, owe=owes
+    )
+    if created:
+        log.info("regular scan %s: following it in %s", key, channel_id)
+    return "opened" if created else "unchanged"
+
+
+def _status_errors(ctx: WatchContext, runs: list[RegularRun], now: datetime) -> tuple[str, ...]:
+    """The errors of ``GET /statuses/registry`` when it is time to ask, else ()."""
+    checked = [run.follow.status_checked_at for run in runs]
+    if not runs or any(at is not None and now - at < STATUS_EVERY for at in checked):
+        return ()
+    try:
+        return ctx.services.console.registry_status().errors
+    except ConsoleError as exc:
+        log.info("registry status not available: %s", exc)
+        return ()
+
+
+def _advance(
+    ctx: WatchContext,
+    run: RegularRun,
+    snap: ProgressSnapshot,
+    now: datetime,
+    status_errors: tuple[str, ...],
+) -> str:
+    services = ctx.services
+    previous = run.last_snapshot
+    moved = snap.changed_from(previous)
+    followed = run.follow.followed
+    follow, change = stall.check(
+        run.follow, moved=moved, followed=followed, after_seconds=stall.after_seconds(services)
+    )
+    follow = sample(follow, snap, now)
+    if status_errors:
+        follow = replace(follow, status_checked_at=now)
+    thread, subject = regular_thread(run.id), _subject(run)
+    new_errors = tuple(e for e in status_errors if e not in follow.errors_seen)
+    step_error = (snap.error,) if snap.error and snap.error not in follow.errors_seen else ()
+    follow = replace(follow, errors_seen=(*follow.errors_seen, *step_error, *new_errors))
+    messages: list[Owed] = []
+    if moved or change is not stall.Change.NONE:
+        view = ParentView(
+            subject,
+            run.state,
+            snap,
+            now,
+            estimate=estimate(follow, snap, now),
+            stalled=follow.stalled,
+        )
+        messages.append(owed.edit(thread, run.channel_id, view))
+    messages += stall.replies(
+        services,
+        change,
+        thread_key=thread,
+        channel_id=run.channel_id,
+        subject=subject,
+        snap=snap,
+        before=run.follow,
+        after=follow,
+        followed=followed,
+    )
+    posted = False
+    if moved and _turning_point(previous, snap):
+        messages.append(owed.reply(thread, run.channel_id, PhaseChanged(subject, previous, snap)))
+        posted = True
+    elif moved and _reply_due(ctx, run, now):
+        messages.append(owed.reply(thread, run.channel_id, Progressed(subject, previous, snap)))
+        posted = True
+    if new_errors:
+        messages.append(owed.reply(thread, run.channel_id, RegistryErrors(subject, new_errors)))
+    services.store.update_run(
+        run.id,
+        snapshot=snap,
+        follow=follow,
+        thread_posted_at=now if posted else None,
+        now=now,
+        owed=messages,
+    )
+    if change is stall.Change.STALLED:
+        return "stalled"
+    return "replied" if posted or new_errors else ("updated" if messages else "unchanged")
+
+
+def _turning_point(previous: ProgressSnapshot | None, snap: ProgressSnapshot) -> bool:
+    """Phase changes, new errors and a change of what the registries do get a reply."""
+    return (
+        previous is None
+        or previous.phase != snap.phase
+        or previous.error != snap.error
+        or registry_lines(previous) != registry_lines(snap)
+    )
+
+
+def _reply_due(ctx: WatchContext, run: RegularRun, now: datetime) -> bool:
+    last = run.last_thread_post_at or run.created_at
+    interval = timedelta(seconds=ctx.services.settings.scanbot_thread_update_seconds)
+    return now - last >= interval
+
+
+def _finish(ctx: WatchContext, run: RegularRun, snap: ProgressSnapshot, now: datetime) -> str:
+    final = (
+        snap
+        if snap.phase in (Phase.COMPLETE, Phase.FAILED)
+        else completed_after_empty(run.last_snapshot)
+    )
+    errors = run.follow.errors_seen
+    if final.error and final.error not in errors:
+        errors = (*errors, final.error)
+    started = run.created_at
+    if final.started_at is not None and final.started_at < started:
+        started = final.started_at
+    duration = max(now - started, timedelta(seconds=run.follow.followed), timedelta())
+    subject = _subject(run)
+    event = RegularCompleted(subject, final, duration=duration, errors=errors)
+
+    def owes(finished: RegularRun) -> list[Owed]:
+        thread = regular_thread(finished.id)
+        view = ParentView(subject, WatchState.COMPLETED, final, now)
+        return [
+            owed.reply(thread, finished.channel_id, event, final=True),
+            owed.edit(thread, finished.channel_id, view, final=True),
+        ]
+
+    done = ctx.services.store.finish_run(
+        run.id, state=WatchState.COMPLETED, snapshot=final, now=now, owe=owes
+    )
+    if done:
+        log.info("regular scan %s complete; told in %s", run.scan_key, run.channel_id)
+    return "completed" if done else "ended-meanwhile"
