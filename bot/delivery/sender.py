@@ -12,8 +12,9 @@ message, a 5xx, a reset, the process killed mid-send.
 * Threads with a final message (a completion) go first when many are due.
 * A thread is delivered by one process at a time (a lease per thread), so replicas can
   all run a sender.
-* Slack's rate limits: a ``Retry-After`` pauses every send of this process; one message per
-  second per channel is the pace (Slack's published limit for posting).
+* Slack's rate limits: a ``Retry-After`` pauses every send of this process; one new message
+  per second per channel is the pace (Slack's published limit for posting); edits of a
+  parent (``chat.update``, a per-workspace tier) are not held back by it.
 * A channel that is gone closes the thread (its watch fails); content Slack refuses is sent
   as plain text after :data:`PLAIN_AFTER` attempts; a refused token stops all delivery
   until a probe succeeds — said once in the log and in health, not once per message.
@@ -182,8 +183,8 @@ class Sender:
                     return ThreadState.WAITING, sent_any  # the parent goes first
                 self.store.drop([entry.id], error="the thread has no parent message")
                 continue
-            if self._pace(thread.channel_id):
-                return ThreadState.WAITING, sent_any
+            if entry.kind is not Kind.EDIT and self._pace(thread.channel_id):
+                return ThreadState.WAITING, sent_any  # posts: about one a second a channel
             outcome, ts = self._deliver_one(entry, thread)
             if outcome is ThreadState.GONE:
                 return ThreadState.GONE, sent_any
@@ -219,7 +220,8 @@ class Sender:
             ts = self._found_earlier(entry, destination) if attempt > 1 else None
             if ts is None:
                 ts = self._send(entry, destination, plain=plain)
-                self._last_post[thread.channel_id] = self.monotonic()
+                if entry.kind is not Kind.EDIT:
+                    self._last_post[thread.channel_id] = self.monotonic()
         except CodecError as exc:
             log.error("outbox message %s cannot be read and is dropped: %s", entry.key, exc)
             self.store.drop([entry.id], error=f"unreadable: {exc}")

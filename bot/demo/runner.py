@@ -60,11 +60,11 @@ class DemoCommand:
     expects_parent: bool = True
 
 
-#: What the demo types.  When ``/scanprogress scan`` and ``/scanprogress subscribe`` exist,
-#: this becomes ``(DemoCommand("scan alpine 3.16"), DemoCommand("subscribe",
-#: regular_scan=True))`` (the bot then starts the on-demand scan itself).
+#: What the demo types: a scan started from Slack (the bot asks the console to scan the
+#: image, then follows it) and a subscription of the channel to the regular registry scan.
 DEMO_COMMANDS: tuple[DemoCommand, ...] = (
-    DemoCommand("alpine 3.16", sandbox_scan="library/alpine:3.16"),
+    DemoCommand("scan alpine 3.16"),
+    DemoCommand("subscribe", regular_scan=True),
 )
 
 
@@ -112,7 +112,7 @@ class ChannelState:
 
 def _has_marker(message: Mapping[str, Any]) -> bool:
     text = "\n".join(message_lines(message))
-    return any(marker in text for marker in FINAL_MARKERS)
+    return any(marker.lower() in text.lower() for marker in FINAL_MARKERS)
 
 
 class PlainPrinter:
@@ -178,7 +178,7 @@ class DemoSession:
     def send(self, command: DemoCommand, options: DemoOptions) -> None:
         """Prepare the sandbox for ``command``, then POST it signed; note the ack."""
         if command.regular_scan:
-            self.console.start_regular_scan()
+            self.console.start_regular_scan(repositories=3, images=6)
         if command.sandbox_scan is not None:
             target = parse_image_reference(command.sandbox_scan)
             self.console.start_on_demand_scan(
@@ -227,7 +227,11 @@ class DemoSession:
 @contextmanager
 def demo_session(options: DemoOptions) -> Iterator[DemoSession]:
     """Console, stand-in and the bot (started, healthy) in a temporary directory."""
-    config = SandboxConsoleConfig(step_seconds=options.step_seconds)
+    config = SandboxConsoleConfig(
+        step_seconds=options.step_seconds,
+        requested_scan_discovery=options.discovery_items,
+        requested_scan_images=options.images,
+    )
     with (
         tempfile.TemporaryDirectory(prefix="scanbot-demo-") as tmp,
         SandboxConsole(config).start() as console,
@@ -243,7 +247,7 @@ def demo_session(options: DemoOptions) -> Iterator[DemoSession]:
             slack_api_url=slack.api_url,
             scanbot_database_url=f"sqlite:///{Path(tmp) / 'scanbot.db'}",
             scanbot_poll_seconds=options.poll_seconds,
-            scanbot_thread_update_seconds=0,
+            scanbot_thread_update_seconds=3,  # progress replies at most every 3 s
         )
         runtime = build_runtime(settings)
         server = BackgroundServer(build_wsgi_app(runtime, serve_slack=True))

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from bot.demo.runner import DEMO_COMMANDS, DemoCommand, DemoOptions
-from bot.slack.command_text import BadInput, FollowImage, parse_command
+from bot.slack.command_text import BadInput, StartScan, Subscribe, parse_command
 
 
 def test_scanbot_demo_prints_the_parent_its_steps_and_the_completion_then_exits_0() -> None:
@@ -46,6 +46,7 @@ def test_scanbot_demo_gives_up_with_a_clear_message_when_the_scan_does_not_compl
 def test_the_demo_commands_are_ones_the_bot_understands() -> None:
     for command in DEMO_COMMANDS:
         assert not isinstance(parse_command(command.text), BadInput)
-    assert isinstance(parse_command(DEMO_COMMANDS[0].text), FollowImage)
+    assert isinstance(parse_command(DEMO_COMMANDS[0].text), StartScan)
+    assert isinstance(parse_command(DEMO_COMMANDS[1].text), Subscribe)
     assert DemoOptions().commands == DEMO_COMMANDS
     assert DemoCommand("subscribe", regular_scan=True).sandbox_scan is None

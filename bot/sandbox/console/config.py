@@ -19,6 +19,10 @@ class SandboxConsoleConfig:
     #: first asks about it (so the first client sees both steps).
     seed_on_demand: tuple[str, ...] = ()
     seed_regular_scan: bool = False
+    #: Size of an on-demand scan requested with ``POST /registry/scan``: discovery items
+    #: and images (each takes ``step_seconds``).
+    requested_scan_discovery: int = 1
+    requested_scan_images: int = 1
     #: How long ago the last regular scan (before this sandbox started) completed, as
     #: ``GET /statuses/registry`` reports it; None: the console never completed one.
     previous_regular_scan_age_seconds: float | None = 3 * 3600.0

@@ -145,7 +145,12 @@ class ConsoleRoutes:
             return error(400, "tag.repo is required for an on-demand scan")
         if not (fields["tag"] or fields["digest"]):
             return error(400, "tag.tag or tag.digest is required for an on-demand scan")
-        self.state.start_on_demand(ImageRef(**fields), restart=False)
+        self.state.start_on_demand(
+            ImageRef(**fields),
+            restart=False,
+            discovery_total=self.config.requested_scan_discovery,
+            images=self.config.requested_scan_images,
+        )
         return HttpResponse(200)
 
     def _stop_regular(self, request: Request) -> HttpResponse:
