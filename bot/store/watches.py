@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,10 @@ from bot.images import ScanTarget
 from bot.progress import ProgressSnapshot
 from bot.store import db
 from bot.store.digest import DigestStore
+from bot.store.leases import LeaseStore
 from bot.store.outbox import OutboxStore, enqueue
 from bot.store.regular import RegularStore
-from bot.store.tables import as_utc, locks, watches
+from bot.store.tables import as_utc, watches
 from bot.watch import Watch, WatchState
 
 _log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def open_key(channel_id: str, target_key: str) -> str:
     return f"{channel_id}|{target_key}"
 
 
-class Store(OutboxStore, DigestStore, RegularStore):
+class Store(LeaseStore, OutboxStore, DigestStore, RegularStore):
     """Persistence of watches, leases and the outbox; thread-safe, one transaction per call.
 
     Methods that change a watch take the messages that change owes (``owed``) and store
@@ -304,55 +305,6 @@ class Store(OutboxStore, DigestStore, RegularStore):
                 )
             )
             return int(result.rowcount or 0)
-
-    # --- leases -----------------------------------------------------------------------
-
-    def try_lock(self, name: str, *, owner: str, ttl: timedelta, now: datetime) -> bool:
-        """Take or renew the lease ``name`` until ``now + ttl``; False if another owner holds it.
-
-        The lease is free when nobody has it or it expired; the owner renews its own.  A
-        lease that claims to last longer than ``ttl`` from ``now`` can only come from a
-        clock that was stepped back since it was taken: it counts as expired, so polling
-        never waits for the wall clock to catch up.
-        """
-        if ttl <= timedelta(0):
-            raise ValueError("a lease needs a positive ttl")
-        now = as_utc(now)
-        expires_at = now + ttl
-        with self._write() as connection:
-            renewed = connection.execute(
-                locks.update()
-                .where(
-                    locks.c.name == name,
-                    sa.or_(
-                        locks.c.owner == owner,
-                        locks.c.expires_at <= now,
-                        locks.c.expires_at > expires_at,
-                    ),
-                )
-                .values(owner=owner, expires_at=expires_at)
-            )
-            if renewed.rowcount == 1:
-                return True
-        try:
-            with self._write() as connection:
-                connection.execute(
-                    locks.insert().values(name=name, owner=owner, expires_at=expires_at)
-                )
-        except IntegrityError:
-            return False  # the row exists: another owner holds an unexpired lease
-        return True
-
-    def _claim(self, name: str, *, owner: str, ttl: timedelta, now: datetime) -> bool:
-        return self.try_lock(name, owner=owner, ttl=ttl, now=now)
-
-    def _release(self, name: str, *, owner: str) -> None:
-        self.release_lock(name, owner=owner)
-
-    def release_lock(self, name: str, *, owner: str) -> None:
-        """Give up the lease ``name`` if ``owner`` holds it; otherwise do nothing."""
-        with self._write() as connection:
-            connection.execute(locks.delete().where(locks.c.name == name, locks.c.owner == owner))
 
 
 # --- rows <-> domain objects ------------------------------------------------------------

@@ -1,0 +1,68 @@
+"""What a watch's decisions share: the context, the outcome of a poll, and the messages
+every decision owes in the same words (the parent, its final edit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.console.errors import ConsoleError
+from bot.console.models import ProgressEntry
+from bot.delivery import owed
+from bot.delivery.owed import Owed, watch_thread
+from bot.notify import ParentView
+from bot.progress import ProgressSnapshot
+from bot.results import console_link
+from bot.services import Delivery, Services
+from bot.watch import Watch
+
+
+@dataclass(frozen=True, slots=True)
+class WatchContext:
+    services: Services
+    delivery: Delivery
+
+
+class Outcome(StrEnum):
+    """What one poll did to one watch (counted in the cycle's report)."""
+
+    PENDING = "pending"  # the listener may still be posting its parent
+    WAITING = "waiting"  # the console's answer did not arrive this cycle
+    CONSOLE_ERROR = "console-error"  # the console could not answer; tried again next cycle
+    UNCHANGED = "unchanged"  # nothing a user would care about changed: no Slack call
+    UPDATED = "updated"  # the parent was edited
+    REPLIED = "replied"  # the parent was edited and the thread got a reply
+    STALLED = "stalled"  # the counts have not moved for SCANBOT_STALL_MINUTES: told once
+    FINISHING = "finishing"  # the scan ended; waiting for the console's fresh result
+    COMPLETED = "completed"  # the scan ended; the final reply went out
+    EXPIRED = "expired"  # following gave up after SCANBOT_MAX_WATCH_SECONDS
+    LEASE_LOST = "lease-lost"  # another replica took the poll lease mid-cycle
+    ENDED_MEANWHILE = "ended-meanwhile"  # stopped (or finished) while the console was asked
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The console's answer for one image in one poll cycle: entries, or the error."""
+
+    entries: list[ProgressEntry] | None = None
+    error: ConsoleError | None = None
+
+
+def link(ctx: WatchContext, watch: Watch) -> str:
+    return console_link(ctx.services.settings.prisma_console_url, watch.target)
+
+
+def parent_owed(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: datetime) -> Owed:
+    view = ParentView.of(watch, snap, now=now, console_link=link(ctx, watch))
+    return owed.parent(watch_thread(watch.id), watch.channel_id, view)
+
+
+def final_edit(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: datetime) -> Owed:
+    """The parent's last edit: the final state, without the Stop button."""
+    view = ParentView.of(watch, snap, now=now, console_link=link(ctx, watch))
+    return owed.edit(watch_thread(watch.id), watch.channel_id, view, final=True)
+
+
+def max_watch(ctx: WatchContext) -> timedelta:
+    return timedelta(seconds=ctx.services.settings.scanbot_max_watch_seconds)
