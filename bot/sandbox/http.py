@@ -23,7 +23,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -220,3 +221,35 @@ class BackgroundHttpServer:
         if server is None:
             raise RuntimeError(f"{self._name} is not running; call start() first")
         return server
+
+
+class StandIn:
+    """What every stand-in shares: a :class:`BackgroundHttpServer` in ``self._server``,
+    started and stopped explicitly or as a context manager."""
+
+    _server: BackgroundHttpServer
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
+        """Bind and serve from a daemon thread; returns at once with ``self``."""
+        self._server.start(host, port)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (waking delayed answers) and release the port.  Safe to call twice."""
+        self._server.stop()
+
+    def __enter__(self) -> Self:
+        return self if self._server.running else self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """``http://HOST:PORT`` of the running server."""
+        return self._server.url

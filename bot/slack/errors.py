@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, Respond
 
 from bot.slack import blocks
+from bot.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -38,3 +40,15 @@ def report_unexpected(error: Exception, respond: Respond | None) -> None:
         )
     except OSError as exc:  # the response URL cannot be reached: the log already has it all
         log.warning("could not tell the user about the error: %s", exc)
+
+
+def run_after_ack(work: WorkQueue, respond: Respond, task: Callable[[], None]) -> None:
+    """Queue ``task`` (an interaction's work after its ack); say so when the queue is full.
+
+    Errors in it go to :func:`report_unexpected`, like bolt's own error handler's.
+    """
+    reservation = work.reserve()
+    if reservation is None:
+        respond(**blocks.busy_message().as_kwargs(), replace_original=False)
+        return
+    reservation.submit(task, on_error=lambda error: report_unexpected(error, respond))

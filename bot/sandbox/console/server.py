@@ -81,7 +81,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from types import FrameType, TracebackType
+from types import FrameType
 
 from bot.sandbox.console.config import RecordedRequest, SandboxConsoleConfig
 from bot.sandbox.console.faults import Fault, FaultQueue
@@ -90,14 +90,14 @@ from bot.sandbox.console.images import ImageRef
 from bot.sandbox.console.routes import ConsoleRoutes
 from bot.sandbox.console.scans import DEFAULT_REGISTRY
 from bot.sandbox.console.state import ScanSimulator
-from bot.sandbox.http import BackgroundHttpServer, HttpRequest, HttpResponse
+from bot.sandbox.http import BackgroundHttpServer, HttpRequest, HttpResponse, StandIn
 
 
 def _image(image: str | None) -> ImageRef | None:
     return None if image is None else ImageRef.from_key(image)
 
 
-class SandboxConsole:
+class SandboxConsole(StandIn):
     """The simulated console.  Thread-safe; see the module docstring for the API."""
 
     def __init__(
@@ -130,30 +130,6 @@ class SandboxConsole:
             self._state.start_regular()
 
     # --- lifecycle ------------------------------------------------------------------
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> SandboxConsole:
-        """Serve from a daemon thread (non-blocking); returns ``self``."""
-        self._server.start(host, port)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, wake delayed requests, drop open connections, join the threads."""
-        self._server.stop()
-
-    def __enter__(self) -> SandboxConsole:
-        return self if self._server.running else self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT`` of the running server."""
-        return self._server.url
 
     # --- scans ----------------------------------------------------------------------
     def start_on_demand_scan(

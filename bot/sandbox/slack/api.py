@@ -56,11 +56,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
-from bot.sandbox.http import BackgroundHttpServer, HttpRequest, HttpResponse
+from bot.sandbox.http import BackgroundHttpServer, HttpRequest, HttpResponse, StandIn
 from bot.sandbox.slack.faults import FaultKind, FaultQueues, SlackFault, json_answer
 from bot.sandbox.slack.signing import APP_ID
 from bot.sandbox.slack.workspace import SlackMethodError, SlackWorkspace
@@ -113,7 +112,7 @@ def _summary(call: RecordedCall) -> str:
     return f"{call.method}({shown})"
 
 
-class SlackApiStandIn:
+class SlackApiStandIn(StandIn):
     """Slack's Web API for one bot in one workspace, served on loopback.  Thread-safe."""
 
     def __init__(
@@ -134,31 +133,6 @@ class SlackApiStandIn:
         self._server = BackgroundHttpServer(self._handle, name="slack-api-stand-in")
 
     # --- lifecycle -------------------------------------------------------------------
-
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> SlackApiStandIn:
-        """Bind and serve in a daemon thread; returns at once with ``self``."""
-        self._server.start(host, port)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving (waking stalled answers) and release the port.  Safe to call twice."""
-        self._server.stop()
-
-    def __enter__(self) -> SlackApiStandIn:
-        return self if self._server.running else self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://HOST:PORT`` of the running server."""
-        return self._server.url
 
     @property
     def api_url(self) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.slack import blocks
-from bot.slack.errors import report_unexpected
+from bot.slack.errors import run_after_ack
 from bot.watcher import lifecycle
 from bot.watcher.lifecycle import WatchContext
 from bot.workqueue import WorkQueue
@@ -19,14 +19,7 @@ def register(app: App, ctx: WatchContext, work: WorkQueue) -> None:
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
     ) -> None:
         ack()
-        reservation = work.reserve()
-        if reservation is None:
-            respond(**blocks.busy_message().as_kwargs(), replace_original=False)
-            return
-        reservation.submit(
-            lambda: handle_stop_button(ctx, body, action, respond),
-            on_error=lambda error: report_unexpected(error, respond),
-        )
+        run_after_ack(work, respond, lambda: handle_stop_button(ctx, body, action, respond))
 
 
 def handle_stop_button(

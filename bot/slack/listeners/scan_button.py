@@ -13,7 +13,7 @@ from bot.console.errors import ConsoleError
 from bot.images import ImageReferenceError, ScanTarget
 from bot.slack import blocks
 from bot.slack.blocks_kit import OPEN_CONSOLE_ACTION
-from bot.slack.errors import report_unexpected
+from bot.slack.errors import run_after_ack
 from bot.slack.listeners.commands import answer_start
 from bot.watcher.lifecycle import WatchContext
 from bot.watcher.start import start_and_follow
@@ -26,14 +26,7 @@ def register(app: App, ctx: WatchContext, work: WorkQueue) -> None:
     @app.action(blocks.SCAN_NOW_ACTION)
     def scan_now(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        reservation = work.reserve()
-        if reservation is None:
-            respond(**blocks.busy_message().as_kwargs(), replace_original=False)
-            return
-        reservation.submit(
-            lambda: handle_scan_now(ctx, body, action, respond),
-            on_error=lambda error: report_unexpected(error, respond),
-        )
+        run_after_ack(work, respond, lambda: handle_scan_now(ctx, body, action, respond))
 
     @app.action(OPEN_CONSOLE_ACTION)
     def open_console(ack: Ack) -> None:
