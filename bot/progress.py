@@ -8,30 +8,28 @@ keep the last one seen.
 
 :func:`interpret` is the one place that gives an answer its meaning in context (an empty
 answer after the scan was seen running means it completed, see :func:`completed_after_empty`);
-the watcher and the terminal both go through it.  :class:`StepView` is the one step type that
-UI code uses; the console model's ``StepProgress`` stays behind this module.
+the watcher and the terminal both go through it.  :class:`~bot.steps.Step` is the one step type that
+UI code uses; the console model's ``Step`` stays behind this module.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.console.models import ProgressEntry, StepProgress
+from bot.console.models import ProgressEntry
+from bot.steps import Step, as_int, as_str, cap_counts, clamp_counts
 from bot.text import one_line, truncate
 
 ERROR_LIMIT = 500  # characters of console error text kept in a snapshot
 TITLE_LIMIT = 300  # characters of a step title kept in a snapshot
 #: A step's count above this is nonsense (no registry holds a billion images): it is capped
 #: and the snapshot is marked :attr:`ProgressSnapshot.suspicious`.
-MAX_STEP_COUNT = 10**9
 #: What a person is told when the console's counts were absurd and had to be capped.
 SUSPICIOUS_NOTE = "the console's answer looked wrong (absurd counts were capped)"
-NOT_STARTED = "not started"
 
 
 class Phase(StrEnum):
@@ -43,66 +41,10 @@ class Phase(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class StepView:
-    """Counts of one step, clamped to sane values (0 <= scanned <= total)."""
-
-    total: int = 0
-    scanned: int = 0
-    title: str = ""
-    error: str = ""
-
-    @property
-    def percent(self) -> int:
-        """0..100, rounded down; 0 when the total is unknown (0)."""
-        if self.total <= 0:
-            return 0
-        return max(0, min(100, self.scanned * 100 // self.total))
-
-    @property
-    def done(self) -> bool:
-        """True when the step has a known total and every item of it was handled."""
-        return self.total > 0 and self.scanned >= self.total
-
-    @property
-    def started(self) -> bool:
-        """True once the console knows how many items the step has (total > 0)."""
-        return self.total > 0
-
-    def counts_text(self, noun: str = "") -> str:
-        """``3/10 images (30%)`` (``3/10 (30%)`` without a noun), or ``not started`` while
-        the total is unknown.  The one wording of a step's counts for every UI."""
-        if not self.started:
-            return NOT_STARTED
-        counted = f"{self.scanned}/{self.total} {noun}".rstrip()
-        return f"{counted} ({self.percent}%)"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "total": self.total,
-            "scanned": self.scanned,
-            "title": self.title,
-            "error": self.error,
-        }
-
-    @classmethod
-    def from_dict(cls, data: object) -> StepView:
-        """Tolerant inverse of :meth:`to_dict`: missing or mistyped keys take defaults."""
-        if not isinstance(data, dict):
-            return cls()
-        total, scanned, _ = _cap(*_clamp(_as_int(data.get("total")), _as_int(data.get("scanned"))))
-        return cls(
-            total=total,
-            scanned=scanned,
-            title=_as_str(data.get("title")),
-            error=_as_str(data.get("error")),
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class ProgressSnapshot:
     phase: Phase
-    discovery: StepView = field(default_factory=StepView)
-    image_scan: StepView = field(default_factory=StepView)
+    discovery: Step = field(default_factory=Step)
+    image_scan: Step = field(default_factory=Step)
     error: str = ""  # the console's error text (either step), "" when none
     started_at: datetime | None = None  # specScanStartTime when the console gave one
     entries: int = 0  # how many progress entries were aggregated
@@ -173,11 +115,11 @@ class ProgressSnapshot:
             phase = Phase.IDLE
         return cls(
             phase=phase,
-            discovery=StepView.from_dict(data.get("discovery")),
-            image_scan=StepView.from_dict(data.get("image_scan")),
-            error=_as_str(data.get("error")),
+            discovery=Step.from_dict(data.get("discovery")),
+            image_scan=Step.from_dict(data.get("image_scan")),
+            error=as_str(data.get("error")),
             started_at=_as_datetime(data.get("started_at")),
-            entries=max(0, _as_int(data.get("entries"))),
+            entries=max(0, as_int(data.get("entries"))),
             suspicious=data.get("suspicious") is True,
         )
 
@@ -254,17 +196,17 @@ def snapshot(entries: Sequence[ProgressEntry]) -> ProgressSnapshot:
     )
 
 
-def _aggregate(steps: list[StepProgress]) -> tuple[StepView, bool]:
+def _aggregate(steps: list[Step]) -> tuple[Step, bool]:
     """The summed step, and whether an absurd count had to be capped."""
     total = scanned = 0
     capped = False
     for step in steps:
-        step_total, step_scanned, step_capped = _cap(*_clamp(step.total, step.scanned))
+        step_total, step_scanned, step_capped = cap_counts(*clamp_counts(step.total, step.scanned))
         total += step_total
         scanned += step_scanned
         capped = capped or step_capped
-    total, scanned, sum_capped = _cap(total, scanned)
-    view = StepView(
+    total, scanned, sum_capped = cap_counts(total, scanned)
+    view = Step(
         total=total,
         scanned=scanned,
         title=_join_unique([step.title for step in steps], TITLE_LIMIT),
@@ -273,22 +215,7 @@ def _aggregate(steps: list[StepProgress]) -> tuple[StepView, bool]:
     return view, capped or sum_capped
 
 
-def _clamp(total: int, scanned: int) -> tuple[int, int]:
-    """Negative counts become 0; ``scanned`` never exceeds ``total`` (which grows from 0)."""
-    total, scanned = max(0, total), max(0, scanned)
-    if total == 0:
-        total = scanned
-    return total, min(scanned, total)
-
-
-def _cap(total: int, scanned: int) -> tuple[int, int, bool]:
-    """Clamped counts capped at :data:`MAX_STEP_COUNT`, and whether a cap was needed."""
-    if total <= MAX_STEP_COUNT:
-        return total, scanned, False
-    return MAX_STEP_COUNT, min(scanned, MAX_STEP_COUNT), True
-
-
-def _counts(step: StepView) -> str:
+def _counts(step: Step) -> str:
     if step.total <= 0:
         return "starting"
     return step.counts_text()
@@ -319,20 +246,6 @@ def _utc(when: datetime) -> datetime:
     if when.tzinfo is None:
         return when.replace(tzinfo=UTC)
     return when.astimezone(UTC)
-
-
-def _as_int(value: object) -> int:
-    if isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
-        return int(value)
-    return 0
-
-
-def _as_str(value: object) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def _as_datetime(value: object) -> datetime | None:

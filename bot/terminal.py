@@ -9,8 +9,9 @@ from typing import TextIO
 
 from bot.console.errors import ConsoleError
 from bot.images import ScanTarget
-from bot.progress import Phase, ProgressSnapshot, StepView, interpret
+from bot.progress import Phase, ProgressSnapshot, interpret
 from bot.services import Console
+from bot.steps import Step
 from bot.text import one_line
 
 EXIT_OK = 0
@@ -39,7 +40,7 @@ def _plain(text: str) -> str:
     return one_line(text)
 
 
-def _step_line(label: str, step: StepView) -> str:
+def _step_line(label: str, step: Step) -> str:
     filled = step.percent * _BAR_WIDTH // 100
     bar = "#" * filled + "-" * (_BAR_WIDTH - filled)
     line = f"  {label} [{bar}] {step.counts_text()}"

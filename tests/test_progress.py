@@ -9,19 +9,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.console.models import ProgressEntry, StepProgress
+from bot.console.models import ProgressEntry
 from bot.progress import (
     ERROR_LIMIT,
-    MAX_STEP_COUNT,
     SUSPICIOUS_NOTE,
     TITLE_LIMIT,
     Phase,
     ProgressSnapshot,
-    StepView,
     completed_after_empty,
     interpret,
     snapshot,
 )
+from bot.steps import MAX_STEP_COUNT, Step
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -39,8 +38,8 @@ def entry(
 ) -> ProgressEntry:
     """An entry with (total, scanned) per step."""
     return ProgressEntry(
-        discovery=StepProgress(total=disc[0], scanned=disc[1], title=disc_title, error=disc_error),
-        image_scan=StepProgress(total=scan[0], scanned=scan[1], title=scan_title, error=scan_error),
+        discovery=Step(total=disc[0], scanned=disc[1], title=disc_title, error=disc_error),
+        image_scan=Step(total=scan[0], scanned=scan[1], title=scan_title, error=scan_error),
         is_scan_ongoing=ongoing,
         spec_scan_start_time=start,
     )
@@ -184,7 +183,7 @@ def test_start_times_are_normalised_to_utc() -> None:
     assert snap.started_at.tzinfo is UTC
 
 
-# --- StepView ------------------------------------------------------------------------------
+# --- Step ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -192,18 +191,18 @@ def test_start_times_are_normalised_to_utc() -> None:
     [(0, 0, 0), (3, 1, 33), (3, 2, 66), (10, 10, 100), (200, 199, 99), (5, 0, 0)],
 )
 def test_percent_is_rounded_down(total: int, scanned: int, percent: int) -> None:
-    assert StepView(total=total, scanned=scanned).percent == percent
+    assert Step(total=total, scanned=scanned).percent == percent
 
 
 def test_percent_stays_within_bounds_for_unclamped_views() -> None:
-    assert StepView(total=2, scanned=9).percent == 100
-    assert StepView(total=2, scanned=-1).percent == 0
+    assert Step(total=2, scanned=9).percent == 100
+    assert Step(total=2, scanned=-1).percent == 0
 
 
 def test_done_needs_a_known_total() -> None:
-    assert StepView(total=4, scanned=4).done
-    assert not StepView(total=4, scanned=3).done
-    assert not StepView(total=0, scanned=0).done
+    assert Step(total=4, scanned=4).done
+    assert not Step(total=4, scanned=3).done
+    assert not Step(total=0, scanned=0).done
 
 
 # --- change detection -------------------------------------------------------------------
@@ -249,8 +248,8 @@ def test_from_dict_tolerates_missing_keys() -> None:
     assert ProgressSnapshot.from_dict({}) == ProgressSnapshot(phase=Phase.IDLE)
     partial = ProgressSnapshot.from_dict({"phase": "scanning", "image_scan": {"total": 3}})
     assert partial.phase is Phase.SCANNING
-    assert partial.image_scan == StepView(total=3, scanned=0)
-    assert partial.discovery == StepView()
+    assert partial.image_scan == Step(total=3, scanned=0)
+    assert partial.discovery == Step()
 
 
 def test_from_dict_tolerates_wrong_types_and_unknown_phase() -> None:
@@ -348,14 +347,14 @@ def test_interpret_a_non_empty_answer_means_what_it_says() -> None:
 @pytest.mark.parametrize(
     ("step", "noun", "text"),
     [
-        (StepView(total=10, scanned=3), "images", "3/10 images (30%)"),
-        (StepView(total=10, scanned=3), "", "3/10 (30%)"),
-        (StepView(), "images", "not started"),
-        (StepView(), "", "not started"),
+        (Step(total=10, scanned=3), "images", "3/10 images (30%)"),
+        (Step(total=10, scanned=3), "", "3/10 (30%)"),
+        (Step(), "images", "not started"),
+        (Step(), "", "not started"),
     ],
 )
 def test_counts_text_says_not_started_instead_of_zero_of_zero(
-    step: StepView, noun: str, text: str
+    step: Step, noun: str, text: str
 ) -> None:
     assert step.counts_text(noun) == text
     assert step.started == (step.total > 0)
@@ -451,7 +450,7 @@ def test_rows_stored_before_the_suspicious_flag_still_load() -> None:
     }
     snap = ProgressSnapshot.from_dict(stored)
     assert not snap.suspicious
-    assert snap.image_scan == StepView(total=10, scanned=3, title="Step 2/2")
+    assert snap.image_scan == Step(total=10, scanned=3, title="Step 2/2")
     assert snap.to_dict() == {**stored, "suspicious": False}
 
 
@@ -463,5 +462,5 @@ def test_suspicious_round_trips_and_tolerates_odd_values() -> None:
 
 
 def test_absurd_stored_counts_are_capped_on_load() -> None:
-    step = StepView.from_dict({"total": 10**30, "scanned": 10**30})
+    step = Step.from_dict({"total": 10**30, "scanned": 10**30})
     assert (step.total, step.scanned) == (MAX_STEP_COUNT, MAX_STEP_COUNT)

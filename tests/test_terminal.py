@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 
 from bot.console.errors import ConsoleUnavailable
-from bot.console.models import ProgressEntry, RegistryStatus, ScanResult, StepProgress
+from bot.console.models import ProgressEntry, RegistryStatus, ScanResult
 from bot.images import ScanTarget
+from bot.steps import Step
 from bot.terminal import EXIT_CONSOLE, EXIT_OK, EXIT_SCAN_FAILED, show_progress
 
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
@@ -16,8 +17,8 @@ def entry(
     d: tuple[int, int], i: tuple[int, int], *, ongoing: bool, error: str = ""
 ) -> ProgressEntry:
     return ProgressEntry(
-        discovery=StepProgress(total=d[0], scanned=d[1], title="Step 1/2 discovering"),
-        image_scan=StepProgress(total=i[0], scanned=i[1], title="Step 2/2 scanning", error=error),
+        discovery=Step(total=d[0], scanned=d[1], title="Step 1/2 discovering"),
+        image_scan=Step(total=i[0], scanned=i[1], title="Step 2/2 scanning", error=error),
         is_scan_ongoing=ongoing,
     )
 
@@ -114,7 +115,7 @@ def test_regular_scan_without_image() -> None:
 
 def test_console_text_cannot_send_escape_sequences_to_the_terminal() -> None:
     hostile = entry((1, 1), (4, 1), ongoing=False, error="boom\x1b[2J")
-    step = StepProgress(total=1, scanned=1, title="\x1b]0;pwned\x07Step 1/2")
+    step = Step(total=1, scanned=1, title="\x1b]0;pwned\x07Step 1/2")
     answer = [ProgressEntry(discovery=step, image_scan=hostile.image_scan, is_scan_ongoing=False)]
     _, out, _ = run(ScriptedConsole(answer), watch=False)
     assert "\x1b" not in out

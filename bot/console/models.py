@@ -8,7 +8,7 @@ when a progress entry's ``isScanOngoing`` is anything but a JSON ``true``/``fals
 consumer that retries on :class:`~bot.console.errors.ConsoleError` never reports an odd
 answer as a completion.
 
-Counts outside ``0..MAX_STEP_COUNT`` are clamped and named in
+Counts outside ``0..MAX_ENTRY_COUNT`` are clamped and named in
 :attr:`ProgressEntry.clamped`, so the UI can say that the answer looked wrong.  Go's zero
 time (``0001-01-01T00:00:00Z``, the console's "unset") becomes ``None`` here and only here.
 """
@@ -22,23 +22,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.console.errors import UnexpectedResponse
+from bot.steps import Step
 
 #: The largest believable count of one step (tags discovered, images scanned); larger
 #: values, and negative ones, are clamped and reported in ``ProgressEntry.clamped``.
-MAX_STEP_COUNT = 10**7
+MAX_ENTRY_COUNT = 10**7
 #: Counts of a scan result (vulnerabilities, compliance issues) are clamped to this.
 _MAX_RESULT_COUNT = 2**63 - 1
 _INT_TEXT = re.compile(r"[+-]?[0-9]{1,19}")
-
-
-@dataclass(frozen=True, slots=True)
-class StepProgress:
-    """One step (``shared.Progress``): discovery (step 1/2) or image scan (step 2/2)."""
-
-    total: int = 0
-    scanned: int = 0
-    title: str = ""
-    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +41,8 @@ class ProgressEntry:
     the counts that were out of range (e.g. ``("imageScan.total",)``).
     """
 
-    discovery: StepProgress = field(default_factory=StepProgress)
-    image_scan: StepProgress = field(default_factory=StepProgress)
+    discovery: Step = field(default_factory=Step)
+    image_scan: Step = field(default_factory=Step)
     is_scan_ongoing: bool = False
     spec_scan_start_time: datetime | None = None
     clamped: tuple[str, ...] = ()
@@ -168,16 +159,16 @@ def _progress_entry(item: dict[str, Any]) -> ProgressEntry:
     )
 
 
-def _step(value: object, name: str, clamped: list[str]) -> StepProgress:
+def _step(value: object, name: str, clamped: list[str]) -> Step:
     data = _dict(value)
     counts = {}
     for key in ("total", "scanned"):
         raw = data.get(key)
-        count = _count(raw, MAX_STEP_COUNT)
+        count = _count(raw, MAX_ENTRY_COUNT)
         if raw is not None and _exact_int(raw) != count:
             clamped.append(f"{name}.{key}")
         counts[key] = count
-    return StepProgress(
+    return Step(
         total=counts["total"],
         scanned=counts["scanned"],
         title=_text(data.get("title")),

@@ -14,9 +14,9 @@ from slack_sdk.models.blocks import ButtonElement, ContextBlock, HeaderBlock, Se
 
 from bot.console.models import ScanResult, SeverityCounts
 from bot.images import ScanTarget
-from bot.progress import StepView
 from bot.slack.message import SlackMessage
 from bot.slack.mrkdwn import code, escape_truncated, progress_bar, truncate_mrkdwn
+from bot.steps import Step
 
 Block = dict[str, Any]
 
@@ -173,7 +173,7 @@ def relative(then: datetime, now: datetime) -> str:
     return f"{seconds // 86_400} d ago"
 
 
-def step_block(label: str, step: StepView, noun: str) -> Block:
+def step_block(label: str, step: Step, noun: str) -> Block:
     """A step as a section: label, counts, a progress bar and the console's title."""
     text = f"*{label}*  {step.counts_text(noun)}"
     if step.total > 0:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from bot.console.models import ScanResult
 from bot.estimate import estimate_text
 from bot.notify import ImageFollow, ParentView, RegularScanFollow, Subject
-from bot.progress import Phase, ProgressSnapshot, StepView
+from bot.progress import Phase, ProgressSnapshot
 from bot.registries import registry_lines
 from bot.results import severity_diff
 from bot.slack.blocks_kit import (
@@ -37,6 +37,7 @@ from bot.slack.blocks_kit import (
 )
 from bot.slack.message import SlackMessage
 from bot.slack.mrkdwn import escape, escape_truncated, slack_date, user_mention
+from bot.steps import Step
 from bot.watch import Watch, WatchState
 
 #: ``action_id`` of the "Stop watching" button; its ``value`` is the watch id.
@@ -131,7 +132,7 @@ def _counts(snap: ProgressSnapshot) -> tuple[int, ...]:
     return (*_step_counts(snap.discovery), *_step_counts(snap.image_scan))
 
 
-def _step_counts(step: StepView) -> tuple[int, int]:
+def _step_counts(step: Step) -> tuple[int, int]:
     return step.total, step.scanned
 
 

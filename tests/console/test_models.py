@@ -12,14 +12,14 @@ from hypothesis import strategies as st
 
 from bot.console.errors import UnexpectedResponse
 from bot.console.models import (
-    MAX_STEP_COUNT,
+    MAX_ENTRY_COUNT,
     ProgressEntry,
     ScanResult,
     SeverityCounts,
-    StepProgress,
     parse_progress,
     parse_scan_results,
 )
+from bot.steps import Step
 
 # The on-demand example of the registry progress API page, verbatim.
 DOC_ON_DEMAND = json.loads(
@@ -42,7 +42,7 @@ DOC_ON_DEMAND = json.loads(
 def test_documented_on_demand_example_parses() -> None:
     (entry,) = parse_progress(DOC_ON_DEMAND)
     assert entry.is_scan_ongoing is False
-    assert entry.discovery == StepProgress(
+    assert entry.discovery == Step(
         total=1,
         scanned=1,
         title="Step 1/2 discovering tags in repository: library/alpine, tag: 3.16",
@@ -129,7 +129,7 @@ def test_absurd_counts_are_clamped_and_named(value: object, expected: int) -> No
 def test_counts_summed_over_entries_stay_small() -> None:
     huge = {"total": 2**63 - 1, "scanned": 2**63 - 1}
     entries = parse_progress([{"isScanOngoing": True, "imageScan": huge}] * 3)
-    assert sum(entry.image_scan.total for entry in entries) == 3 * MAX_STEP_COUNT
+    assert sum(entry.image_scan.total for entry in entries) == 3 * MAX_ENTRY_COUNT
     assert all(entry.clamped == ("imageScan.total", "imageScan.scanned") for entry in entries)
 
 
@@ -186,7 +186,7 @@ def test_times(value: object, expected: datetime | None) -> None:
 
 def test_text_fields_of_wrong_type_are_empty() -> None:
     entry = progress_entry(discovery={"title": 5, "error": ["x"], "hostname": None})
-    assert entry.discovery == StepProgress()
+    assert entry.discovery == Step()
 
 
 def _scan_result(**fields: Any) -> dict[str, Any]:
@@ -316,8 +316,8 @@ def test_any_list_parses_to_entries_with_sane_counts(payload: list[object]) -> N
             parse_progress(payload)
     for entry in [] if odd else parse_progress(payload):
         for step in (entry.discovery, entry.image_scan):
-            assert 0 <= step.total <= MAX_STEP_COUNT
-            assert 0 <= step.scanned <= MAX_STEP_COUNT
+            assert 0 <= step.total <= MAX_ENTRY_COUNT
+            assert 0 <= step.scanned <= MAX_ENTRY_COUNT
             assert isinstance(step.title, str)
     for result in parse_scan_results(payload):
         assert result.vulnerabilities_count >= 0

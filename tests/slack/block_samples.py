@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.console.models import ProgressEntry, ScanResult, SeverityCounts, StepProgress
+from bot.console.models import ProgressEntry, ScanResult, SeverityCounts
 from bot.images import ScanTarget
 from bot.progress import ProgressSnapshot, snapshot
+from bot.steps import Step
 from bot.watch import Watch, WatchState
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -21,12 +22,12 @@ def snap_of(
     return snapshot(
         [
             ProgressEntry(
-                discovery=StepProgress(
+                discovery=Step(
                     total=disc[0],
                     scanned=disc[1],
                     title="Step 1/2 discovering tags in repository: library/alpine, tag: 3.16",
                 ),
-                image_scan=StepProgress(
+                image_scan=Step(
                     total=scan[0],
                     scanned=scan[1],
                     title="Step 2/2 scanning images in repository: library/alpine, tag: 3.16",

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.console.models import ProgressEntry, ScanResult, StepProgress
+from bot.console.models import ProgressEntry, ScanResult
 from bot.images import ScanTarget
 from bot.notify import (
     Estimate,
@@ -31,10 +31,11 @@ from bot.notify import (
     Resumed,
     Stalled,
 )
-from bot.progress import Phase, ProgressSnapshot, StepView, snapshot
+from bot.progress import Phase, ProgressSnapshot, snapshot
 from bot.slack import blocks
 from bot.slack.blocks_kit import message
 from bot.slack.message import SlackMessage
+from bot.steps import Step
 from bot.watch import WatchState
 from tests.slack.block_samples import (
     ALPINE,
@@ -54,20 +55,20 @@ from tests.slack.blockkit import all_texts, block_kit_problems, unsafe_markup
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def blocks_step(total: int, scanned: int, title: str) -> StepView:
-    return StepView(total=total, scanned=scanned, title=title)
+def blocks_step(total: int, scanned: int, title: str) -> Step:
+    return Step(total=total, scanned=scanned, title=title)
 
 
 def _regular_running() -> SlackMessage:
     entries = [
         ProgressEntry(
-            discovery=StepProgress(total=4, scanned=4, title="Discovered tags in 4/4 repos"),
-            image_scan=StepProgress(total=6, scanned=2, title="Scanned 2/6 images"),
+            discovery=Step(total=4, scanned=4, title="Discovered tags in 4/4 repos"),
+            image_scan=Step(total=6, scanned=2, title="Scanned 2/6 images"),
             is_scan_ongoing=True,
         ),
         ProgressEntry(
-            discovery=StepProgress(total=2, scanned=2),
-            image_scan=StepProgress(total=4, scanned=1),
+            discovery=Step(total=2, scanned=2),
+            image_scan=Step(total=4, scanned=1),
             is_scan_ongoing=False,
         ),
     ]
@@ -308,7 +309,7 @@ def every_builder(
 
 
 def hostile_snapshot(text: str, *, ongoing: bool) -> ProgressSnapshot:
-    step = StepProgress(total=3, scanned=1, title=text, error=text)
+    step = Step(total=3, scanned=1, title=text, error=text)
     return snapshot([ProgressEntry(discovery=step, image_scan=step, is_scan_ongoing=ongoing)])
 
 

@@ -15,7 +15,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from bot.images import ScanTarget
-from bot.progress import Phase, ProgressSnapshot, StepView
+from bot.progress import Phase, ProgressSnapshot
+from bot.steps import Step
 from bot.store import Store
 from bot.store.db import alembic_config, make_engine
 from bot.store.tables import metadata
@@ -112,7 +113,7 @@ def test_downgrade_to_base_removes_the_tables_and_upgrade_restores_them(
 def test_data_survives_a_restart(shared_database_url: str) -> None:
     """Migrate a database, write, close; a new Store (a restarted bot) reads it all back."""
     snapshot = ProgressSnapshot(
-        phase=Phase.SCANNING, image_scan=StepView(total=4, scanned=1, title="Scanning")
+        phase=Phase.SCANNING, image_scan=Step(total=4, scanned=1, title="Scanning")
     )
     before = Store(shared_database_url)
     try:

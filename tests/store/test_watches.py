@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot.images import ScanTarget
-from bot.progress import Phase, ProgressSnapshot, StepView
+from bot.progress import Phase, ProgressSnapshot
+from bot.steps import Step
 from bot.store import Store, WatchNotFoundError
 from bot.watch import Watch, WatchState
 
@@ -32,8 +33,8 @@ def at(seconds: float) -> datetime:
 def scanning(scanned: int, total: int = 10) -> ProgressSnapshot:
     return ProgressSnapshot(
         phase=Phase.SCANNING,
-        discovery=StepView(total=2, scanned=2, title="Discovering repositories"),
-        image_scan=StepView(total=total, scanned=scanned, title="Scanning images"),
+        discovery=Step(total=2, scanned=2, title="Discovering repositories"),
+        image_scan=Step(total=total, scanned=scanned, title="Scanning images"),
         started_at=T0 - timedelta(minutes=5),
         entries=1,
     )
@@ -174,7 +175,7 @@ def test_record_progress_on_a_finished_watch_changes_nothing(store: Store) -> No
 
 def test_finish_is_a_compare_and_set_second_call_returns_none(store: Store) -> None:
     watch = new_watch(store)
-    final = ProgressSnapshot(phase=Phase.COMPLETE, image_scan=StepView(total=10, scanned=10))
+    final = ProgressSnapshot(phase=Phase.COMPLETE, image_scan=Step(total=10, scanned=10))
     done = store.finish(watch.id, state=WatchState.COMPLETED, now=at(100), snapshot=final)
     assert done is not None
     assert done.state is WatchState.COMPLETED

@@ -1,0 +1,102 @@
+"""One step of a scan (discovery, image scan): its counts, clamped to sane values.
+
+The one type for a step, from the console's answer (:mod:`bot.console.models`) to what every
+UI shows (:mod:`bot.progress`, Slack, the terminal).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+#: Counts beyond this are nonsense (a sum overflowing, a broken console): capped.
+MAX_STEP_COUNT = 10**9
+NOT_STARTED = "not started"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Counts of one step, clamped to sane values (0 <= scanned <= total)."""
+
+    total: int = 0
+    scanned: int = 0
+    title: str = ""
+    error: str = ""
+
+    @property
+    def percent(self) -> int:
+        """0..100, rounded down; 0 when the total is unknown (0)."""
+        if self.total <= 0:
+            return 0
+        return max(0, min(100, self.scanned * 100 // self.total))
+
+    @property
+    def done(self) -> bool:
+        """True when the step has a known total and every item of it was handled."""
+        return self.total > 0 and self.scanned >= self.total
+
+    @property
+    def started(self) -> bool:
+        """True once the console knows how many items the step has (total > 0)."""
+        return self.total > 0
+
+    def counts_text(self, noun: str = "") -> str:
+        """``3/10 images (30%)`` (``3/10 (30%)`` without a noun), or ``not started`` while
+        the total is unknown.  The one wording of a step's counts for every UI."""
+        if not self.started:
+            return NOT_STARTED
+        counted = f"{self.scanned}/{self.total} {noun}".rstrip()
+        return f"{counted} ({self.percent}%)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "scanned": self.scanned,
+            "title": self.title,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Step:
+        """Tolerant inverse of :meth:`to_dict`: missing or mistyped keys take defaults."""
+        if not isinstance(data, dict):
+            return cls()
+        total, scanned, _ = cap_counts(
+            *clamp_counts(as_int(data.get("total")), as_int(data.get("scanned")))
+        )
+        return cls(
+            total=total,
+            scanned=scanned,
+            title=as_str(data.get("title")),
+            error=as_str(data.get("error")),
+        )
+
+
+def clamp_counts(total: int, scanned: int) -> tuple[int, int]:
+    """Negative counts become 0; ``scanned`` never exceeds ``total`` (which grows from 0)."""
+    total, scanned = max(0, total), max(0, scanned)
+    if total == 0:
+        total = scanned
+    return total, min(scanned, total)
+
+
+def cap_counts(total: int, scanned: int) -> tuple[int, int, bool]:
+    """Clamped counts capped at :data:`MAX_STEP_COUNT`, and whether a cap was needed."""
+    if total <= MAX_STEP_COUNT:
+        return total, scanned, False
+    return MAX_STEP_COUNT, min(scanned, MAX_STEP_COUNT), True
+
+
+def as_int(value: object) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    return 0
+
+
+def as_str(value: object) -> str:
+    return value if isinstance(value, str) else ""
