@@ -179,11 +179,11 @@ def snapshot(entries: Sequence[ProgressEntry]) -> ProgressSnapshot:
         phase = Phase.DISCOVERING if discovering else Phase.SCANNING
     else:
         phase = Phase.FAILED if error else Phase.COMPLETE
-    # Go's zero time (0001-01-01) is what the console sends for "unset".
+    # Go's zero time (the console's "unset") is already None: bot.console.models._time.
     starts = [
         _utc(entry.spec_scan_start_time)
         for entry in entries
-        if entry.spec_scan_start_time is not None and entry.spec_scan_start_time.year > 1
+        if entry.spec_scan_start_time is not None
     ]
     return ProgressSnapshot(
         phase=phase,

@@ -169,11 +169,6 @@ def test_long_titles_are_bounded() -> None:
     assert len(snap.image_scan.title) == TITLE_LIMIT
 
 
-def test_go_zero_time_is_not_a_start_time() -> None:
-    zero = datetime(1, 1, 1, tzinfo=UTC)
-    assert snapshot([entry(start=zero)]).started_at is None
-
-
 def test_start_times_are_normalised_to_utc() -> None:
     naive = datetime(2024, 5, 1, 12, 0)  # the console may omit the zone
     plus_two = datetime(2024, 5, 1, 13, 0, tzinfo=timezone(timedelta(hours=2)))
