@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 
 from bot.console.errors import UnexpectedResponse
 from bot.images import ScanTarget
+from bot.text import truncate
 
 DETAIL_MAX = 300
 _VERSION = re.compile(r"^\s*v?(\d+)\.(\d+)")
@@ -47,7 +48,7 @@ def error_detail(
     elif isinstance(payload, str):
         text = payload
     text = " ".join(redact(text).split())
-    return text if len(text) <= DETAIL_MAX else text[: DETAIL_MAX - 1] + "…"
+    return truncate(text, DETAIL_MAX)
 
 
 def retry_after_seconds(value: str | None, now: float) -> float | None:
