@@ -218,6 +218,17 @@ class OutboxStore:
             return 0, 0.0
         return int(count), max(0.0, (as_utc(now) - as_utc(oldest)).total_seconds())
 
+    def prune_outbox(self, *, created_before: datetime) -> int:
+        """Delete delivered or dropped messages owed before ``created_before``; pending stay."""
+        with self._write() as connection:
+            result = connection.execute(
+                outbox.delete().where(
+                    outbox.c.state != EntryState.PENDING.value,
+                    outbox.c.created_at < as_utc(created_before),
+                )
+            )
+            return int(result.rowcount or 0)
+
     def sent_messages(self, thread_key: str) -> list[tuple[str, str | None]]:
         """(key, ts) of the thread's delivered messages, oldest first (tests, the digest)."""
         query = (

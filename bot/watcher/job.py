@@ -225,10 +225,20 @@ class WatchedTime:
 
 
 def prune_history(ctx: WatchContext) -> int:
-    """Forget watches that ended more than ``SCANBOT_RETENTION_DAYS`` ago (hourly job)."""
+    """Forget watches, and delivered messages, older than ``SCANBOT_RETENTION_DAYS`` (hourly).
+
+    Messages still owed are never forgotten, whatever their age.
+    """
     services = ctx.services
     days = services.settings.scanbot_retention_days
-    removed = services.store.prune_finished(finished_before=services.clock() - timedelta(days=days))
-    if removed:
-        log.info("forgot %d watches that ended more than %g days ago", removed, days)
+    cutoff = services.clock() - timedelta(days=days)
+    removed = services.store.prune_finished(finished_before=cutoff)
+    messages = services.store.prune_outbox(created_before=cutoff)
+    if removed or messages:
+        log.info(
+            "forgot %d watches and %d delivered messages older than %g days",
+            removed,
+            messages,
+            days,
+        )
     return removed

@@ -59,3 +59,23 @@ def test_the_prune_job_uses_the_retention_setting(tmp_path: Path) -> None:
         assert prune_history(ctx_at(T0 + timedelta(days=8))) == 1
     finally:
         store.close()
+
+
+def test_prune_forgets_delivered_messages_but_never_those_still_owed(tmp_path: Path) -> None:
+    from bot.delivery import owed
+    from bot.notify import ImageFollow, Stopped
+
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    store.migrate()
+    try:
+        subject = ImageFollow(1, ScanTarget(repo="team/app", tag="1"), "U1", T0)
+        store.owe([owed.reply("watch:1", "C1", Stopped(subject, by_user="U1"))], now=T0)
+        store.owe([owed.reply("watch:2", "C1", Stopped(subject, by_user="U1"))], now=T0)
+        (delivered,) = store.pending("watch:1")
+        store.mark_sent(delivered, ts="1.1", now=T0)
+
+        assert store.prune_outbox(created_before=T0 + timedelta(days=1)) == 1
+        assert store.sent_messages("watch:1") == []
+        assert len(store.pending("watch:2")) == 1  # still owed: kept, however old
+    finally:
+        store.close()
