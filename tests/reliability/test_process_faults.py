@@ -119,6 +119,7 @@ def test_a_scan_followed_through_a_fault_is_told_once(on_stage: Stage, name: str
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(400)
 @pytest.mark.parametrize("name", sorted(SLOW_FAULTS))
 def test_a_scan_followed_through_a_slow_fault_is_told_once(on_stage: Stage, name: str) -> None:
     follow_through(on_stage, name, SLOW_FAULTS[name])

@@ -63,7 +63,7 @@ def test_a_stop_racing_a_completing_cycle_leaves_exactly_one_final_reply(
         console_clock.advance(10 * STEP)  # the next cycle completes the scan
         go = threading.Barrier(2)
 
-        def cycle() -> None:
+        def cycle(go: threading.Barrier = go) -> None:
             go.wait()
             bot.runtime.poll_once()
 
