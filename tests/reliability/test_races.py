@@ -48,7 +48,11 @@ def test_a_parent_still_being_posted_after_61_s_is_not_posted_twice_by_the_poll_
 
 
 @pytest.mark.parametrize(
-    "rounds", [pytest.param(8, id="8"), pytest.param(60, marks=pytest.mark.slow, id="60")]
+    "rounds",
+    [
+        pytest.param(8, id="8"),
+        pytest.param(60, marks=[pytest.mark.slow, pytest.mark.timeout(900)], id="60"),
+    ],
 )
 def test_a_stop_racing_a_completing_cycle_leaves_exactly_one_final_reply(
     bot: BotHarness, console_clock: ManualClock, rounds: int
