@@ -7,12 +7,7 @@ child process in HTTP mode and is reached only over loopback HTTP.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,44 +20,7 @@ from bot.sandbox.slack.signing import signed_headers, slash_command_body
 from tests.support.clocks import ManualClock
 from tests.support.constants import STEP, DatabaseUrlFactory
 from tests.support.harness import ALICE, BOT_TOKEN, CHANNEL, SIGNING_SECRET
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class BotProcess:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = int(env["PORT"])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._log = log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1"],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_healthy(self, timeout: float = 30.0) -> dict[str, str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, "scanbot exited during start"
-            try:
-                response = httpx.get(f"{self.url}/healthz", timeout=1)
-                if response.status_code == 200:
-                    return dict(response.json())
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("scanbot did not become healthy")
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        self._log.close()
+from tests.support.process import BotProcess, bot_env, wait_for
 
 
 @pytest.fixture
@@ -84,37 +42,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'scanbot.db'}"
     factory: DatabaseUrlFactory = request.getfixturevalue("postgres_schema_url")
     return factory()
-
-
-def bot_env(console: SandboxConsole, slack: SlackApiStandIn, database_url: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("PRISMA_", "SLACK_", "SCANBOT_"))
-    }
-    env.update(
-        {
-            "PRISMA_CONSOLE_URL": console.url,
-            "PRISMA_USER": "sandbox",
-            "PRISMA_PASSWORD": "sandbox-password",
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": slack.api_url,
-            "SCANBOT_DATABASE_URL": database_url,
-            "SCANBOT_POLL_SECONDS": "1",
-            "SCANBOT_THREAD_UPDATE_SECONDS": "0",
-            "PORT": str(free_port()),
-        }
-    )
-    return env
-
-
-def wait_for(condition: object, timeout: float = 20.0) -> None:
-    assert callable(condition)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_a_watch_survives_kill_9_and_completes_in_the_same_thread(

@@ -92,6 +92,8 @@ class Sender:
     _thread: threading.Thread | None = None
     _last_post: dict[str, float] = field(default_factory=dict)
     _failed_before: int = 0
+    _delivering: set[str] = field(default_factory=set)  # threads a thread of ours delivers
+    _delivering_lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- the background loop ------------------------------------------------------------
 
@@ -159,16 +161,29 @@ class Sender:
         return state
 
     def _deliver_claimed(self, thread_key: str) -> tuple[ThreadState, bool]:
-        # One deliverer per thread, across this process's threads and across replicas.
+        # One deliverer per thread: within this process by a set that no clock can expire
+        # (a send may outlive the lease: a Retry-After slept in the WebClient), across
+        # replicas by the lease, renewed before every attempt.
+        with self._delivering_lock:
+            if thread_key in self._delivering:
+                return ThreadState.WAITING, False
+            self._delivering.add(thread_key)
         owner = f"{self.owner}:{threading.get_ident()}"
-        if not self.store.claim_thread(thread_key, owner=owner, ttl=THREAD_LEASE, now=self.clock()):
-            return ThreadState.WAITING, False
         try:
-            return self._deliver_thread(thread_key)
+            if not self._renew(thread_key, owner):
+                return ThreadState.WAITING, False
+            try:
+                return self._deliver_thread(thread_key, owner)
+            finally:
+                self.store.release_thread(thread_key, owner=owner)
         finally:
-            self.store.release_thread(thread_key, owner=owner)
+            with self._delivering_lock:
+                self._delivering.discard(thread_key)
 
-    def _deliver_thread(self, thread_key: str) -> tuple[ThreadState, bool]:
+    def _renew(self, thread_key: str, owner: str) -> bool:
+        return self.store.claim_thread(thread_key, owner=owner, ttl=THREAD_LEASE, now=self.clock())
+
+    def _deliver_thread(self, thread_key: str, owner: str) -> tuple[ThreadState, bool]:
         thread = self.store.thread(thread_key)
         entries = self.store.pending(thread_key)
         if thread is None or not entries:
@@ -185,6 +200,8 @@ class Sender:
                 continue
             if entry.kind is not Kind.EDIT and self._pace(thread.channel_id):
                 return ThreadState.WAITING, sent_any  # posts: about one a second a channel
+            if sent_any and not self._renew(thread_key, owner):
+                return ThreadState.WAITING, sent_any  # another replica took the thread over
             outcome, ts = self._deliver_one(entry, thread)
             if outcome is ThreadState.GONE:
                 return ThreadState.GONE, sent_any
@@ -294,6 +311,9 @@ class Sender:
                 self.monotonic() - self.status.failing_since,
             )
             self.status.failing_since = None
+            # Slack is back: what waits out a long backoff goes now, not minutes later.
+            self.store.retry_now(now=self.clock())
+            self.kick()
         if self.status.not_authorized is not None:
             log.warning("Slack accepts our token again; delivery resumed")
             self.status.not_authorized = None

@@ -167,6 +167,19 @@ class OutboxStore:
                 )
                 _owner_posted(connection, entry.thread_key, ts, now)
 
+    def retry_now(self, *, now: datetime) -> int:
+        """Make every pending message due now (the transport recovered); returns how many."""
+        with self._write() as connection:
+            result = connection.execute(
+                outbox.update()
+                .where(
+                    outbox.c.state == EntryState.PENDING.value,
+                    outbox.c.next_attempt_at > as_utc(now),
+                )
+                .values(next_attempt_at=as_utc(now))
+            )
+            return int(result.rowcount or 0)
+
     def retry_later(self, entry_id: int, *, at: datetime, error: str) -> None:
         with self._write() as connection:
             connection.execute(

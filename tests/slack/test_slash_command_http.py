@@ -216,3 +216,14 @@ def test_the_stop_button_from_another_channel_cannot_stop_a_watch(bot: BotHarnes
 
     bot.slack.wait_for_responses(1)
     assert [w.id for w in bot.runtime.store.list_open()] == [watch.id]
+
+
+def test_a_click_on_a_button_scanbot_does_not_know_is_acked_and_ignored(bot: BotHarness) -> None:
+    """An old message's button or a forged payload: 200, nothing done, no console request."""
+    asked = len(bot.console.requests)
+
+    response = bot.click("regular scan failed", "42")
+
+    assert response.status_code == 200
+    assert len(bot.console.requests) == asked
+    assert [c.method for c in bot.slack.calls if c.method != "auth.test"] == []

@@ -35,6 +35,7 @@ Python API::
         def ephemeral(self, channel, user=None) -> list[dict]   # chat.postEphemeral, in order
         def wait_for_calls(self, method, count, timeout=5.0) -> list[RecordedCall]
         def wait_for_responses(self, count, timeout=5.0) -> list[RecordedResponse]
+        def clear_faults(self) -> None   # pending faults only (an outage ends)
         def clear(self) -> None   # recordings, messages and pending faults
 
 Requests are ``POST`` (or ``GET``) ``/api/<method>`` with a form or JSON body and the token in
@@ -274,6 +275,10 @@ class SlackApiStandIn(StandIn):
     def wait_for_responses(self, count: int, timeout: float = 5.0) -> list[RecordedResponse]:
         """Block until at least ``count`` response_url POSTs arrived; return all of them."""
         return self._wait(lambda: list(self._responses), count, timeout, "response_url POST(s)")
+
+    def clear_faults(self) -> None:
+        """Drop every fault not yet used up (an outage ends); messages and calls stay."""
+        self._faults.clear()
 
     def clear(self) -> None:
         """Forget recorded calls and responses, messages and pending faults."""

@@ -14,3 +14,4 @@ def register_listeners(app: App, ctx: WatchContext, work: WorkQueue) -> None:
     commands.register(app, ctx, work)
     actions.register(app, ctx, work)
     scan_button.register(app, ctx, work)
+    actions.register_fallback(app)  # last: bolt runs the first listener that matches

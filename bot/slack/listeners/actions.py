@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -11,6 +13,8 @@ from bot.slack.errors import run_after_ack
 from bot.watcher import lifecycle
 from bot.watcher.lifecycle import WatchContext
 from bot.workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
 
 
 def register(app: App, ctx: WatchContext, work: WorkQueue) -> None:
@@ -40,3 +44,13 @@ def handle_stop_button(
         return
     if not lifecycle.stop(ctx, watch, by_user=user_id):
         respond(text="That scan is no longer being followed.", replace_original=False)
+
+
+def register_fallback(app: App) -> None:
+    """Last of all: a click on a button scanbot does not know (an old message, a forged
+    payload) is acknowledged and ignored, instead of bolt's 404 and a warning per click."""
+
+    @app.action(re.compile(r".*"))
+    def unknown_action(ack: Ack, action: dict[str, Any]) -> None:
+        ack()
+        log.debug("ignored a click on an unknown action %r", str(action.get("action_id"))[:64])
