@@ -1,0 +1,165 @@
+"""bot.workqueue: the bounded queue for the work after an ack.
+
+Work is held on ``threading.Event`` gates, so no test depends on timing; ``wait_idle``'s
+timeout is only a guard against a hang.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from bot.workqueue import WorkQueue
+
+GUARD = 10.0  # seconds: only so that a broken queue fails instead of hanging
+
+
+@pytest.fixture
+def queue() -> Iterator[WorkQueue]:
+    work = WorkQueue(threads=2, capacity=2)
+    yield work
+    work.close(timeout=GUARD)
+
+
+def blocked(gate: threading.Event, started: threading.Event | None = None) -> Callable[[], None]:
+    def work() -> None:
+        if started is not None:
+            started.set()
+        assert gate.wait(GUARD)
+
+    return work
+
+
+def unexpected(error: Exception) -> None:
+    raise AssertionError(f"no error expected: {error!r}")
+
+
+def test_reserve_gives_a_place_while_there_is_capacity(queue: WorkQueue) -> None:
+    reservation = queue.reserve()
+    assert reservation is not None
+    assert queue.busy == 1
+    reservation.submit(lambda: None, on_error=unexpected)
+    assert queue.wait_idle(GUARD)
+
+
+def test_reserve_when_full_returns_none_without_waiting(queue: WorkQueue) -> None:
+    """Places reserved but not yet submitted count: the queue is full before the ack."""
+    gate = threading.Event()
+    first, second = queue.reserve(), queue.reserve()
+    assert first is not None
+    assert second is not None
+    first.submit(blocked(gate), on_error=unexpected)
+    assert queue.reserve() is None  # would hang here if reserve waited for a place
+    second.submit(blocked(gate), on_error=unexpected)
+    assert queue.reserve() is None
+    gate.set()
+    assert queue.wait_idle(GUARD)
+
+
+def test_a_place_is_given_back_when_its_work_is_done(queue: WorkQueue) -> None:
+    done: list[int] = []
+    for round_ in range(5):  # more rounds than the capacity
+        reservation = queue.reserve()
+        assert reservation is not None
+        reservation.submit(functools.partial(done.append, round_), on_error=unexpected)
+        assert queue.wait_idle(GUARD)
+    assert sorted(done) == [0, 1, 2, 3, 4]
+    assert queue.busy == 0
+
+
+def test_an_error_in_the_work_goes_to_on_error(queue: WorkQueue) -> None:
+    errors: list[Exception] = []
+    boom = ValueError("console said no")
+
+    def work() -> None:
+        raise boom
+
+    reservation = queue.reserve()
+    assert reservation is not None
+    reservation.submit(work, on_error=errors.append)
+    assert queue.wait_idle(GUARD)
+    assert errors == [boom]
+
+
+def test_capacity_is_given_back_after_errors(queue: WorkQueue) -> None:
+    def work() -> None:
+        raise RuntimeError("failed")
+
+    for _ in range(4):
+        reservation = queue.reserve()
+        assert reservation is not None
+        reservation.submit(work, on_error=lambda _error: None)
+        assert queue.wait_idle(GUARD)
+    assert queue.busy == 0
+    again = [queue.reserve(), queue.reserve()]  # the full capacity is available again
+    for reservation in again:
+        assert reservation is not None
+        reservation.submit(lambda: None, on_error=unexpected)
+    assert queue.wait_idle(GUARD)
+
+
+def test_capacity_is_given_back_even_when_on_error_fails_itself(queue: WorkQueue) -> None:
+    def work() -> None:
+        raise RuntimeError("failed")
+
+    def on_error(error: Exception) -> None:
+        raise RuntimeError("the error handler failed too") from error
+
+    reservation = queue.reserve()
+    assert reservation is not None
+    reservation.submit(work, on_error=on_error)
+    assert queue.wait_idle(GUARD)
+    assert queue.busy == 0
+
+
+def test_wait_idle_waits_for_running_work(queue: WorkQueue) -> None:
+    gate, started = threading.Event(), threading.Event()
+    reservation = queue.reserve()
+    assert reservation is not None
+    reservation.submit(blocked(gate, started), on_error=unexpected)
+    assert started.wait(GUARD)
+    assert queue.wait_idle(timeout=0) is False  # still running: not idle
+    gate.set()
+    assert queue.wait_idle(GUARD) is True
+
+
+def test_wait_idle_counts_reserved_but_unsubmitted_places(queue: WorkQueue) -> None:
+    reservation = queue.reserve()
+    assert reservation is not None
+    assert queue.wait_idle(timeout=0) is False
+    reservation.submit(lambda: None, on_error=unexpected)
+    assert queue.wait_idle(GUARD) is True
+
+
+def test_a_reservation_is_used_once(queue: WorkQueue) -> None:
+    reservation = queue.reserve()
+    assert reservation is not None
+    reservation.submit(lambda: None, on_error=unexpected)
+    with pytest.raises(RuntimeError, match="used once"):
+        reservation.submit(lambda: None, on_error=unexpected)
+    assert queue.wait_idle(GUARD)
+    assert queue.busy == 0
+
+
+def test_work_runs_on_the_queues_own_threads(queue: WorkQueue) -> None:
+    names: list[str] = []
+    reservation = queue.reserve()
+    assert reservation is not None
+    reservation.submit(lambda: names.append(threading.current_thread().name), on_error=unexpected)
+    assert queue.wait_idle(GUARD)
+    assert names[0].startswith("scanbot-work")
+
+
+def test_close_finishes_accepted_work() -> None:
+    work = WorkQueue(threads=1, capacity=3)
+    done: list[int] = []
+    for n in range(3):
+        reservation = work.reserve()
+        assert reservation is not None
+        reservation.submit(functools.partial(done.append, n), on_error=unexpected)
+    work.close(timeout=GUARD)
+    assert done == [0, 1, 2]
+    assert work.busy == 0
