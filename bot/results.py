@@ -3,7 +3,7 @@ and where the console shows it.  Pure functions."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from bot.console.models import ScanResult
@@ -24,10 +24,16 @@ def is_fresh(
     """
     if result.scan_time is None:
         return baseline is None
+    scanned = _utc(result.scan_time)
     before = baseline.scan_time if baseline is not None else None
-    if before is not None and result.scan_time <= before:
+    if before is not None and scanned <= _utc(before):
         return False
-    return started_at is None or result.scan_time >= started_at
+    return started_at is None or scanned >= _utc(started_at)
+
+
+def _utc(when: datetime) -> datetime:
+    """Aware UTC; a naive time is taken to be UTC already (as the console's are)."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def severity_diff(baseline: ScanResult, result: ScanResult) -> str:

@@ -30,6 +30,12 @@ class Reservation:
         self._used = True
         self._queue._run(work, on_error)
 
+    def cancel(self) -> None:
+        """Give the place back unused (the ack failed); a no-op once submitted or cancelled."""
+        if not self._used:
+            self._used = True
+            self._queue._release()
+
 
 class WorkQueue:
     """At most ``capacity`` pieces of work waiting or running, on ``threads`` threads."""
@@ -55,12 +61,15 @@ class WorkQueue:
             except Exception as exc:  # noqa: BLE001 - the queue's one error handler
                 on_error(exc)
             finally:
-                self._slots.release()
-                with self._idle:
-                    self._busy -= 1
-                    self._idle.notify_all()
+                self._release()
 
         self._pool.submit(task)
+
+    def _release(self) -> None:
+        self._slots.release()
+        with self._idle:
+            self._busy -= 1
+            self._idle.notify_all()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until no work is queued or running (tests, shutdown); False on timeout."""

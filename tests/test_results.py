@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-import pytest
-
 from bot.console.models import ScanResult, SeverityCounts
 from bot.images import ScanTarget
 from bot.results import console_link, is_fresh, severity_diff
@@ -77,15 +75,6 @@ def test_times_in_other_time_zones_compare_as_instants() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason=(
-        "bot.results.is_fresh compares a naive datetime with an aware one and raises "
-        "TypeError ('can't compare offset-naive and offset-aware datetimes') instead of "
-        "treating naive times as UTC, as bot.console.models._time and store.tables.as_utc do"
-    ),
-)
 def test_a_naive_scan_time_is_read_as_utc_against_an_aware_scan_start() -> None:
     naive_later = (T0 + timedelta(minutes=1)).replace(tzinfo=None)
     assert is_fresh(result(naive_later), baseline=result(T0 - timedelta(days=1)), started_at=T0)

@@ -163,3 +163,17 @@ def test_close_finishes_accepted_work() -> None:
     work.close(timeout=GUARD)
     assert done == [0, 1, 2]
     assert work.busy == 0
+
+
+def test_a_cancelled_reservation_gives_its_place_back() -> None:
+    queue = WorkQueue(threads=1, capacity=1)
+    try:
+        reservation = queue.reserve()
+        assert reservation is not None
+        assert queue.reserve() is None  # full
+        reservation.cancel()
+        reservation.cancel()  # twice is harmless
+        assert queue.busy == 0
+        assert queue.reserve() is not None
+    finally:
+        queue.close(timeout=1)

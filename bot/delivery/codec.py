@@ -84,11 +84,17 @@ def load_follow_state(text: str | None) -> FollowState:
 
 
 def _load(text: str) -> object:
+    """Parse and decode; any failure of stored JSON is a :class:`CodecError`, never another."""
     try:
         data = json.loads(text)
-    except ValueError as exc:
-        raise CodecError(f"not JSON: {exc}") from None
-    return _decode_tagged(data)
+    except (ValueError, RecursionError) as exc:
+        raise CodecError(f"not JSON: {type(exc).__name__}") from None
+    try:
+        return _decode_tagged(data)
+    except CodecError:
+        raise
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        raise CodecError(f"cannot decode: {type(exc).__name__}: {exc}"[:300]) from None
 
 
 def _encode(value: object) -> Any:
@@ -144,7 +150,7 @@ def _decode_union(options: tuple[Any, ...], data: object) -> object:
     if data is None and type(None) in options:
         return None
     if isinstance(data, dict) and "type" in data:
-        return _decode_tagged(data)
+        return _checked(_decode_tagged(data), options)
     for option in options:
         if option is not type(None):
             return _decode(option, data)
@@ -157,15 +163,28 @@ def _decode_plain(annotation: Any, data: object) -> object:
             raise CodecError("a snapshot must be an object")
         return ProgressSnapshot.from_dict(data)
     if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
-        return _decode_tagged(data)
+        return _checked(_decode_tagged(data), (annotation,))
     if annotation is datetime:
         if not isinstance(data, str):
             raise CodecError("a time must be a string")
         return datetime.fromisoformat(data)
     if annotation is timedelta:
-        if not isinstance(data, (int, float)):
+        if not isinstance(data, (int, float)) or isinstance(data, bool):
             raise CodecError("a duration must be a number")
         return timedelta(seconds=data)
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return annotation(data)
+    if annotation is float and isinstance(data, int) and not isinstance(data, bool):
+        return float(data)
+    if isinstance(annotation, type) and not isinstance(data, annotation):
+        raise CodecError(f"expected {annotation.__name__}, got {type(data).__name__}")
     return data
+
+
+def _checked(value: object, options: tuple[Any, ...]) -> object:
+    """A tagged value must be of a type its field allows (a subject is not any dataclass)."""
+    allowed = tuple(option for option in options if isinstance(option, type))
+    if allowed and not isinstance(value, allowed):
+        names = ", ".join(option.__name__ for option in allowed)
+        raise CodecError(f"{type(value).__name__} where {names} belongs")
+    return value

@@ -73,10 +73,14 @@ def handle_scanprogress(
     if reservation is None:
         ack(**blocks.busy_message().as_kwargs())
         return
-    if isinstance(request, FollowImage | StartScan):
-        ack(**blocks.follow_ack(request.target).as_kwargs())
-    else:
-        ack()
+    try:
+        if isinstance(request, FollowImage | StartScan):
+            ack(**blocks.follow_ack(request.target).as_kwargs())
+        else:
+            ack()
+    except BaseException:
+        reservation.cancel()  # the ack failed: the place in the queue goes back
+        raise
     reservation.submit(
         lambda: _answer(ctx, request, command, respond),
         on_error=lambda error: report_unexpected(error, respond),
