@@ -39,6 +39,7 @@ def _environ(body: bytes, headers: dict[str, str]) -> dict[str, object]:
         "wsgi.url_scheme": "http",
         "SERVER_NAME": "127.0.0.1",
         "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
     }
     for name, value in headers.items():
         if name.lower() != "content-type":
@@ -81,10 +82,10 @@ def run(count: int, kind: str) -> list[float]:
                 environ = _environ(body, signed_headers(SECRET, body))
                 statuses: list[str] = []
                 started = time.perf_counter()
-                b"".join(app(environ, statuses_of(statuses)))  # type: ignore[arg-type]
+                answer = b"".join(app(environ, statuses_of(statuses)))  # type: ignore[arg-type]
                 took.append(time.perf_counter() - started)
                 if not statuses or not statuses[0].startswith("200"):
-                    raise RuntimeError(f"request {i} answered {statuses}")
+                    raise RuntimeError(f"request {i} answered {statuses} {answer!r}")
             runtime.work.wait_idle(60)
         finally:
             runtime.shutdown()
