@@ -49,6 +49,8 @@ class BenchConfig:
     change_watches: int = 5
     change_steps: tuple[int, int] = (1, 2)  # discovery items, images
     change_step_seconds: float = 2.5
+    burst: int = 200  # follows sent at once, each from its own channel
+    degraded: int = 200  # help and follows while Slack answers 429 / the console hangs
 
     @classmethod
     def tiny(cls) -> BenchConfig:
@@ -62,6 +64,8 @@ class BenchConfig:
             change_watches=2,
             change_steps=(1, 1),
             change_step_seconds=1.5,
+            burst=10,
+            degraded=10,
         )
 
 
@@ -138,13 +142,18 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             result["startup_seconds"] = round(startup, 3)
             baseline.wait_http(f"http://127.0.0.1:{baseline_port}/", ok=lambda s: s > 0)
             idle_from = time.time()
+            cycles_before = tools.cycle_seconds_metric(url)
             result["console"], result["slack"] = _idle_cycles(cfg, console, slack, seeded)
             result["console"]["cycle_seconds"] = tools.cycle_period_seconds(
                 bot.log_path, since=idle_from, until=time.time()
             )
+            result["console"]["cycle_duration_seconds"] = tools.mean_cycle_seconds(
+                cycles_before, tools.cycle_seconds_metric(url)
+            )
             result["rss_mb"] = {"watches": watches, **tools.memory_mb(bot.pid)}
             result["ack_ms"] = _acks(cfg, console, slack, url, baseline_port)
             result["slack"].update(_changes(cfg, console, slack, url))
+            result["ack_ms"]["scanbot"].update(_bursts(cfg, console, slack, url))
             result["rss_mb"]["peak_at_end"] = tools.memory_mb(bot.pid)["peak"]
         finally:
             bot.stop()
@@ -205,9 +214,68 @@ def _acks(
                     target, SECRET, texts, concurrency=concurrency, response_url=respond
                 )
                 figures[who].setdefault(kind, {})[name] = tools.summary_ms(samples)
-    # the follows' work after the ack: wait until their parents are posted
-    _wait(lambda: len(slack.calls_to("chat.postMessage")) >= follow_id, timeout=300)
+    figures["follows_answered"] = _follow_outcomes(slack, follow_id, "bench")
     return figures
+
+
+def _follow_outcomes(slack: SlackApiStandIn, follows: int, hook: str) -> dict[str, int]:
+    """Wait until each follow got its parent posted or an answer at its response_url (an
+    error said to the user); how many of each."""
+
+    def counts() -> tuple[int, int]:
+        return len(slack.calls_to("chat.postMessage")), len(slack.responses_to(hook))
+
+    _wait(lambda: sum(counts()) >= follows, timeout=300)
+    parents, answers = counts()
+    return {"follows": follows, "parents_posted": parents, "answered_at_response_url": answers}
+
+
+def _bursts(
+    cfg: BenchConfig, console: SandboxConsole, slack: SlackApiStandIn, url: str
+) -> dict[str, Any]:
+    """Follows all at once from as many channels; help and follows while every Slack call
+    is answered 429, and while the console hangs.  Only the bot: the baseline does no work."""
+    events = f"{url}/slack/events"
+    figures: dict[str, Any] = {}
+
+    def follows(prefix: str, count: int) -> list[tuple[str, str]]:
+        texts = []
+        for i in range(count):
+            console.start_on_demand_scan(f"bench/{prefix}{i}", tag="1.0", images=1000)
+            texts.append((f"C{prefix.upper()}{i:05d}", f"bench/{prefix}{i}:1.0"))
+        return texts
+
+    slack.clear()
+    burst = follows("burst", cfg.burst)
+    samples = tools.command_burst(
+        events, SECRET, burst, concurrency=cfg.burst, response_url=slack.response_url("burst")
+    )
+    figures["follow_burst"] = tools.summary_ms(samples)
+    figures["follow_burst"]["concurrency"] = cfg.burst
+    figures["follow_burst"].update(_follow_outcomes(slack, cfg.burst, "burst"))
+    for name in ("chat.postMessage", "chat.update", "conversations.replies"):
+        slack.rate_limit_next(name, count=10**6)
+    figures["slack_429"] = _degraded(cfg, events, follows("limited", cfg.degraded), slack)
+    slack.clear()
+    console.inject_fault("delay", count=10**6, delay_seconds=5.0, path_contains="/registry")
+    try:
+        figures["console_hanging"] = _degraded(cfg, events, follows("hung", cfg.degraded), slack)
+    finally:
+        console.clear_faults()
+    return figures
+
+
+def _degraded(
+    cfg: BenchConfig, events: str, follows: list[tuple[str, str]], slack: SlackApiStandIn
+) -> dict[str, Any]:
+    respond = slack.response_url("degraded")
+    helps = [("CHELP", "help")] * cfg.degraded
+    return {
+        kind: tools.summary_ms(
+            tools.command_burst(events, SECRET, texts, concurrency=20, response_url=respond)
+        )
+        for kind, texts in (("help", helps), ("follow", follows))
+    }
 
 
 def _changes(
@@ -269,6 +337,14 @@ def targets(result: dict[str, Any]) -> dict[str, Any]:
                 "ratio": ratio,
                 "met": ratio is not None and ratio <= ACK_RATIO_TARGET,
             }
+    burst = acks["scanbot"]["follow_burst"]
+    out["follow_burst_max_under_3s"] = {"max_ms": burst["max"], "met": burst["max"] < 3000}
+    for phase in ("slack_429", "console_hanging"):
+        worst = max(acks["scanbot"][phase][kind]["max"] for kind in ("help", "follow"))
+        out[f"acks_while_{phase}_under_3s"] = {"max_ms": worst, "met": worst < 3000}
+    duration = result["console"].get("cycle_duration_seconds")
+    poll = result["config"]["poll_seconds"]
+    out["cycle_under_poll_interval"] = {"met": duration is not None and duration < poll}
     rate = result["console"]["requests_per_image_per_cycle"]
     out["console_requests_per_image_per_cycle"] = {"value": rate, "met": rate == 1.0}
     fetch = result["console"]["cycle_fetch_seconds"]
@@ -309,6 +385,21 @@ def render_table(result: dict[str, Any]) -> str:
                 "  minimal bolt app, same requests",
                 f"{base['p50']:.1f}/{base['p99']:.1f}/{base['max']:.1f}",
             )
+    bot = result["ack_ms"]["scanbot"]
+    b = bot["follow_burst"]
+    row(
+        f"ack follow burst n={b['n']} all at once p50/p99/max ms",
+        f"{b['p50']:.1f}/{b['p99']:.1f}/{b['max']:.1f}",
+        t["follow_burst_max_under_3s"]["met"],
+    )
+    for phase, label in (("slack_429", "Slack answers 429"), ("console_hanging", "console hangs")):
+        for kind in ("help", "follow"):
+            d = bot[phase][kind]
+            row(
+                f"ack {kind} c20 n={d['n']} while {label}, p50/p99/max ms",
+                f"{d['p50']:.1f}/{d['p99']:.1f}/{d['max']:.1f}",
+                t[f"acks_while_{phase}_under_3s"]["met"],
+            )
     c = result["console"]
     row(
         f"console requests per image per cycle ({c['images']} images)",
@@ -325,6 +416,12 @@ def render_table(result: dict[str, Any]) -> str:
     row(
         f"cycle period s (poll every {result['config']['poll_seconds']:g} s)",
         "n/a" if period is None else f"{period:.3f}",
+    )
+    duration = c.get("cycle_duration_seconds")
+    row(
+        "poll cycle duration s (mean, /metrics)",
+        "n/a" if duration is None else f"{duration:.3f}",
+        t["cycle_under_poll_interval"]["met"],
     )
     s = result["slack"]
     row(

@@ -260,5 +260,22 @@ def cycle_period_seconds(log: Path, *, since: float, until: float) -> float | No
     return round(statistics.median(gaps), 3) if gaps else None
 
 
+def cycle_seconds_metric(url: str) -> tuple[float, float]:
+    """``scanbot_poll_cycle_seconds`` sum and count from the bot's ``/metrics``."""
+    found = {"sum": 0.0, "count": 0.0}
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    for line in text.splitlines():
+        for name in found:
+            if line.startswith(f"scanbot_poll_cycle_seconds_{name} "):
+                found[name] = float(line.split()[1])
+    return found["sum"], found["count"]
+
+
+def mean_cycle_seconds(before: tuple[float, float], after: tuple[float, float]) -> float | None:
+    """The mean duration of the cycles between two readings of :func:`cycle_seconds_metric`."""
+    cycles = after[1] - before[1]
+    return round((after[0] - before[0]) / cycles, 3) if cycles > 0 else None
+
+
 def bot_command(python: str = sys.executable) -> list[str]:
     return [python, "-m", "bot", "run", "--host", "127.0.0.1"]
