@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.demo import bench_tools as tools
+from bot.demo.bench_phases import bursts, busy_channel, follow_outcomes
 from bot.images import ScanTarget
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack.api import SlackApiStandIn
@@ -50,6 +51,7 @@ class BenchConfig:
     change_steps: tuple[int, int] = (1, 2)  # discovery items, images
     change_step_seconds: float = 2.5
     burst: int = 200  # follows sent at once, each from its own channel
+    busy_channel: int = 20  # watches in one channel whose scans all move in one cycle
     degraded: int = 200  # help and follows while Slack answers 429 / the console hangs
 
     @classmethod
@@ -66,6 +68,7 @@ class BenchConfig:
             change_step_seconds=1.5,
             burst=10,
             degraded=10,
+            busy_channel=2,
         )
 
 
@@ -153,7 +156,13 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             result["rss_mb"] = {"watches": watches, **tools.memory_mb(bot.pid)}
             result["ack_ms"] = _acks(cfg, console, slack, url, baseline_port)
             result["slack"].update(_changes(cfg, console, slack, url))
-            result["ack_ms"]["scanbot"].update(_bursts(cfg, console, slack, url))
+            result["slack"]["busy_channel"] = busy_channel(
+                cfg.busy_channel, console, slack, url=url, secret=SECRET, db=db
+            )
+            phases = bursts(
+                console, slack, url=url, secret=SECRET, burst=cfg.burst, degraded=cfg.degraded
+            )
+            result["ack_ms"]["scanbot"].update(phases)
             result["rss_mb"]["peak_at_end"] = tools.memory_mb(bot.pid)["peak"]
         finally:
             bot.stop()
@@ -214,68 +223,8 @@ def _acks(
                     target, SECRET, texts, concurrency=concurrency, response_url=respond
                 )
                 figures[who].setdefault(kind, {})[name] = tools.summary_ms(samples)
-    figures["follows_answered"] = _follow_outcomes(slack, follow_id, "bench")
+    figures["follows_answered"] = follow_outcomes(slack, follow_id, "bench")
     return figures
-
-
-def _follow_outcomes(slack: SlackApiStandIn, follows: int, hook: str) -> dict[str, int]:
-    """Wait until each follow got its parent posted or an answer at its response_url (an
-    error said to the user); how many of each."""
-
-    def counts() -> tuple[int, int]:
-        return len(slack.calls_to("chat.postMessage")), len(slack.responses_to(hook))
-
-    _wait(lambda: sum(counts()) >= follows, timeout=300)
-    parents, answers = counts()
-    return {"follows": follows, "parents_posted": parents, "answered_at_response_url": answers}
-
-
-def _bursts(
-    cfg: BenchConfig, console: SandboxConsole, slack: SlackApiStandIn, url: str
-) -> dict[str, Any]:
-    """Follows all at once from as many channels; help and follows while every Slack call
-    is answered 429, and while the console hangs.  Only the bot: the baseline does no work."""
-    events = f"{url}/slack/events"
-    figures: dict[str, Any] = {}
-
-    def follows(prefix: str, count: int) -> list[tuple[str, str]]:
-        texts = []
-        for i in range(count):
-            console.start_on_demand_scan(f"bench/{prefix}{i}", tag="1.0", images=1000)
-            texts.append((f"C{prefix.upper()}{i:05d}", f"bench/{prefix}{i}:1.0"))
-        return texts
-
-    slack.clear()
-    burst = follows("burst", cfg.burst)
-    samples = tools.command_burst(
-        events, SECRET, burst, concurrency=cfg.burst, response_url=slack.response_url("burst")
-    )
-    figures["follow_burst"] = tools.summary_ms(samples)
-    figures["follow_burst"]["concurrency"] = cfg.burst
-    figures["follow_burst"].update(_follow_outcomes(slack, cfg.burst, "burst"))
-    for name in ("chat.postMessage", "chat.update", "conversations.replies"):
-        slack.rate_limit_next(name, count=10**6)
-    figures["slack_429"] = _degraded(cfg, events, follows("limited", cfg.degraded), slack)
-    slack.clear()
-    console.inject_fault("delay", count=10**6, delay_seconds=5.0, path_contains="/registry")
-    try:
-        figures["console_hanging"] = _degraded(cfg, events, follows("hung", cfg.degraded), slack)
-    finally:
-        console.clear_faults()
-    return figures
-
-
-def _degraded(
-    cfg: BenchConfig, events: str, follows: list[tuple[str, str]], slack: SlackApiStandIn
-) -> dict[str, Any]:
-    respond = slack.response_url("degraded")
-    helps = [("CHELP", "help")] * cfg.degraded
-    return {
-        kind: tools.summary_ms(
-            tools.command_burst(events, SECRET, texts, concurrency=20, response_url=respond)
-        )
-        for kind, texts in (("help", helps), ("follow", follows))
-    }
 
 
 def _changes(
@@ -295,9 +244,7 @@ def _changes(
             when_asked=True,
         )
         texts.append((channel, f"bench/change{i}:1.0"))
-    tools.command_burst(
-        f"{url}/slack/events", SECRET, texts, concurrency=1, response_url=slack.response_url("c")
-    )
+    retries = _follow_until_posted(slack, url, texts)
 
     def complete() -> bool:
         done = 0
@@ -319,7 +266,39 @@ def _changes(
         "calls_after_parent": len(calls) - cfg.change_watches,
         "calls_per_change": round((len(calls) - cfg.change_watches) / changes, 3),
         "change_scans_completed": finished,
+        "follows_sent_again": retries,
     }
+
+
+def _answered(slack: SlackApiStandIn, texts: list[tuple[str, str]], hook: str) -> Any:
+    """A condition: every follow of ``texts`` got a parent or an answer at ``hook``."""
+
+    def condition() -> bool:
+        posted = sum(bool(slack.messages(channel)) for channel, _ in texts)
+        return posted + len(slack.responses_to(hook)) >= len(texts)
+
+    return condition
+
+
+def _follow_until_posted(slack: SlackApiStandIn, url: str, texts: list[tuple[str, str]]) -> int:
+    """Follow each ``(channel, text)``; a follow answered with an error instead of a parent
+    (the console asked scanbot to slow down after the ack phase) is sent again, up to 5
+    times, 3 s apart.  Returns how many were sent again."""
+    retries = 0
+    pending = list(texts)
+    for attempt in range(6):
+        if attempt:
+            threading.Event().wait(3.0)
+            retries += len(pending)
+        hook = f"change{attempt}"
+        events = f"{url}/slack/events"
+        response_url = slack.response_url(hook)
+        tools.command_burst(events, SECRET, pending, concurrency=1, response_url=response_url)
+        _wait(_answered(slack, pending, hook), timeout=30)
+        pending = [(ch, text) for ch, text in pending if not slack.messages(ch)]
+        if not pending:
+            break
+    return retries
 
 
 def targets(result: dict[str, Any]) -> dict[str, Any]:
@@ -430,6 +409,15 @@ def render_table(result: dict[str, Any]) -> str:
         t["idle_slack_calls"]["met"],
     )
     row(f"Slack calls per change ({s['changes']} changes)", f"{s['calls_per_change']:.3f}")
+    busy = s["busy_channel"]
+    row(
+        f"one channel, {busy['watches']} watches moving together: edits sent/owed",
+        f"{busy['edits_sent']}/{busy['edits_owed']}",
+    )
+    row(
+        "  mean wait s, completions / other replies",
+        f"{busy['final_wait_seconds']:.1f} / {busy['reply_wait_seconds']:.1f}",
+    )
     r = result["rss_mb"]
     row(f"peak RSS MB with {r['watches']} open watches", f"{r['peak']:.1f}", t["rss_mb"]["met"])
     row("  peak RSS MB at the end (after the follows)", f"{r['peak_at_end']:.1f}")
