@@ -51,7 +51,8 @@ class BenchConfig:
     change_steps: tuple[int, int] = (1, 2)  # discovery items, images
     change_step_seconds: float = 2.5
     burst: int = 200  # follows sent at once, each from its own channel
-    busy_channel: int = 20  # watches in one channel whose scans all move in one cycle
+    busy_step_seconds: float = 2.0  # a step of the busy channel's scans
+    busy_channel: int = 10  # watches in one channel whose scans all move in one cycle
     degraded: int = 200  # help and follows while Slack answers 429 / the console hangs
 
     @classmethod
@@ -69,6 +70,7 @@ class BenchConfig:
             burst=10,
             degraded=10,
             busy_channel=2,
+            busy_step_seconds=0.8,
         )
 
 
@@ -157,7 +159,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             result["ack_ms"] = _acks(cfg, console, slack, url, baseline_port)
             result["slack"].update(_changes(cfg, console, slack, url))
             result["slack"]["busy_channel"] = busy_channel(
-                cfg.busy_channel, console, slack, url=url, secret=SECRET, db=db
+                cfg.busy_channel, console, slack, url=url, secret=SECRET, db=db, step=cfg.busy_step_seconds
             )
             phases = bursts(
                 console, slack, url=url, secret=SECRET, burst=cfg.burst, degraded=cfg.degraded

@@ -35,23 +35,22 @@ def busy_channel(
     url: str,
     secret: str,
     db: str,
+    step: float,
 ) -> dict[str, Any]:
-    """Follow ``watches`` scans from one channel (1 discovery item, 2 images, 0.6 s a
-    step: each moves several times per poll cycle); the outbox's figures once all end."""
-    texts = []
+    """Follow ``watches`` scans from one channel (1 discovery item, 3 images, ``step`` seconds a step,
+    2 s in the full run:
+    every watch changes in every poll cycle); the outbox's figures once all end."""
+    retries = 0
     for i in range(watches):
         console.start_on_demand_scan(
             f"bench/busy{i}",
             tag="1.0",
             discovery_total=1,
-            images=2,
-            step_seconds=0.6,
+            images=3,
+            step_seconds=step,
             when_asked=True,
         )
-        texts.append((CHANNEL, f"bench/busy{i}:1.0"))
-    tools.command_burst(
-        f"{url}/slack/events", secret, texts, concurrency=1, response_url=slack.response_url("b")
-    )
+        retries += _follow_one(slack, f"{url}/slack/events", secret, f"bench/busy{i}:1.0")
 
     def completed() -> bool:
         parents = slack.messages(CHANNEL)
@@ -65,7 +64,26 @@ def busy_channel(
     pause = threading.Event()
     while not completed() and time.monotonic() < deadline:
         pause.wait(0.2)
-    return {"watches": watches, "completed": completed(), **_outbox_figures(db)}
+    figures = {"watches": watches, "completed": completed(), "follows_sent_again": retries}
+    return {**figures, **_outbox_figures(db)}
+
+
+def _follow_one(slack: SlackApiStandIn, events: str, secret: str, text: str) -> int:
+    """Follow ``text`` in the busy channel; sent again (3 s apart, up to 5 times) while it is
+    answered with an error instead of a parent.  Returns how many times it was sent again."""
+    for attempt in range(6):
+        before = len(slack.messages(CHANNEL))
+        hook = f"busy-{text.replace('/', '-').replace(':', '-')}-{attempt}"
+        hook_url = slack.response_url(hook)
+        tools.command_burst(events, secret, [(CHANNEL, text)], concurrency=1, response_url=hook_url)
+        tools.wait_until(
+            lambda: len(slack.messages(CHANNEL)) > before or bool(slack.responses_to(hook)),  # noqa: B023
+            timeout=30,
+        )
+        if len(slack.messages(CHANNEL)) > before:
+            return attempt
+        threading.Event().wait(3.0)
+    return 6
 
 
 def _outbox_figures(db: str) -> dict[str, Any]:
