@@ -159,7 +159,13 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             result["ack_ms"] = _acks(cfg, console, slack, url, baseline_port)
             result["slack"].update(_changes(cfg, console, slack, url))
             result["slack"]["busy_channel"] = busy_channel(
-                cfg.busy_channel, console, slack, url=url, secret=SECRET, db=db, step=cfg.busy_step_seconds
+                cfg.busy_channel,
+                console,
+                slack,
+                url=url,
+                secret=SECRET,
+                db=db,
+                step=cfg.busy_step_seconds,
             )
             phases = bursts(
                 console, slack, url=url, secret=SECRET, burst=cfg.burst, degraded=cfg.degraded

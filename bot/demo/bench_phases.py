@@ -37,9 +37,9 @@ def busy_channel(
     db: str,
     step: float,
 ) -> dict[str, Any]:
-    """Follow ``watches`` scans from one channel (1 discovery item, 3 images, ``step`` seconds a step,
-    2 s in the full run:
-    every watch changes in every poll cycle); the outbox's figures once all end."""
+    """Follow ``watches`` scans from one channel (1 discovery item, 3 images, ``step``
+    seconds a step: 2 s in the full run, so every watch changes in every poll cycle); the
+    outbox's figures once all end."""
     retries = 0
     for i in range(watches):
         console.start_on_demand_scan(
