@@ -51,6 +51,7 @@ class BenchConfig:
     change_steps: tuple[int, int] = (1, 2)  # discovery items, images
     change_step_seconds: float = 2.5
     burst: int = 200  # follows sent at once, each from its own channel
+    hang_seconds: float = 5.0  # how long each console request hangs in that phase
     busy_step_seconds: float = 2.0  # a step of the busy channel's scans
     busy_channel: int = 10  # watches in one channel whose scans all move in one cycle
     degraded: int = 200  # help and follows while Slack answers 429 / the console hangs
@@ -62,8 +63,8 @@ class BenchConfig:
             watches=40,
             poll_seconds=1.0,
             idle_cycles=2,
-            acks_c1=10,
-            acks_c20=40,
+            acks_c1=5,  # few follows: the console's GET /registry allows 30 per 30 s
+            acks_c20=20,
             change_watches=2,
             change_steps=(1, 1),
             change_step_seconds=1.5,
@@ -71,6 +72,7 @@ class BenchConfig:
             degraded=10,
             busy_channel=2,
             busy_step_seconds=0.8,
+            hang_seconds=1.0,
         )
 
 
@@ -156,8 +158,12 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
                 cycles_before, tools.cycle_seconds_metric(url)
             )
             result["rss_mb"] = {"watches": watches, **tools.memory_mb(bot.pid)}
+            clock = tools.PhaseClock()
+            result["phase_seconds"] = clock.seconds
             result["ack_ms"] = _acks(cfg, console, slack, url, baseline_port)
+            clock.lap("acks")
             result["slack"].update(_changes(cfg, console, slack, url))
+            clock.lap("changes")
             result["slack"]["busy_channel"] = busy_channel(
                 cfg.busy_channel,
                 console,
@@ -167,14 +173,24 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
                 db=db,
                 step=cfg.busy_step_seconds,
             )
+            clock.lap("busy_channel")
             phases = bursts(
-                console, slack, url=url, secret=SECRET, burst=cfg.burst, degraded=cfg.degraded
+                console,
+                slack,
+                url=url,
+                secret=SECRET,
+                burst=cfg.burst,
+                degraded=cfg.degraded,
+                hang_seconds=cfg.hang_seconds,
             )
             result["ack_ms"]["scanbot"].update(phases)
+            clock.lap("bursts")
             result["rss_mb"]["peak_at_end"] = tools.memory_mb(bot.pid)["peak"]
         finally:
             bot.stop()
             baseline.stop()
+            if "phase_seconds" in result:
+                clock.lap("stop")
     result["targets"] = targets(result)
     return result
 

@@ -141,6 +141,7 @@ def bursts(
     secret: str,
     burst: int,
     degraded: int,
+    hang_seconds: float,
 ) -> dict[str, Any]:
     """Follows all at once from as many channels; help and follows while every Slack call
     is answered 429, and while the console hangs.  Only the bot: the baseline does no work."""
@@ -166,7 +167,9 @@ def bursts(
         slack.rate_limit_next(name, count=10**6)
     figures["slack_429"] = _degraded(secret, degraded, events, follows("limited", degraded), slack)
     slack.clear()
-    console.inject_fault("delay", count=10**6, delay_seconds=5.0, path_contains="/registry")
+    console.inject_fault(
+        "delay", count=10**6, delay_seconds=hang_seconds, path_contains="/registry"
+    )
     try:
         hung = follows("hung", degraded)
         figures["console_hanging"] = _degraded(secret, degraded, events, hung, slack)

@@ -44,6 +44,19 @@ def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
     return False
 
 
+class PhaseClock:
+    """Seconds each phase of a run took (``lap(name)`` ends the current one)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self._last, 1)
+        self._last = now
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
