@@ -224,7 +224,7 @@ def sample_state(store: Store, health: Health, clock: Callable[[], datetime]) ->
     success = health.state().last_success_at
     age = (now - success).total_seconds() if success is not None else None
     try:
-        open_watches = len(store.list_open())
+        open_watches = store.count_open()
         pending, oldest = store.outbox_backlog(now=now)
         list_subscriptions = getattr(store, "list_subscriptions", None)
         subscriptions = len(list_subscriptions()) if callable(list_subscriptions) else None

@@ -301,7 +301,7 @@ class ConsoleClient:
         elif status == 429:
             retry_after = retry_after_seconds(answer.headers.get("Retry-After"), self._clock())
             if retry_after:
-                self._gate.block(retry_after)
+                self._gate.block(retry_after, endpoint=path)
             error = RateLimited(f"the console is rate limiting {path} (HTTP 429)", retry_after)
         elif status >= 500:
             error = ConsoleUnavailable(f"the console answered HTTP {status} to {path}")

@@ -67,25 +67,28 @@ MAX_RETRY_AFTER = 900.0
 class RetryAfterGate:
     """Remembers, on a monotonic clock, until when a console asked not to be called (429).
 
-    :meth:`block` is called with the ``Retry-After`` of a 429; until that time has passed,
-    :meth:`check` raises :class:`RateLimited` at once, so no request is sent.  Thread-safe.
+    Per endpoint: the console limits its endpoints separately (``GET /registry`` to 30
+    requests in 30 s), so a 429 from one never stops the others — a burst of result lookups
+    must not stop progress polling.  :meth:`block` is called with the ``Retry-After`` of a
+    429; until that time has passed, :meth:`check` of the same endpoint raises
+    :class:`RateLimited` at once, so no request is sent.  Thread-safe.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._until = float("-inf")
+        self._until: dict[str, float] = {}
 
-    def block(self, seconds: float) -> None:
-        """Refuse requests for ``seconds`` (at most :data:`MAX_RETRY_AFTER`) from now."""
+    def block(self, seconds: float, *, endpoint: str = "") -> None:
+        """Refuse ``endpoint`` for ``seconds`` (at most :data:`MAX_RETRY_AFTER`) from now."""
         until = self._clock() + min(max(seconds, 0.0), MAX_RETRY_AFTER)
         with self._lock:
-            self._until = max(self._until, until)
+            self._until[endpoint] = max(self._until.get(endpoint, float("-inf")), until)
 
-    def check(self, what: str) -> None:
-        """Raise :class:`RateLimited` while a 429's ``Retry-After`` has not passed."""
+    def check(self, what: str, *, endpoint: str = "") -> None:
+        """Raise :class:`RateLimited` while that endpoint's ``Retry-After`` has not passed."""
         with self._lock:
-            remaining = self._until - self._clock()
+            remaining = self._until.get(endpoint, float("-inf")) - self._clock()
         if remaining > 0:
             raise RateLimited(
                 f"the console asked scanbot to slow down (HTTP 429); {what} waits "

@@ -103,7 +103,7 @@ class ConsoleHttp:
             ):
                 with attempt:
                     attempts += 1
-                    self._gate.check(f"{method} {path}")
+                    self._gate.check(f"{method} {path}", endpoint=path)
                     if limiter is not None:
                         limiter.acquire()
                     answer = self._send_once(method, path, params, json, authenticated)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.demo import bench_tools as tools
+from bot.demo.bench_phases import bursts, busy_channel, follow_outcomes
 from bot.images import ScanTarget
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack.api import SlackApiStandIn
@@ -49,6 +50,11 @@ class BenchConfig:
     change_watches: int = 5
     change_steps: tuple[int, int] = (1, 2)  # discovery items, images
     change_step_seconds: float = 2.5
+    burst: int = 200  # follows sent at once, each from its own channel
+    hang_seconds: float = 5.0  # how long each console request hangs in that phase
+    busy_step_seconds: float = 2.0  # a step of the busy channel's scans
+    busy_channel: int = 10  # watches in one channel whose scans all move in one cycle
+    degraded: int = 200  # help and follows while Slack answers 429 / the console hangs
 
     @classmethod
     def tiny(cls) -> BenchConfig:
@@ -57,11 +63,16 @@ class BenchConfig:
             watches=40,
             poll_seconds=1.0,
             idle_cycles=2,
-            acks_c1=10,
-            acks_c20=40,
+            acks_c1=5,  # few follows: the console's GET /registry allows 30 per 30 s
+            acks_c20=20,
             change_watches=2,
             change_steps=(1, 1),
             change_step_seconds=1.5,
+            burst=10,
+            degraded=10,
+            busy_channel=2,
+            busy_step_seconds=0.8,
+            hang_seconds=1.0,
         )
 
 
@@ -138,17 +149,48 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             result["startup_seconds"] = round(startup, 3)
             baseline.wait_http(f"http://127.0.0.1:{baseline_port}/", ok=lambda s: s > 0)
             idle_from = time.time()
+            cycles_before = tools.cycle_seconds_metric(url)
             result["console"], result["slack"] = _idle_cycles(cfg, console, slack, seeded)
             result["console"]["cycle_seconds"] = tools.cycle_period_seconds(
                 bot.log_path, since=idle_from, until=time.time()
             )
+            result["console"]["cycle_duration_seconds"] = tools.mean_cycle_seconds(
+                cycles_before, tools.cycle_seconds_metric(url)
+            )
             result["rss_mb"] = {"watches": watches, **tools.memory_mb(bot.pid)}
+            clock = tools.PhaseClock()
+            result["phase_seconds"] = clock.seconds
             result["ack_ms"] = _acks(cfg, console, slack, url, baseline_port)
+            clock.lap("acks")
             result["slack"].update(_changes(cfg, console, slack, url))
+            clock.lap("changes")
+            result["slack"]["busy_channel"] = busy_channel(
+                cfg.busy_channel,
+                console,
+                slack,
+                url=url,
+                secret=SECRET,
+                db=db,
+                step=cfg.busy_step_seconds,
+            )
+            clock.lap("busy_channel")
+            phases = bursts(
+                console,
+                slack,
+                url=url,
+                secret=SECRET,
+                burst=cfg.burst,
+                degraded=cfg.degraded,
+                hang_seconds=cfg.hang_seconds,
+            )
+            result["ack_ms"]["scanbot"].update(phases)
+            clock.lap("bursts")
             result["rss_mb"]["peak_at_end"] = tools.memory_mb(bot.pid)["peak"]
         finally:
             bot.stop()
             baseline.stop()
+            if "phase_seconds" in result:
+                clock.lap("stop")
     result["targets"] = targets(result)
     return result
 
@@ -205,8 +247,7 @@ def _acks(
                     target, SECRET, texts, concurrency=concurrency, response_url=respond
                 )
                 figures[who].setdefault(kind, {})[name] = tools.summary_ms(samples)
-    # the follows' work after the ack: wait until their parents are posted
-    _wait(lambda: len(slack.calls_to("chat.postMessage")) >= follow_id, timeout=300)
+    figures["follows_answered"] = follow_outcomes(slack, follow_id, "bench")
     return figures
 
 
@@ -227,9 +268,7 @@ def _changes(
             when_asked=True,
         )
         texts.append((channel, f"bench/change{i}:1.0"))
-    tools.command_burst(
-        f"{url}/slack/events", SECRET, texts, concurrency=1, response_url=slack.response_url("c")
-    )
+    retries = _follow_until_posted(slack, url, texts)
 
     def complete() -> bool:
         done = 0
@@ -251,7 +290,39 @@ def _changes(
         "calls_after_parent": len(calls) - cfg.change_watches,
         "calls_per_change": round((len(calls) - cfg.change_watches) / changes, 3),
         "change_scans_completed": finished,
+        "follows_sent_again": retries,
     }
+
+
+def _answered(slack: SlackApiStandIn, texts: list[tuple[str, str]], hook: str) -> Any:
+    """A condition: every follow of ``texts`` got a parent or an answer at ``hook``."""
+
+    def condition() -> bool:
+        posted = sum(bool(slack.messages(channel)) for channel, _ in texts)
+        return posted + len(slack.responses_to(hook)) >= len(texts)
+
+    return condition
+
+
+def _follow_until_posted(slack: SlackApiStandIn, url: str, texts: list[tuple[str, str]]) -> int:
+    """Follow each ``(channel, text)``; a follow answered with an error instead of a parent
+    (the console asked scanbot to slow down after the ack phase) is sent again, up to 5
+    times, 3 s apart.  Returns how many were sent again."""
+    retries = 0
+    pending = list(texts)
+    for attempt in range(6):
+        if attempt:
+            threading.Event().wait(3.0)
+            retries += len(pending)
+        hook = f"change{attempt}"
+        events = f"{url}/slack/events"
+        response_url = slack.response_url(hook)
+        tools.command_burst(events, SECRET, pending, concurrency=1, response_url=response_url)
+        _wait(_answered(slack, pending, hook), timeout=30)
+        pending = [(ch, text) for ch, text in pending if not slack.messages(ch)]
+        if not pending:
+            break
+    return retries
 
 
 def targets(result: dict[str, Any]) -> dict[str, Any]:
@@ -269,6 +340,14 @@ def targets(result: dict[str, Any]) -> dict[str, Any]:
                 "ratio": ratio,
                 "met": ratio is not None and ratio <= ACK_RATIO_TARGET,
             }
+    burst = acks["scanbot"]["follow_burst"]
+    out["follow_burst_max_under_3s"] = {"max_ms": burst["max"], "met": burst["max"] < 3000}
+    for phase in ("slack_429", "console_hanging"):
+        worst = max(acks["scanbot"][phase][kind]["max"] for kind in ("help", "follow"))
+        out[f"acks_while_{phase}_under_3s"] = {"max_ms": worst, "met": worst < 3000}
+    duration = result["console"].get("cycle_duration_seconds")
+    poll = result["config"]["poll_seconds"]
+    out["cycle_under_poll_interval"] = {"met": duration is not None and duration < poll}
     rate = result["console"]["requests_per_image_per_cycle"]
     out["console_requests_per_image_per_cycle"] = {"value": rate, "met": rate == 1.0}
     fetch = result["console"]["cycle_fetch_seconds"]
@@ -309,6 +388,21 @@ def render_table(result: dict[str, Any]) -> str:
                 "  minimal bolt app, same requests",
                 f"{base['p50']:.1f}/{base['p99']:.1f}/{base['max']:.1f}",
             )
+    bot = result["ack_ms"]["scanbot"]
+    b = bot["follow_burst"]
+    row(
+        f"ack follow burst n={b['n']} all at once p50/p99/max ms",
+        f"{b['p50']:.1f}/{b['p99']:.1f}/{b['max']:.1f}",
+        t["follow_burst_max_under_3s"]["met"],
+    )
+    for phase, label in (("slack_429", "Slack answers 429"), ("console_hanging", "console hangs")):
+        for kind in ("help", "follow"):
+            d = bot[phase][kind]
+            row(
+                f"ack {kind} c20 n={d['n']} while {label}, p50/p99/max ms",
+                f"{d['p50']:.1f}/{d['p99']:.1f}/{d['max']:.1f}",
+                t[f"acks_while_{phase}_under_3s"]["met"],
+            )
     c = result["console"]
     row(
         f"console requests per image per cycle ({c['images']} images)",
@@ -326,6 +420,12 @@ def render_table(result: dict[str, Any]) -> str:
         f"cycle period s (poll every {result['config']['poll_seconds']:g} s)",
         "n/a" if period is None else f"{period:.3f}",
     )
+    duration = c.get("cycle_duration_seconds")
+    row(
+        "poll cycle duration s (mean, /metrics)",
+        "n/a" if duration is None else f"{duration:.3f}",
+        t["cycle_under_poll_interval"]["met"],
+    )
     s = result["slack"]
     row(
         "Slack calls per cycle while idle",
@@ -333,6 +433,15 @@ def render_table(result: dict[str, Any]) -> str:
         t["idle_slack_calls"]["met"],
     )
     row(f"Slack calls per change ({s['changes']} changes)", f"{s['calls_per_change']:.3f}")
+    busy = s["busy_channel"]
+    row(
+        f"one channel, {busy['watches']} watches moving together: edits sent/owed",
+        f"{busy['edits_sent']}/{busy['edits_owed']}",
+    )
+    row(
+        "  mean wait s, completions / other replies",
+        f"{busy['final_wait_seconds']:.1f} / {busy['reply_wait_seconds']:.1f}",
+    )
     r = result["rss_mb"]
     row(f"peak RSS MB with {r['watches']} open watches", f"{r['peak']:.1f}", t["rss_mb"]["met"])
     row("  peak RSS MB at the end (after the follows)", f"{r['peak_at_end']:.1f}")

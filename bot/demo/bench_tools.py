@@ -33,6 +33,30 @@ from bot.settings import Settings
 from bot.store import Store
 
 
+def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``condition`` every 50 ms until it holds (True) or ``timeout`` passes (False)."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        pause.wait(0.05)
+    return False
+
+
+class PhaseClock:
+    """Seconds each phase of a run took (``lap(name)`` ends the current one)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self._last, 1)
+        self._last = now
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -258,6 +282,23 @@ def cycle_period_seconds(log: Path, *, since: float, until: float) -> float | No
             stamps.append(when)
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     return round(statistics.median(gaps), 3) if gaps else None
+
+
+def cycle_seconds_metric(url: str) -> tuple[float, float]:
+    """``scanbot_poll_cycle_seconds`` sum and count from the bot's ``/metrics``."""
+    found = {"sum": 0.0, "count": 0.0}
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    for line in text.splitlines():
+        for name in found:
+            if line.startswith(f"scanbot_poll_cycle_seconds_{name} "):
+                found[name] = float(line.split()[1])
+    return found["sum"], found["count"]
+
+
+def mean_cycle_seconds(before: tuple[float, float], after: tuple[float, float]) -> float | None:
+    """The mean duration of the cycles between two readings of :func:`cycle_seconds_metric`."""
+    cycles = after[1] - before[1]
+    return round((after[0] - before[0]) / cycles, 3) if cycles > 0 else None
 
 
 def bot_command(python: str = sys.executable) -> list[str]:

@@ -84,13 +84,27 @@ def build_app(
 
 
 def _new_app(client: WebClient, settings: Settings, *, token_verification: bool) -> App:
+    """bolt's ``App`` for scanbot's listeners, which ack and hand their work to the queue.
+
+    * ``request_verification_enabled=False``: every HTTP request reaches bolt through
+      :class:`bot.slack.guard.SlackRequestGuard` (:func:`bot.server.build_wsgi_app` is the
+      only HTTP entry), which has already verified the signature over the raw bytes and
+      refused (401) anything unsigned, forged or stale; bolt checking the same HMAC again
+      only cost time.  Socket Mode requests are not signed.  Serving this app over HTTP
+      without the guard would accept unsigned requests: don't.
+    * ``process_before_response=True``: the listener runs on the request's own thread and
+      the answer goes out when it returns.  scanbot's listeners only parse, ack and reserve
+      a place on the work queue (microseconds), so this is the ack; with ``False`` bolt
+      runs the listener on another pool and polls for the ack every 10 ms.
+    """
     secret = settings.slack_signing_secret
     return App(
         client=client,
         # Socket Mode needs no signing secret (its requests are not signed); HTTP mode has one.
         signing_secret=secret.get_secret_value() if secret is not None else "",
         token_verification_enabled=token_verification,
-        process_before_response=False,
+        request_verification_enabled=False,
+        process_before_response=True,
         logger=logging.getLogger("bot.slack.bolt"),
     )
 

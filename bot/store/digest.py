@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot.store.tables import as_utc, kv, watches
+from bot.store.watch_rows import to_watch
 from bot.watch import Watch, WatchState
 
 _FINAL_STATES = tuple(state.value for state in WatchState if not state.is_open)
@@ -19,8 +20,6 @@ class DigestStore:
 
     def finished_since(self, when: datetime, *, until: datetime | None = None) -> list[Watch]:
         """Watches that ended at or after ``when`` (and before ``until``), oldest first."""
-        from bot.store.watches import _to_watch  # noqa: PLC0415 - watches imports this module
-
         query = watches.select().where(
             watches.c.state.in_(_FINAL_STATES), watches.c.finished_at >= as_utc(when)
         )
@@ -28,7 +27,7 @@ class DigestStore:
             query = query.where(watches.c.finished_at < as_utc(until))
         query = query.order_by(watches.c.finished_at, watches.c.id)
         with self._read() as connection:
-            return [_to_watch(row) for row in connection.execute(query).mappings()]
+            return [to_watch(row) for row in connection.execute(query).mappings()]
 
     def get_value(self, key: str) -> str | None:
         with self._read() as connection:

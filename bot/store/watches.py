@@ -16,7 +16,6 @@ Times are always passed in by the caller (``now``) and must be timezone-aware.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from bot.delivery import codec
@@ -39,12 +38,15 @@ from bot.store.leases import LeaseStore
 from bot.store.outbox import OutboxStore, enqueue
 from bot.store.regular import RegularStore
 from bot.store.tables import as_utc, watches
+from bot.store.watch_rows import Parsed, dump_snapshot, to_watch
 from bot.watch import Watch, WatchState
 
 _log = logging.getLogger(__name__)
 
 _OPEN_STATES = tuple(state.value for state in WatchState if state.is_open)
 _CREATE_ATTEMPTS = 5
+#: Ids bound in one ``IN (...)`` (SQLite before 3.32 allows 999 variables per statement).
+_IDS_PER_STATEMENT = 900
 
 
 class WatchNotFoundError(LookupError):
@@ -141,7 +143,7 @@ class Store(LeaseStore, OutboxStore, DigestStore, RegularStore):
             "state": WatchState.PENDING.value,
             "open_key": key,
             "saw_running": snapshot is not None,
-            "last_snapshot": None if snapshot is None else _dump_snapshot(snapshot),
+            "last_snapshot": None if snapshot is None else dump_snapshot(snapshot),
             "follow_state": None if follow is None else codec.dumps(follow),
             "created_at": now,
             "updated_at": now,
@@ -195,8 +197,23 @@ class Store(LeaseStore, OutboxStore, DigestStore, RegularStore):
         if channel_id is not None:
             query = query.where(watches.c.channel_id == channel_id)
         query = query.order_by(watches.c.created_at, watches.c.id)
+        parsed = Parsed()
         with self._read() as connection:
-            return [_to_watch(row) for row in connection.execute(query).mappings()]
+            return [to_watch(row, parsed) for row in connection.execute(query).mappings()]
+
+    def open_ids(self) -> set[int]:
+        """The ids of the open watches (one light query: no row is parsed)."""
+        query = sa.select(watches.c.id).where(watches.c.state.in_(_OPEN_STATES))
+        with self._read() as connection:
+            return {int(watch_id) for watch_id in connection.execute(query).scalars()}
+
+    def count_open(self) -> int:
+        """How many watches are open."""
+        query = (
+            sa.select(sa.func.count()).select_from(watches).where(watches.c.state.in_(_OPEN_STATES))
+        )
+        with self._read() as connection:
+            return int(connection.execute(query).scalar_one())
 
     def record_progress(
         self,
@@ -219,7 +236,7 @@ class Store(LeaseStore, OutboxStore, DigestStore, RegularStore):
         finished meanwhile is returned unchanged and owes nothing.
         """
         values: dict[str, Any] = {
-            "last_snapshot": _dump_snapshot(snapshot),
+            "last_snapshot": dump_snapshot(snapshot),
             "updated_at": as_utc(now),
         }
         if saw_running:
@@ -244,10 +261,27 @@ class Store(LeaseStore, OutboxStore, DigestStore, RegularStore):
         """Add ``seconds`` of following to every open watch in ``watch_ids`` (one statement)."""
         if not watch_ids or seconds <= 0:
             return
+        ids = list(watch_ids)
+        with self._write() as connection:
+            # In chunks: old SQLite builds allow 999 bound variables per statement.
+            for start in range(0, len(ids), _IDS_PER_STATEMENT):
+                connection.execute(
+                    watches.update()
+                    .where(
+                        watches.c.id.in_(ids[start : start + _IDS_PER_STATEMENT]),
+                        watches.c.state.in_(_OPEN_STATES),
+                    )
+                    .values(watched_seconds=watches.c.watched_seconds + seconds)
+                )
+
+    def add_watched_time_to_open(self, seconds: float, *, now: datetime) -> None:
+        """Add ``seconds`` of following to every open watch (one statement, no id list)."""
+        if seconds <= 0:
+            return
         with self._write() as connection:
             connection.execute(
                 watches.update()
-                .where(watches.c.id.in_(list(watch_ids)), watches.c.state.in_(_OPEN_STATES))
+                .where(watches.c.state.in_(_OPEN_STATES))
                 .values(watched_seconds=watches.c.watched_seconds + seconds)
             )
 
@@ -277,7 +311,7 @@ class Store(LeaseStore, OutboxStore, DigestStore, RegularStore):
             "updated_at": now,
         }
         if snapshot is not None:
-            values["last_snapshot"] = _dump_snapshot(snapshot)
+            values["last_snapshot"] = dump_snapshot(snapshot)
         with self._write() as connection:
             result = connection.execute(
                 watches.update()
@@ -312,7 +346,7 @@ class Store(LeaseStore, OutboxStore, DigestStore, RegularStore):
 
 def _select_one(connection: Connection, condition: sa.ColumnElement[bool]) -> Watch | None:
     row = connection.execute(watches.select().where(condition)).mappings().first()
-    return None if row is None else _to_watch(row)
+    return None if row is None else to_watch(row)
 
 
 def _require(connection: Connection, watch_id: int) -> Watch:
@@ -320,52 +354,3 @@ def _require(connection: Connection, watch_id: int) -> Watch:
     if watch is None:
         raise WatchNotFoundError(f"no watch with id {watch_id}")
     return watch
-
-
-def _dump_snapshot(snapshot: ProgressSnapshot) -> str:
-    return json.dumps(snapshot.to_dict(), sort_keys=True, separators=(",", ":"))
-
-
-def _load_snapshot(text: str | None, watch_id: int) -> ProgressSnapshot | None:
-    if text is None:
-        return None
-    try:
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
-        return ProgressSnapshot.from_dict(data)
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        # An unreadable snapshot (e.g. written by another version) only means the next
-        # poll is treated as a change; it must not make the watch unreadable.
-        _log.warning("watch %s: ignoring unreadable stored snapshot (%s)", watch_id, error)
-        return None
-
-
-def _to_watch(row: RowMapping) -> Watch:
-    return Watch(
-        id=row["id"],
-        target=ScanTarget(
-            repo=row["repo"], tag=row["tag"], digest=row["digest"], registry=row["registry"]
-        ),
-        channel_id=row["channel_id"],
-        requester_id=row["requester_id"],
-        state=WatchState(row["state"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        parent_ts=row["parent_ts"],
-        last_snapshot=_load_snapshot(row["last_snapshot"], row["id"]),
-        saw_running=bool(row["saw_running"]),
-        last_thread_post_at=row["last_thread_post_at"],
-        finished_at=row["finished_at"],
-        watched_seconds=float(row["watched_seconds"] or 0.0),
-        follow=load_follow(row["follow_state"], f"watch {row['id']}"),
-    )
-
-
-def load_follow(text: str | None, owner: str) -> FollowState:
-    """A stored follow state; an unreadable one is the empty state (logged)."""
-    try:
-        return codec.load_follow_state(text)
-    except codec.CodecError as error:
-        _log.warning("%s: ignoring unreadable follow state (%s)", owner, error)
-        return FollowState()

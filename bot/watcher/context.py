@@ -12,7 +12,7 @@ from bot.console.models import ProgressEntry
 from bot.delivery import owed
 from bot.delivery.owed import Owed, watch_thread
 from bot.notify import ParentView
-from bot.progress import ProgressSnapshot
+from bot.progress import ProgressSnapshot, snapshot
 from bot.results import console_link
 from bot.services import Delivery, Services
 from bot.watch import Watch
@@ -47,6 +47,12 @@ class Answer:
 
     entries: list[ProgressEntry] | None = None
     error: ConsoleError | None = None
+    #: ``snapshot(entries)``, computed once per answer however many watches it serves.
+    snap: ProgressSnapshot | None = None
+
+    @classmethod
+    def of(cls, entries: list[ProgressEntry]) -> Answer:
+        return cls(entries=entries, snap=snapshot(entries) if entries else None)
 
 
 def link(ctx: WatchContext, watch: Watch) -> str:

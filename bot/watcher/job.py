@@ -16,13 +16,17 @@ from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.console.errors import ConsoleError
 from bot.console.models import ProgressEntry, ScanResult
 from bot.services import Console
-from bot.watch import Watch
+from bot.watch import Watch, WatchState
 from bot.watcher import regular
 from bot.watcher.lifecycle import Answer, Outcome, WatchContext, advance
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +125,7 @@ class ConsoleFetcher:
 def _answer(future: Future[list[ProgressEntry]]) -> Answer:
     error = future.exception()
     if error is None:
-        return Answer(entries=future.result())
+        return Answer.of(future.result())
     if isinstance(error, ConsoleError):
         return Answer(error=error)
     raise error
@@ -137,9 +141,10 @@ def poll_cycle(
 ) -> CycleReport:
     """Poll every open watch once.  Safe to call from one thread at a time per process.
 
-    Database work is per cycle, not per watch: one read of the open watches, the poll
-    lease renewed after the console wait (and again only when a long cycle needs it),
-    one statement adding the time followed.  Slack is not called here: the messages each
+    Database work is per cycle, not per watch: one statement adding the time followed,
+    one read of the open watches, the poll lease renewed after the console wait (and again
+    only when a long cycle needs it), one read of the ids still open; an unchanged watch
+    costs no database work at all.  Slack is not called here: the messages each
     change owes are stored with it, and the sender is woken once at the end.
     """
     services = ctx.services
@@ -148,6 +153,11 @@ def poll_cycle(
     if not services.store.try_lock(POLL_LOCK, owner=owner, ttl=lease, now=services.clock()):
         log.debug("poll lease held by another replica; skipping this cycle")
         return CycleReport(ran=False)
+    # The time followed since the last cycle goes to every watch open now, in one statement
+    # without a list of ids, before the watches are read: they are read with it.
+    elapsed = watched.tick(services.clock()) if watched is not None else 0.0
+    if elapsed > 0:
+        services.store.add_watched_time_to_open(elapsed, now=services.clock())
     watches = services.store.list_open()
     budget = max(1.0, 0.8 * settings.scanbot_poll_seconds)
     deadline = time.monotonic() + budget
@@ -159,11 +169,7 @@ def poll_cycle(
     if not services.store.try_lock(POLL_LOCK, owner=owner, ttl=lease, now=services.clock()):
         log.warning("poll lease lost while waiting for the console; skipping this cycle")
         return CycleReport(ran=False, console_requests=sent)
-    elapsed = watched.tick(services.clock()) if watched is not None else 0.0
-    if elapsed > 0:
-        services.store.add_watched_time([w.id for w in watches], elapsed, now=services.clock())
-    # One re-read for the whole cycle: a user may have stopped a watch during the wait.
-    fresh = {watch.id: watch for watch in services.store.list_open()}
+    fresh = _still_open(services.store, watches)
     outcomes: Counter[Outcome] = Counter()
     results: dict[str, ScanResult | None] = {}
     renewed = time.monotonic()
@@ -201,6 +207,28 @@ def poll_cycle(
             {str(k): v for k, v in report.outcomes.items()},
         )
     return report
+
+
+def _still_open(store: Store, watches: list[Watch]) -> dict[int, Watch]:
+    """The watches listed at the start of the cycle that are still open, as stored now.
+
+    A user may have stopped a watch, or its parent may have been posted, while the console
+    was asked.  Only ids are re-read (parsing every row again cost as much as the rest of
+    the cycle); the few PENDING watches, whose parent may have been posted meanwhile, are
+    read again whole.  Nothing else of an open watch changes outside the poll cycle.
+    """
+    open_now = store.open_ids()
+    fresh: dict[int, Watch] = {}
+    for watch in watches:
+        if watch.id not in open_now:
+            continue
+        if watch.state is WatchState.PENDING:
+            reread = store.get(watch.id)
+            if reread is not None and reread.state.is_open:
+                fresh[watch.id] = reread
+            continue
+        fresh[watch.id] = watch
+    return fresh
 
 
 class WatchedTime:

@@ -175,7 +175,10 @@ def advance(
     assert answer.entries is not None
     # [] after the scan was seen running means it completed: the once-only "finished"
     # answer went to someone else (another request or an earlier process).
-    snap = interpret(answer.entries, saw_running=True, last=watch.last_snapshot)
+    if answer.entries and answer.snap is not None:
+        snap = answer.snap  # what interpret() gives for a non-empty answer
+    else:
+        snap = interpret(answer.entries, saw_running=True, last=watch.last_snapshot)
     if snap.phase in (Phase.COMPLETE, Phase.FAILED):
         return complete(ctx, watch, snap, now, results)
     return _progress(ctx, watch, snap, now)
@@ -193,9 +196,9 @@ def _progress(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: date
         followed=watch.watched_seconds,
         after_seconds=stall.after_seconds(ctx.services),
     )
-    follow = sample(follow, snap, now)
     if not moved and change is stall.Change.NONE:
-        return Outcome.UNCHANGED
+        return Outcome.UNCHANGED  # no database write, no message
+    follow = sample(follow, snap, now)
     thread = watch_thread(watch.id)
     view = ParentView.of(
         watch,

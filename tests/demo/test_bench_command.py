@@ -31,11 +31,17 @@ def test_scanbot_bench_tiny_json_reports_every_figure_and_the_machine() -> None:
                 figures = doc["ack_ms"][who][kind][level]
                 assert figures["n"] > 0
                 assert 0 < figures["p50"] <= figures["p99"] <= figures["max"]
+    bot = doc["ack_ms"]["scanbot"]
+    assert bot["follow_burst"]["n"] == doc["config"]["burst"]
+    for phase in ("slack_429", "console_hanging"):  # acks while Slack or the console fail
+        for kind in ("help", "follow"):
+            assert bot[phase][kind]["n"] == doc["config"]["degraded"]
     console = doc["console"]
     assert console["cycles"] >= 1
     assert console["requests_per_image_per_cycle"] > 0
     assert console["cycle_fetch_seconds"] >= 0
     assert console["bare_httpx_seconds"] > 0
+    assert console["cycle_duration_seconds"] > 0  # from the bot's /metrics
     slack = doc["slack"]
     assert slack["idle_calls_per_cycle"] >= 0
     assert slack["change_scans_completed"] is True
@@ -48,6 +54,10 @@ def test_scanbot_bench_tiny_json_reports_every_figure_and_the_machine() -> None:
         "rss_mb",
         "startup_seconds",
         "ack_p99_follow_c20_vs_bolt",
+        "follow_burst_max_under_3s",
+        "acks_while_slack_429_under_3s",
+        "acks_while_console_hanging_under_3s",
+        "cycle_under_poll_interval",
     }
     table = render_table(doc)  # the human format renders the same document
     assert "minimal bolt app" in table

@@ -1,0 +1,100 @@
+"""Time (and let a profiler see) the bot's poll cycle over many open, unchanged watches.
+
+Two steps, so a profiler sees only the cycles::
+
+    python -m bot.demo.cycle_profile seed DIR [IMAGES WATCHES]
+    python -m pyinstrument -m bot.demo.cycle_profile cycles DIR [CYCLES]
+
+``seed`` starts nothing but writes ``DIR/scanbot.db`` (WATCHES open ACTIVE watches over
+IMAGES images, each holding the progress the simulated console will report).  ``cycles``
+starts the simulated console and the Slack stand-in on loopback, builds the bot (not
+started: no scheduler, no HTTP) on that database and runs CYCLES poll cycles in this
+thread, printing each cycle's duration and report.  Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from bot.demo import bench_tools as tools
+from bot.demo.bench import FROZEN, BenchConfig, _bot_env
+from bot.images import ScanTarget
+from bot.runtime import build_runtime
+from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
+from bot.sandbox.slack.api import SlackApiStandIn
+from bot.settings import load_settings
+
+USAGE = (
+    "usage: python -m bot.demo.cycle_profile seed DIR [IMAGES WATCHES]\n"
+    "       python -m bot.demo.cycle_profile cycles DIR [CYCLES]"
+)
+
+
+def _targets(images: int) -> list[ScanTarget]:
+    return [ScanTarget(repo=f"bench/seed{i}", tag="1.0") for i in range(images)]
+
+
+def _started(console: SandboxConsole, images: int) -> None:
+    for target in _targets(images):
+        console.start_on_demand_scan(target.repo, tag=target.tag, images=1000)
+
+
+def seed(directory: Path, images: int, watches: int) -> int:
+    """Write ``directory/scanbot.db`` with ``watches`` open watches; returns how many."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "images").write_text(str(images))
+    with (
+        SandboxConsole(SandboxConsoleConfig(step_seconds=FROZEN)).start() as console,
+        SlackApiStandIn(token="xoxb-bench-token").start() as slack,  # noqa: S106 - loopback
+    ):
+        _started(console, images)
+        cfg = BenchConfig(images=images, watches=watches)
+        env = _bot_env(console, slack, f"sqlite:///{directory / 'scanbot.db'}", cfg)
+        settings = load_settings(env, only=None)
+        return tools.seed_watches(settings, _targets(images), max(1, watches // images))
+
+
+def cycles(directory: Path, count: int) -> list[float]:
+    """Run ``count`` poll cycles (after one that starts the time followed); seconds each."""
+    images = int((directory / "images").read_text())
+    took: list[float] = []
+    with (
+        SandboxConsole(SandboxConsoleConfig(step_seconds=FROZEN)).start() as console,
+        SlackApiStandIn(token="xoxb-bench-token").start() as slack,  # noqa: S106 - loopback
+    ):
+        _started(console, images)
+        env = _bot_env(console, slack, f"sqlite:///{directory / 'scanbot.db'}", BenchConfig())
+        runtime = build_runtime(load_settings(env, only=None), token_verification=False)
+        try:
+            runtime.poll_once()
+            for _ in range(count):
+                started = time.perf_counter()
+                report = runtime.poll_once()
+                took.append(time.perf_counter() - started)
+                print(f"cycle {took[-1]:.3f} s: {report}", flush=True)
+        finally:
+            runtime.shutdown()
+    return took
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2 or argv[0] not in ("seed", "cycles") or not all(a.isdigit() for a in argv[2:]):
+        print(USAGE, file=sys.stderr)
+        return 2
+    directory = Path(argv[1])
+    numbers = [int(a) for a in argv[2:]]
+    if argv[0] == "seed":
+        images, watches = (numbers + [200, 10_000][len(numbers) :])[:2]
+        started = time.perf_counter()
+        created = seed(directory, images, watches)
+        print(f"seeded {created} watches in {time.perf_counter() - started:.1f} s")
+        return 0
+    took = cycles(directory, numbers[0] if numbers else 5)
+    print(f"median cycle {sorted(took)[len(took) // 2]:.3f} s over {len(took)} cycles")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,90 @@
+"""Rows of ``watches`` to :class:`~bot.watch.Watch` objects and back (stored JSON included)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from sqlalchemy.engine import RowMapping
+
+from bot.delivery import codec
+from bot.follow_state import FollowState
+from bot.images import ScanTarget
+from bot.progress import ProgressSnapshot
+from bot.watch import Watch, WatchState
+
+_log = logging.getLogger("bot.store.watches")
+
+
+def dump_snapshot(snapshot: ProgressSnapshot) -> str:
+    return json.dumps(snapshot.to_dict(), sort_keys=True, separators=(",", ":"))
+
+
+class Parsed:
+    """Stored JSON already parsed while reading many rows: watches of one image usually hold
+    the same snapshot text, and the parsed objects are immutable, so each distinct text is
+    parsed once per read."""
+
+    def __init__(self) -> None:
+        self.snapshots: dict[str, ProgressSnapshot | None] = {}
+        self.follows: dict[str, FollowState] = {}
+
+    def snapshot(self, text: str | None, watch_id: int) -> ProgressSnapshot | None:
+        if text is None:
+            return None
+        if text not in self.snapshots:
+            self.snapshots[text] = _load_snapshot(text, watch_id)
+        return self.snapshots[text]
+
+    def follow(self, text: str | None, owner: str) -> FollowState:
+        if text is None:
+            return load_follow(text, owner)
+        if text not in self.follows:
+            self.follows[text] = load_follow(text, owner)
+        return self.follows[text]
+
+
+def _load_snapshot(text: str | None, watch_id: int) -> ProgressSnapshot | None:
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+        return ProgressSnapshot.from_dict(data)
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        # An unreadable snapshot (e.g. written by another version) only means the next
+        # poll is treated as a change; it must not make the watch unreadable.
+        _log.warning("watch %s: ignoring unreadable stored snapshot (%s)", watch_id, error)
+        return None
+
+
+def to_watch(row: RowMapping, parsed: Parsed | None = None) -> Watch:
+    parsed = parsed or Parsed()
+    return Watch(
+        id=row["id"],
+        target=ScanTarget(
+            repo=row["repo"], tag=row["tag"], digest=row["digest"], registry=row["registry"]
+        ),
+        channel_id=row["channel_id"],
+        requester_id=row["requester_id"],
+        state=WatchState(row["state"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        parent_ts=row["parent_ts"],
+        last_snapshot=parsed.snapshot(row["last_snapshot"], row["id"]),
+        saw_running=bool(row["saw_running"]),
+        last_thread_post_at=row["last_thread_post_at"],
+        finished_at=row["finished_at"],
+        watched_seconds=float(row["watched_seconds"] or 0.0),
+        follow=parsed.follow(row["follow_state"], f"watch {row['id']}"),
+    )
+
+
+def load_follow(text: str | None, owner: str) -> FollowState:
+    """A stored follow state; an unreadable one is the empty state (logged)."""
+    try:
+        return codec.load_follow_state(text)
+    except codec.CodecError as error:
+        _log.warning("%s: ignoring unreadable follow state (%s)", owner, error)
+        return FollowState()
