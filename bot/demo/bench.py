@@ -101,16 +101,6 @@ def _progress(console: SandboxConsole) -> list[Any]:
     return [r for r in console.requests if r.path.endswith("/registry/progress")]
 
 
-def _wait(condition: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        pause.wait(0.05)
-    return False
-
-
 def run_bench(cfg: BenchConfig) -> dict[str, Any]:
     """Run every measurement once; the figures as one JSON-able document."""
     per_image = max(1, cfg.watches // cfg.images)
@@ -202,7 +192,7 @@ def _idle_cycles(
     console.clear_requests()
     slack.clear()
     wanted = cfg.idle_cycles + 2  # the first and the last may be cut by the window
-    _wait(
+    tools.wait_until(
         lambda: len(tools.cycles_of(_progress(console), cfg.poll_seconds / 2)) > wanted,
         timeout=cfg.poll_seconds * (wanted + 2) + 120,
     )
@@ -278,7 +268,9 @@ def _changes(
             done += any("complete" in json.dumps(r).lower() for r in replies)
         return done == len(channels)
 
-    finished = _wait(complete, timeout=(discovery + images + 4) * cfg.change_step_seconds + 60)
+    finished = tools.wait_until(
+        complete, timeout=(discovery + images + 4) * cfg.change_step_seconds + 60
+    )
     calls = [
         c
         for c in slack.calls
@@ -318,7 +310,7 @@ def _follow_until_posted(slack: SlackApiStandIn, url: str, texts: list[tuple[str
         events = f"{url}/slack/events"
         response_url = slack.response_url(hook)
         tools.command_burst(events, SECRET, pending, concurrency=1, response_url=response_url)
-        _wait(_answered(slack, pending, hook), timeout=30)
+        tools.wait_until(_answered(slack, pending, hook), timeout=30)
         pending = [(ch, text) for ch, text in pending if not slack.messages(ch)]
         if not pending:
             break
