@@ -27,7 +27,6 @@ class WatchContext:
 class Outcome(StrEnum):
     """What one poll did to one watch (counted in the cycle's report)."""
 
-    PENDING = "pending"  # the listener may still be posting its parent
     WAITING = "waiting"  # the console's answer did not arrive this cycle
     CONSOLE_ERROR = "console-error"  # the console could not answer; tried again next cycle
     UNCHANGED = "unchanged"  # nothing a user would care about changed: no Slack call
