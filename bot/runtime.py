@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.console.client import ConsoleClient
 from bot.console.observer import FanOut
 from bot.delivery.sender import Sender
+from bot.frontdoor import FrontDoor
 from bot.health import Health, observed_cycle
 from bot.metrics import Metrics, StateSample
 from bot.services import Console, Services, utc_now
@@ -57,6 +58,7 @@ class Runtime:
     scheduler: BackgroundScheduler
     sender: Sender
     work: WorkQueue
+    front_door: FrontDoor
     supervisor: PollSupervisor
     watched: WatchedTime
     owner: str
@@ -156,6 +158,7 @@ def build_runtime(
     services = Services(settings=settings, console=console, store=store, clock=clock, health=health)
     web_client = build_web_client(settings, observer=metrics)
     owner = instance_id()
+    front_door = FrontDoor()  # acks first: background work gives way to Slack requests
     sender = Sender(
         store=store,
         notifier=SlackNotifier(web_client),
@@ -163,10 +166,13 @@ def build_runtime(
         clock=clock,
         channel_interval=channel_interval,
         on_completion_delivered=metrics.completion_delivered,
+        front_door=front_door,
     )
     ctx = WatchContext(services=services, delivery=sender)
     work = WorkQueue(
-        threads=settings.scanbot_work_threads, capacity=settings.scanbot_work_queue_size
+        threads=settings.scanbot_work_threads,
+        capacity=settings.scanbot_work_queue_size,
+        front_door=front_door,
     )
     closers.insert(0, work.close)  # finish accepted Slack work before the console closes
     app = build_app(ctx, web_client, work, token_verification=token_verification, observer=metrics)
@@ -187,7 +193,7 @@ def build_runtime(
         recreate_database=store.migrate if sqlite_file is not None else None,
     )
     scheduler = build_scheduler(
-        supervisor.run,
+        front_door.behind(supervisor.run),
         poll_seconds=settings.scanbot_poll_seconds,
         prune=functools.partial(prune_history, ctx),
     )
@@ -208,6 +214,7 @@ def build_runtime(
         scheduler=scheduler,
         sender=sender,
         work=work,
+        front_door=front_door,
         supervisor=supervisor,
         watched=watched,
         owner=owner,

@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from bot.frontdoor import FrontDoor
+
 log = logging.getLogger(__name__)
 
 
@@ -40,7 +42,8 @@ class Reservation:
 class WorkQueue:
     """At most ``capacity`` pieces of work waiting or running, on ``threads`` threads."""
 
-    def __init__(self, *, threads: int, capacity: int) -> None:
+    def __init__(self, *, threads: int, capacity: int, front_door: FrontDoor | None = None) -> None:
+        self._front_door = front_door if front_door is not None else FrontDoor()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="scanbot-work")
         self._slots = threading.BoundedSemaphore(capacity)
         self._idle = threading.Condition()
@@ -57,7 +60,8 @@ class WorkQueue:
     def _run(self, work: Callable[[], None], on_error: Callable[[Exception], None]) -> None:
         def task() -> None:
             try:
-                work()
+                with self._front_door.background():
+                    work()
             except Exception as exc:  # noqa: BLE001 - the queue's one error handler
                 on_error(exc)
             finally:

@@ -34,6 +34,7 @@ from typing import assert_never
 from bot.delivery import codec
 from bot.delivery.codec import CodecError
 from bot.delivery.owed import FINAL_PRIORITY, Kind
+from bot.frontdoor import FrontDoor
 from bot.notify import (
     Completed,
     ContentRejected,
@@ -86,6 +87,7 @@ class Sender:
     channel_interval: float = 1.0  # seconds between two posts in one channel
     monotonic: Callable[[], float] = time.monotonic
     on_completion_delivered: Callable[[float], None] | None = None
+    front_door: FrontDoor = field(default_factory=FrontDoor)  # acks first
     status: SenderStatus = field(default_factory=SenderStatus)
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -146,7 +148,8 @@ class Sender:
         for thread_key in self.store.due_threads(now=self.clock()):
             if self._stop.is_set() or self._paused():
                 break
-            _state, sent = self._deliver_claimed(thread_key)
+            with self.front_door.background():
+                _state, sent = self._deliver_claimed(thread_key)
             progressed = progressed or sent
         if self.status.storage_error is not None:
             log.info("delivery resumed: the database answers again")

@@ -22,18 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from bot.demo import bench_tools as tools
-from bot.demo.bench_phases import bursts, busy_channel, follow_outcomes
+from bot.demo.bench_acks import measure_acks
+from bot.demo.bench_console import console_scale, idle_cycles
+from bot.demo.bench_phases import bursts, busy_channel
+from bot.demo.bench_report import render_table, targets
 from bot.images import ScanTarget
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack.api import SlackApiStandIn
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 
 SECRET = "bench-signing-secret"  # noqa: S105 - loopback only
 TOKEN = "xoxb-bench-token"  # noqa: S105 - accepted only by the local stand-in
 FROZEN = 1e9  # step seconds of scans that must not move during the run
-MB_TARGET = 150.0
-STARTUP_TARGET = 2.0
-ACK_RATIO_TARGET = 1.5
+DEFAULT_POLL_SECONDS = float(Settings.model_fields["scanbot_poll_seconds"].default)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class BenchConfig:
     console_concurrency: int = 4  # the bot's default SCANBOT_CONSOLE_CONCURRENCY
     acks_c1: int = 200
     acks_c20: int = 1000
+    ack_rounds: int = 4  # each ack figure in this many rounds, bot and baseline interleaved
     change_watches: int = 5
     change_steps: tuple[int, int] = (1, 2)  # discovery items, images
     change_step_seconds: float = 2.5
@@ -55,6 +57,9 @@ class BenchConfig:
     busy_step_seconds: float = 2.0  # a step of the busy channel's scans
     busy_channel: int = 10  # watches in one channel whose scans all move in one cycle
     degraded: int = 200  # help and follows while Slack answers 429 / the console hangs
+    scale_images: int = 1000  # the second console configuration: distinct images ...
+    scale_channels: int = 5  # ... followed from this many channels each ...
+    scale_poll_seconds: float = DEFAULT_POLL_SECONDS  # ... at the default poll interval
 
     @classmethod
     def tiny(cls) -> BenchConfig:
@@ -65,6 +70,7 @@ class BenchConfig:
             idle_cycles=2,
             acks_c1=5,  # few follows: the console's GET /registry allows 30 per 30 s
             acks_c20=20,
+            ack_rounds=2,
             change_watches=2,
             change_steps=(1, 1),
             change_step_seconds=1.5,
@@ -73,6 +79,9 @@ class BenchConfig:
             busy_channel=2,
             busy_step_seconds=0.8,
             hang_seconds=1.0,
+            scale_images=6,
+            scale_channels=2,
+            scale_poll_seconds=1.0,
         )
 
 
@@ -95,10 +104,6 @@ def _bot_env(console: SandboxConsole, slack: SlackApiStandIn, db: str, cfg: Benc
         PORT=str(tools.free_port()),
     )
     return env
-
-
-def _progress(console: SandboxConsole) -> list[Any]:
-    return [r for r in console.requests if r.path.endswith("/registry/progress")]
 
 
 def run_bench(cfg: BenchConfig) -> dict[str, Any]:
@@ -140,7 +145,14 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             baseline.wait_http(f"http://127.0.0.1:{baseline_port}/", ok=lambda s: s > 0)
             idle_from = time.time()
             cycles_before = tools.cycle_seconds_metric(url)
-            result["console"], result["slack"] = _idle_cycles(cfg, console, slack, seeded)
+            result["console"], result["slack"] = idle_cycles(
+                console,
+                slack,
+                seeded,
+                poll_seconds=cfg.poll_seconds,
+                cycles=cfg.idle_cycles,
+                concurrency=cfg.console_concurrency,
+            )
             result["console"]["cycle_seconds"] = tools.cycle_period_seconds(
                 bot.log_path, since=idle_from, until=time.time()
             )
@@ -150,7 +162,15 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             result["rss_mb"] = {"watches": watches, **tools.memory_mb(bot.pid)}
             clock = tools.PhaseClock()
             result["phase_seconds"] = clock.seconds
-            result["ack_ms"] = _acks(cfg, console, slack, url, baseline_port)
+            result["ack_ms"] = measure_acks(
+                console,
+                slack,
+                secret=SECRET,
+                bot_url=url,
+                baseline_url=f"http://127.0.0.1:{baseline_port}",
+                levels=(("c1", cfg.acks_c1, 1), ("c20", cfg.acks_c20, 20)),
+                rounds=cfg.ack_rounds,
+            )
             clock.lap("acks")
             result["slack"].update(_changes(cfg, console, slack, url))
             clock.lap("changes")
@@ -181,64 +201,21 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             baseline.stop()
             if "phase_seconds" in result:
                 clock.lap("stop")
+        if cfg.scale_images:  # issue 9's second console configuration, a bot of its own
+            result["console_scale"] = console_scale(
+                console,
+                slack,
+                images=cfg.scale_images,
+                channels=cfg.scale_channels,
+                poll_seconds=cfg.scale_poll_seconds,
+                cycles=cfg.idle_cycles,
+                concurrency=cfg.console_concurrency,
+                bot_env=lambda database_url: _bot_env(console, slack, database_url, cfg),
+                tmp=Path(tmp),
+            )
+            clock.lap("console_scale")
     result["targets"] = targets(result)
     return result
-
-
-def _idle_cycles(
-    cfg: BenchConfig, console: SandboxConsole, slack: SlackApiStandIn, seeded: list[ScanTarget]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Whole poll cycles over the seeded watches, whose scans do not move."""
-    console.clear_requests()
-    slack.clear()
-    wanted = cfg.idle_cycles + 2  # the first and the last may be cut by the window
-    tools.wait_until(
-        lambda: len(tools.cycles_of(_progress(console), cfg.poll_seconds / 2)) > wanted,
-        timeout=cfg.poll_seconds * (wanted + 2) + 120,
-    )
-    groups = tools.cycles_of(_progress(console), cfg.poll_seconds / 2)[1:-1] or [[]]
-    requests = sum(len(g) for g in groups)
-    images = len(seeded)
-    spans = [g[-1].at - g[0].at for g in groups if g]
-    bare = tools.bare_fetch_seconds(
-        console.url, console.config.user, console.config.password, seeded, cfg.console_concurrency
-    )
-    idle_calls = len(slack.calls)
-    console_figures = {
-        "images": images,
-        "cycles": len(groups),
-        "requests_per_image_per_cycle": round(requests / (images * len(groups)), 3),
-        "cycle_fetch_seconds": round(max(spans, default=0.0), 3),
-        "bare_httpx_seconds": round(bare, 3),
-        "concurrency": cfg.console_concurrency,
-    }
-    slack_figures = {"idle_calls_per_cycle": round(idle_calls / max(1, len(groups) + 2), 3)}
-    return console_figures, slack_figures
-
-
-def _acks(
-    cfg: BenchConfig, console: SandboxConsole, slack: SlackApiStandIn, url: str, baseline: int
-) -> dict[str, Any]:
-    """Ack latencies of the bot and of the minimal bolt app, for help and follows."""
-    bot_url, base_url = f"{url}/slack/events", f"http://127.0.0.1:{baseline}/slack/events"
-    respond = slack.response_url("bench")
-    figures: dict[str, Any] = {"scanbot": {}, "minimal_bolt": {}}
-    follow_id = 0
-    for name, count, concurrency in (("c1", cfg.acks_c1, 1), ("c20", cfg.acks_c20, 20)):
-        helps = [("CHELP", "help")] * count
-        follows: list[tuple[str, str]] = []
-        for _ in range(count):
-            follow_id += 1
-            console.start_on_demand_scan(f"bench/follow{follow_id}", tag="1.0", images=1000)
-            follows.append((f"CF{follow_id:05d}", f"bench/follow{follow_id}:1.0"))
-        for who, target in (("scanbot", bot_url), ("minimal_bolt", base_url)):
-            for kind, texts in (("help", helps), ("follow", follows)):
-                samples = tools.command_burst(
-                    target, SECRET, texts, concurrency=concurrency, response_url=respond
-                )
-                figures[who].setdefault(kind, {})[name] = tools.summary_ms(samples)
-    figures["follows_answered"] = follow_outcomes(slack, follow_id, "bench")
-    return figures
 
 
 def _changes(
@@ -315,134 +292,6 @@ def _follow_until_posted(slack: SlackApiStandIn, url: str, texts: list[tuple[str
         if not pending:
             break
     return retries
-
-
-def targets(result: dict[str, Any]) -> dict[str, Any]:
-    """Issue 9's targets, met or missed, from ``result``'s figures."""
-    acks = result["ack_ms"]
-    out: dict[str, Any] = {}
-    for kind in ("help", "follow"):
-        for level in ("c1", "c20"):
-            bot, base = (
-                acks["scanbot"][kind][level]["p99"],
-                acks["minimal_bolt"][kind][level]["p99"],
-            )
-            ratio = round(bot / base, 2) if base else None
-            out[f"ack_p99_{kind}_{level}_vs_bolt"] = {
-                "ratio": ratio,
-                "met": ratio is not None and ratio <= ACK_RATIO_TARGET,
-            }
-    burst = acks["scanbot"]["follow_burst"]
-    out["follow_burst_max_under_3s"] = {"max_ms": burst["max"], "met": burst["max"] < 3000}
-    for phase in ("slack_429", "console_hanging"):
-        worst = max(acks["scanbot"][phase][kind]["max"] for kind in ("help", "follow"))
-        out[f"acks_while_{phase}_under_3s"] = {"max_ms": worst, "met": worst < 3000}
-    duration = result["console"].get("cycle_duration_seconds")
-    poll = result["config"]["poll_seconds"]
-    out["cycle_under_poll_interval"] = {"met": duration is not None and duration < poll}
-    rate = result["console"]["requests_per_image_per_cycle"]
-    out["console_requests_per_image_per_cycle"] = {"value": rate, "met": rate == 1.0}
-    fetch = result["console"]["cycle_fetch_seconds"]
-    bare = result["console"]["bare_httpx_seconds"]
-    out["fetch_vs_bare_httpx"] = {
-        "throughput_ratio": round(bare / fetch, 2) if fetch else None,
-        "met": bool(fetch) and bare / fetch >= 0.9,
-    }
-    out["idle_slack_calls"] = {"met": result["slack"]["idle_calls_per_cycle"] == 0}
-    out["rss_mb"] = {"met": 0 < result["rss_mb"]["peak"] <= MB_TARGET}
-    out["startup_seconds"] = {"met": result["startup_seconds"] < STARTUP_TARGET}
-    return out
-
-
-def render_table(result: dict[str, Any]) -> str:
-    """The figures as a plain-text table."""
-    m, t = result["machine"], result["targets"]
-    lines = [
-        f"machine: {m['platform']}, {m['cpu_count']} CPUs, Python {m['python']}",
-        f"{'figure':<52} {'value':>24}  target",
-    ]
-
-    def row(name: str, value: str, met: bool | None = None) -> None:
-        mark = "" if met is None else ("met" if met else "MISSED")
-        lines.append(f"{name:<52} {value:>24}  {mark}")
-
-    for kind in ("help", "follow"):
-        for level in ("c1", "c20"):
-            bot = result["ack_ms"]["scanbot"][kind][level]
-            base = result["ack_ms"]["minimal_bolt"][kind][level]
-            met = t[f"ack_p99_{kind}_{level}_vs_bolt"]["met"]
-            row(
-                f"ack {kind} {level} n={bot['n']} p50/p99/max ms",
-                f"{bot['p50']:.1f}/{bot['p99']:.1f}/{bot['max']:.1f}",
-                met,
-            )
-            row(
-                "  minimal bolt app, same requests",
-                f"{base['p50']:.1f}/{base['p99']:.1f}/{base['max']:.1f}",
-            )
-    bot = result["ack_ms"]["scanbot"]
-    b = bot["follow_burst"]
-    row(
-        f"ack follow burst n={b['n']} all at once p50/p99/max ms",
-        f"{b['p50']:.1f}/{b['p99']:.1f}/{b['max']:.1f}",
-        t["follow_burst_max_under_3s"]["met"],
-    )
-    for phase, label in (("slack_429", "Slack answers 429"), ("console_hanging", "console hangs")):
-        for kind in ("help", "follow"):
-            d = bot[phase][kind]
-            row(
-                f"ack {kind} c20 n={d['n']} while {label}, p50/p99/max ms",
-                f"{d['p50']:.1f}/{d['p99']:.1f}/{d['max']:.1f}",
-                t[f"acks_while_{phase}_under_3s"]["met"],
-            )
-    c = result["console"]
-    row(
-        f"console requests per image per cycle ({c['images']} images)",
-        f"{c['requests_per_image_per_cycle']:.3f}",
-        t["console_requests_per_image_per_cycle"]["met"],
-    )
-    row(
-        f"cycle fetch span s (concurrency {c['concurrency']})",
-        f"{c['cycle_fetch_seconds']:.3f}",
-        t["fetch_vs_bare_httpx"]["met"],
-    )
-    row("  bare httpx loop, same requests, s", f"{c['bare_httpx_seconds']:.3f}")
-    period = c.get("cycle_seconds")
-    row(
-        f"cycle period s (poll every {result['config']['poll_seconds']:g} s)",
-        "n/a" if period is None else f"{period:.3f}",
-    )
-    duration = c.get("cycle_duration_seconds")
-    row(
-        "poll cycle duration s (mean, /metrics)",
-        "n/a" if duration is None else f"{duration:.3f}",
-        t["cycle_under_poll_interval"]["met"],
-    )
-    s = result["slack"]
-    row(
-        "Slack calls per cycle while idle",
-        f"{s['idle_calls_per_cycle']:.3f}",
-        t["idle_slack_calls"]["met"],
-    )
-    row(f"Slack calls per change ({s['changes']} changes)", f"{s['calls_per_change']:.3f}")
-    busy = s["busy_channel"]
-    row(
-        f"one channel, {busy['watches']} watches moving together: edits sent/owed",
-        f"{busy['edits_sent']}/{busy['edits_owed']}",
-    )
-    row(
-        "  mean wait s, completions / other replies",
-        f"{busy['final_wait_seconds']:.1f} / {busy['reply_wait_seconds']:.1f}",
-    )
-    r = result["rss_mb"]
-    row(f"peak RSS MB with {r['watches']} open watches", f"{r['peak']:.1f}", t["rss_mb"]["met"])
-    row("  peak RSS MB at the end (after the follows)", f"{r['peak_at_end']:.1f}")
-    row(
-        "start-up to /healthz 200, s",
-        f"{result['startup_seconds']:.3f}",
-        t["startup_seconds"]["met"],
-    )
-    return "\n".join(lines)
 
 
 def run_bench_command(*, tiny: bool, as_json: bool) -> int:

@@ -6,6 +6,7 @@ Nothing here asserts on time; it measures and returns numbers.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import platform
 import socket
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
 from bot.console.client import ConsoleClient
 from bot.images import ScanTarget
@@ -31,6 +33,8 @@ from bot.sandbox.slack.signing import signed_headers, slash_command_body
 from bot.services import utc_now
 from bot.settings import Settings
 from bot.store import Store
+from bot.store.tables import watches
+from bot.store.watches import open_key
 
 
 def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
@@ -195,37 +199,99 @@ def command_burst(
             client.close()
 
 
+def command_burst_process(
+    url: str,
+    secret: str,
+    texts: Sequence[tuple[str, str]],
+    *,
+    concurrency: int,
+    response_url: str,
+) -> list[float]:
+    """:func:`command_burst` run by :mod:`bot.demo.loadgen` in its own process (see why
+    there); the same latencies."""
+    spec = {
+        "url": url,
+        "secret": secret,
+        "texts": [list(t) for t in texts],
+        "concurrency": concurrency,
+        "response_url": response_url,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.demo.loadgen"],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return [float(ms) for ms in json.loads(done.stdout)]
+
+
 def seed_watches(settings: Settings, targets: Sequence[ScanTarget], channels_per_image: int) -> int:
-    """Open ``channels_per_image`` ACTIVE watches per target with the store API (before the
-    bot starts), each already holding the progress the console reports now; returns how many.
+    """Open ``channels_per_image`` ACTIVE watches per target (before the bot starts), each
+    already holding the progress the console reports now; returns how many.
+
+    The first channel's watches are made with the store API (create, record progress,
+    activate: what a follow does); the other channels' are copies of those rows with
+    their own channel, open key and parent, written in one transaction per channel, so
+    seeding 5,000 or 10,000 watches takes seconds, not minutes.
     """
     store = Store(settings.scanbot_database_url)
     store.migrate()
-    created = 0
     try:
         with ConsoleClient.from_settings(settings) as console:
             snaps = {t.key: snapshot(console.progress(t)) for t in targets}
+        first: list[int] = []
         for target in targets:
-            for channel in range(channels_per_image):
-                now = utc_now()
-                watch, _ = store.create_watch(
-                    target=target,
-                    channel_id=f"CSEED{channel:05d}",
-                    requester_id="U0BENCH",
-                    now=now,
-                )
-                store.record_progress(
-                    watch.id,
-                    snapshot=snaps[target.key],
-                    saw_running=True,
-                    thread_posted_at=None,
-                    now=now,
-                )
-                store.activate(watch.id, parent_ts=f"1700000000.{watch.id:06d}", now=now)
-                created += 1
+            now = utc_now()
+            watch, _ = store.create_watch(
+                target=target, channel_id=_seed_channel(0), requester_id="U0BENCH", now=now
+            )
+            store.record_progress(
+                watch.id,
+                snapshot=snaps[target.key],
+                saw_running=True,
+                thread_posted_at=None,
+                now=now,
+            )
+            store.activate(watch.id, parent_ts=_seed_ts(watch.id), now=now)
+            first.append(watch.id)
+        _copy_to_channels(settings.scanbot_database_url, first, channels_per_image)
+        return store.count_open()
     finally:
         store.close()
-    return created
+
+
+def _seed_channel(n: int) -> str:
+    return f"CSEED{n:05d}"
+
+
+def _seed_ts(n: int) -> str:
+    return f"1700000000.{n:06d}"
+
+
+def _copy_to_channels(database_url: str, ids: Sequence[int], channels: int) -> None:
+    """Copies of the watches ``ids`` (channel 0) for channels 1 .. ``channels`` - 1."""
+    table = watches
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        rows = [
+            dict(r._mapping)
+            for r in connection.execute(sa.select(table).where(table.c.id.in_(ids)))
+        ]
+    serial = len(ids)
+    for channel in range(1, channels):
+        copies = []
+        for row in rows:
+            serial += 1
+            copy = {k: v for k, v in row.items() if k != "id"}
+            copy["channel_id"] = _seed_channel(channel)
+            copy["open_key"] = open_key(copy["channel_id"], row["target_key"])
+            copy["parent_ts"] = _seed_ts(serial)
+            copies.append(copy)
+        with engine.begin() as connection:
+            connection.execute(table.insert(), copies)
+    engine.dispose()
 
 
 def cycles_of(requests: Sequence[RecordedRequest], gap: float) -> list[list[RecordedRequest]]:

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from bot.demo.bench import render_table
+from bot.demo.bench_report import render_table
 
 
 def test_scanbot_bench_tiny_json_reports_every_figure_and_the_machine() -> None:
@@ -19,7 +19,7 @@ def test_scanbot_bench_tiny_json_reports_every_figure_and_the_machine() -> None:
         capture_output=True,
         text=True,
         env=env,
-        timeout=110,
+        timeout=240,
         check=False,
     )
     assert result.returncode == 0, result.stderr
@@ -31,6 +31,8 @@ def test_scanbot_bench_tiny_json_reports_every_figure_and_the_machine() -> None:
                 figures = doc["ack_ms"][who][kind][level]
                 assert figures["n"] > 0
                 assert 0 < figures["p50"] <= figures["p99"] <= figures["max"]
+                # measured in rounds, bot and baseline interleaved
+                assert len(figures["round_p99"]) == doc["config"]["ack_rounds"]
     bot = doc["ack_ms"]["scanbot"]
     assert bot["follow_burst"]["n"] == doc["config"]["burst"]
     for phase in ("slack_429", "console_hanging"):  # acks while Slack or the console fail
@@ -42,6 +44,13 @@ def test_scanbot_bench_tiny_json_reports_every_figure_and_the_machine() -> None:
     assert console["cycle_fetch_seconds"] >= 0
     assert console["bare_httpx_seconds"] > 0
     assert console["cycle_duration_seconds"] > 0  # from the bot's /metrics
+    scale = doc["console_scale"]  # the second configuration, with a bot of its own
+    assert scale["images"] == doc["config"]["scale_images"]
+    assert scale["watches"] == scale["images"] * doc["config"]["scale_channels"]
+    assert scale["poll_seconds"] == doc["config"]["scale_poll_seconds"]
+    assert scale["cycles"] >= 1
+    assert scale["requests_per_image_per_cycle"] > 0
+    assert scale["bare_httpx_seconds"] > 0
     slack = doc["slack"]
     assert slack["idle_calls_per_cycle"] >= 0
     assert slack["change_scans_completed"] is True
@@ -51,6 +60,8 @@ def test_scanbot_bench_tiny_json_reports_every_figure_and_the_machine() -> None:
     assert doc["startup_seconds"] > 0
     assert set(doc["targets"]) >= {
         "console_requests_per_image_per_cycle",
+        "console_requests_per_image_per_cycle_scale",
+        "fetch_vs_bare_httpx_scale",
         "rss_mb",
         "startup_seconds",
         "ack_p99_follow_c20_vs_bolt",

@@ -1,0 +1,164 @@
+"""The figures of ``scanbot bench`` against issue 9's targets, and as a plain-text table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ACK_RATIO_TARGET = 1.5
+MB_TARGET = 150.0
+STARTUP_TARGET = 2.0
+
+
+def targets(result: dict[str, Any]) -> dict[str, Any]:
+    """Issue 9's targets, met or missed, from ``result``'s figures."""
+    acks = result["ack_ms"]
+    out: dict[str, Any] = {}
+    for kind in ("help", "follow"):
+        for level in ("c1", "c20"):
+            bot, base = (
+                acks["scanbot"][kind][level]["p99"],
+                acks["minimal_bolt"][kind][level]["p99"],
+            )
+            ratio = round(bot / base, 2) if base else None
+            out[f"ack_p99_{kind}_{level}_vs_bolt"] = {
+                "ratio": ratio,
+                "met": ratio is not None and ratio <= ACK_RATIO_TARGET,
+            }
+    burst = acks["scanbot"]["follow_burst"]
+    out["follow_burst_max_under_3s"] = {"max_ms": burst["max"], "met": burst["max"] < 3000}
+    for phase in ("slack_429", "console_hanging"):
+        worst = max(acks["scanbot"][phase][kind]["max"] for kind in ("help", "follow"))
+        out[f"acks_while_{phase}_under_3s"] = {"max_ms": worst, "met": worst < 3000}
+    duration = result["console"].get("cycle_duration_seconds")
+    poll = result["config"]["poll_seconds"]
+    out["cycle_under_poll_interval"] = {"met": duration is not None and duration < poll}
+    for suffix, figures in (("", result["console"]), ("_scale", result.get("console_scale"))):
+        if figures is None:
+            continue
+        rate = figures["requests_per_image_per_cycle"]
+        out[f"console_requests_per_image_per_cycle{suffix}"] = {"value": rate, "met": rate == 1.0}
+        fetch, bare = figures["cycle_fetch_seconds"], figures["bare_httpx_seconds"]
+        out[f"fetch_vs_bare_httpx{suffix}"] = {
+            "throughput_ratio": round(bare / fetch, 2) if fetch else None,
+            "met": bool(fetch) and bare / fetch >= 0.9,
+        }
+    out["idle_slack_calls"] = {"met": result["slack"]["idle_calls_per_cycle"] == 0}
+    out["rss_mb"] = {"met": 0 < result["rss_mb"]["peak"] <= MB_TARGET}
+    out["startup_seconds"] = {"met": result["startup_seconds"] < STARTUP_TARGET}
+    return out
+
+
+def render_table(result: dict[str, Any]) -> str:
+    """The figures as a plain-text table."""
+    m, t = result["machine"], result["targets"]
+    lines = [
+        f"machine: {m['platform']}, {m['cpu_count']} CPUs, Python {m['python']}",
+        f"{'figure':<52} {'value':>24}  target",
+    ]
+
+    def row(name: str, value: str, met: bool | None = None) -> None:
+        mark = "" if met is None else ("met" if met else "MISSED")
+        lines.append(f"{name:<52} {value:>24}  {mark}")
+
+    for kind in ("help", "follow"):
+        for level in ("c1", "c20"):
+            bot = result["ack_ms"]["scanbot"][kind][level]
+            base = result["ack_ms"]["minimal_bolt"][kind][level]
+            met = t[f"ack_p99_{kind}_{level}_vs_bolt"]["met"]
+            row(
+                f"ack {kind} {level} n={bot['n']} p50/p99/max ms",
+                f"{bot['p50']:.1f}/{bot['p99']:.1f}/{bot['max']:.1f}",
+                met,
+            )
+            row(
+                "  minimal bolt app, same requests",
+                f"{base['p50']:.1f}/{base['p99']:.1f}/{base['max']:.1f}",
+            )
+            row(
+                "  p99 of each round, bot | bolt",
+                " ".join(f"{x:.0f}" for x in bot.get("round_p99", []))
+                + " | "
+                + " ".join(f"{x:.0f}" for x in base.get("round_p99", [])),
+            )
+    bot = result["ack_ms"]["scanbot"]
+    b = bot["follow_burst"]
+    row(
+        f"ack follow burst n={b['n']} all at once p50/p99/max ms",
+        f"{b['p50']:.1f}/{b['p99']:.1f}/{b['max']:.1f}",
+        t["follow_burst_max_under_3s"]["met"],
+    )
+    for phase, label in (("slack_429", "Slack answers 429"), ("console_hanging", "console hangs")):
+        for kind in ("help", "follow"):
+            d = bot[phase][kind]
+            row(
+                f"ack {kind} c20 n={d['n']} while {label}, p50/p99/max ms",
+                f"{d['p50']:.1f}/{d['p99']:.1f}/{d['max']:.1f}",
+                t[f"acks_while_{phase}_under_3s"]["met"],
+            )
+    c = result["console"]
+    row(
+        f"console requests per image per cycle ({c['images']} images)",
+        f"{c['requests_per_image_per_cycle']:.3f}",
+        t["console_requests_per_image_per_cycle"]["met"],
+    )
+    row(
+        f"cycle fetch span s (concurrency {c['concurrency']})",
+        f"{c['cycle_fetch_seconds']:.3f}",
+        t["fetch_vs_bare_httpx"]["met"],
+    )
+    row("  bare httpx loop, same requests, s", f"{c['bare_httpx_seconds']:.3f}")
+    period = c.get("cycle_seconds")
+    row(
+        f"cycle period s (poll every {result['config']['poll_seconds']:g} s)",
+        "n/a" if period is None else f"{period:.3f}",
+    )
+    duration = c.get("cycle_duration_seconds")
+    row(
+        "poll cycle duration s (mean, /metrics)",
+        "n/a" if duration is None else f"{duration:.3f}",
+        t["cycle_under_poll_interval"]["met"],
+    )
+    scale = result.get("console_scale")
+    if scale is not None:
+        row(
+            f"{scale['images']} images x {scale['channels']} channels, poll "
+            f"{scale['poll_seconds']:g} s: requests per image per cycle",
+            f"{scale['requests_per_image_per_cycle']:.3f}",
+            t["console_requests_per_image_per_cycle_scale"]["met"],
+        )
+        row(
+            f"  cycle fetch span s (concurrency {scale['concurrency']})",
+            f"{scale['cycle_fetch_seconds']:.3f}",
+            t["fetch_vs_bare_httpx_scale"]["met"],
+        )
+        row("  bare httpx loop, same requests, s", f"{scale['bare_httpx_seconds']:.3f}")
+        scale_duration = scale.get("cycle_duration_seconds")
+        row(
+            "  poll cycle duration s (mean, /metrics)",
+            "n/a" if scale_duration is None else f"{scale_duration:.3f}",
+        )
+    s = result["slack"]
+    row(
+        "Slack calls per cycle while idle",
+        f"{s['idle_calls_per_cycle']:.3f}",
+        t["idle_slack_calls"]["met"],
+    )
+    row(f"Slack calls per change ({s['changes']} changes)", f"{s['calls_per_change']:.3f}")
+    busy = s["busy_channel"]
+    row(
+        f"one channel, {busy['watches']} watches moving together: edits sent/owed",
+        f"{busy['edits_sent']}/{busy['edits_owed']}",
+    )
+    row(
+        "  mean wait s, completions / other replies",
+        f"{busy['final_wait_seconds']:.1f} / {busy['reply_wait_seconds']:.1f}",
+    )
+    r = result["rss_mb"]
+    row(f"peak RSS MB with {r['watches']} open watches", f"{r['peak']:.1f}", t["rss_mb"]["met"])
+    row("  peak RSS MB at the end (after the follows)", f"{r['peak_at_end']:.1f}")
+    row(
+        "start-up to /healthz 200, s",
+        f"{result['startup_seconds']:.3f}",
+        t["startup_seconds"]["met"],
+    )
+    return "\n".join(lines)
