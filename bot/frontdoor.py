@@ -92,20 +92,42 @@ class FrontDoor:
         inside another one on the same thread runs at once (it is part of that piece)."""
         depth = getattr(self._mine, "depth", 0)
         if depth == 0:
-            with self._changed:
-                while (wait := self._wait_before_start()) > 0:
-                    self._changed.wait(wait)  # also woken when a piece ends
-                self._running += 1
-                self._last_start = self._clock()
+            self._enter()
         self._mine.depth = depth + 1
         try:
             yield
         finally:
             self._mine.depth = depth
             if depth == 0:
-                with self._changed:
-                    self._running -= 1
-                    self._changed.notify()
+                self._leave()
+
+    @contextmanager
+    def outside(self) -> Iterator[None]:
+        """Step out of this thread's piece while it only waits for other pieces (the poll
+        cycle waiting for its console requests), so that they can run; back in after."""
+        depth = getattr(self._mine, "depth", 0)
+        if depth == 0:
+            yield
+            return
+        self._leave()
+        self._mine.depth = 0
+        try:
+            yield
+        finally:
+            self._enter()
+            self._mine.depth = depth
+
+    def _enter(self) -> None:
+        with self._changed:
+            while (wait := self._wait_before_start()) > 0:
+                self._changed.wait(wait)  # also woken when a piece ends
+            self._running += 1
+            self._last_start = self._clock()
+
+    def _leave(self) -> None:
+        with self._changed:
+            self._running -= 1
+            self._changed.notify()
 
     def _wait_before_start(self) -> float:
         """0 when a piece may start now, else how long until it is worth looking again."""

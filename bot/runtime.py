@@ -176,7 +176,9 @@ def build_runtime(
     )
     closers.insert(0, work.close)  # finish accepted Slack work before the console closes
     app = build_app(ctx, web_client, work, token_verification=token_verification, observer=metrics)
-    fetcher = ConsoleFetcher(console, workers=settings.scanbot_console_concurrency)
+    fetcher = ConsoleFetcher(
+        console, workers=settings.scanbot_console_concurrency, front_door=front_door
+    )
     watched = WatchedTime(cap=max(60.0, 3 * settings.scanbot_poll_seconds))
     metrics.watch_state(functools.partial(sample_state, store, health, clock))
     sqlite_file = store.sqlite_file()

@@ -213,3 +213,17 @@ def test_freezing_the_start_up_heap_hides_it_from_later_collections() -> None:
         assert gc.get_freeze_count() > before
     finally:
         gc.unfreeze()
+
+
+def test_a_piece_waiting_outside_lets_the_pieces_it_waits_for_run() -> None:
+    door = FrontDoor()
+    release = threading.Event()
+    with request_in_flight(door), door.background():  # the poll cycle, a piece
+        with door.outside():  # ... waiting for its console requests
+            assert door.running == 0
+            helper, helper_running = start_piece(door, release)  # a console request
+            assert helper_running.wait(GUARD)
+            release.set()
+            helper.join(GUARD)
+        assert door.running == 1  # back in its piece
+    assert door.running == 0

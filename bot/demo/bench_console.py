@@ -47,7 +47,7 @@ def idle_cycles(
     requests = sum(len(g) for g in groups)
     images = len(seeded)
     spans = [g[-1].at - g[0].at for g in groups if g]
-    bare = tools.bare_fetch_seconds(
+    bare = tools.bare_fetch_seconds_process(
         console.url, console.config.user, console.config.password, seeded, concurrency
     )
     idle_calls = len(slack.calls)

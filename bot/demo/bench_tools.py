@@ -210,12 +210,32 @@ def command_burst_process(
     """:func:`command_burst` run by :mod:`bot.demo.loadgen` in its own process (see why
     there); the same latencies."""
     spec = {
+        "kind": "commands",
         "url": url,
         "secret": secret,
         "texts": [list(t) for t in texts],
         "concurrency": concurrency,
         "response_url": response_url,
     }
+    return [float(ms) for ms in _loadgen(spec)]
+
+
+def bare_fetch_seconds_process(
+    console_url: str, user: str, password: str, targets: Sequence[ScanTarget], concurrency: int
+) -> float:
+    """:func:`bare_fetch_seconds` run by :mod:`bot.demo.loadgen` in its own process."""
+    spec = {
+        "kind": "fetch",
+        "console_url": console_url,
+        "user": user,
+        "password": password,
+        "targets": [[t.repo, t.tag or ""] for t in targets],
+        "concurrency": concurrency,
+    }
+    return float(_loadgen(spec))
+
+
+def _loadgen(spec: dict[str, Any]) -> Any:
     done = subprocess.run(
         [sys.executable, "-m", "bot.demo.loadgen"],
         input=json.dumps(spec),
@@ -224,7 +244,7 @@ def command_burst_process(
         check=True,
         timeout=600,
     )
-    return [float(ms) for ms in json.loads(done.stdout)]
+    return json.loads(done.stdout)
 
 
 def seed_watches(settings: Settings, targets: Sequence[ScanTarget], channels_per_image: int) -> int:

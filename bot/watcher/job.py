@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from bot.console.errors import ConsoleError
 from bot.console.models import ProgressEntry, ScanResult
+from bot.frontdoor import FrontDoor
+from bot.images import ScanTarget
 from bot.services import Console
 from bot.watch import Watch, WatchState
 from bot.watcher import regular
@@ -57,8 +59,11 @@ class ConsoleFetcher:
     sent: a late answer about an earlier scan never reaches a newer watch of that image.
     """
 
-    def __init__(self, console: Console, *, workers: int) -> None:
+    def __init__(
+        self, console: Console, *, workers: int, front_door: FrontDoor | None = None
+    ) -> None:
         self._console = console
+        self._door = front_door if front_door is not None else FrontDoor()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scanbot-console")
         self._inflight: dict[str, _InFlight] = {}
         self._regular: Future[list[ProgressEntry]] | None = None
@@ -69,7 +74,7 @@ class ConsoleFetcher:
         with self._lock:
             if self._regular is not None:
                 return 0
-            self._regular = self._pool.submit(self._console.progress, None)
+            self._regular = self._pool.submit(self._progress, None)
             return 1
 
     def regular_answer(self, *, budget: float) -> Answer | None:
@@ -78,7 +83,8 @@ class ConsoleFetcher:
             future = self._regular
         if future is None:
             return None
-        wait([future], timeout=budget)
+        with self._door.outside():
+            wait([future], timeout=budget)
         if not future.done():
             return None
         with self._lock:
@@ -99,12 +105,13 @@ class ConsoleFetcher:
             for key, group in by_key.items():
                 request = self._inflight.get(key)
                 if request is None:
-                    future = self._pool.submit(self._console.progress, group[0].target)
+                    future = self._pool.submit(self._progress, group[0].target)
                     request = _InFlight(future, frozenset(w.id for w in group))
                     self._inflight[key] = request
                     sent += 1
                 pending[key] = request
-        wait([request.future for request in pending.values()], timeout=budget)
+        with self._door.outside():  # the requests are pieces of their own
+            wait([request.future for request in pending.values()], timeout=budget)
         answers: dict[int, Answer] = {}
         with self._lock:
             for key, request in pending.items():
@@ -117,6 +124,11 @@ class ConsoleFetcher:
                     if watch.id in request.for_watches:
                         answers[watch.id] = answer
         return answers, sent
+
+    def _progress(self, target: ScanTarget | None) -> list[ProgressEntry]:
+        """One console request, as a background piece: acks first (bot.frontdoor)."""
+        with self._door.background():
+            return self._console.progress(target)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -9,6 +9,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.console.errors import ConsoleUnavailable
 from bot.console.models import ProgressEntry, RegistryStatus, ScanResult
+from bot.frontdoor import FrontDoor
 from bot.images import ScanTarget
 from bot.watch import Watch, WatchState
 from bot.watcher.job import ConsoleFetcher
@@ -190,3 +191,45 @@ def test_the_prune_job_runs_hourly_under_its_own_id() -> None:
         assert prune.max_instances == 1
     finally:
         scheduler.shutdown(wait=False)
+
+
+class CountingConsole(GatedConsole):
+    """Records the most progress requests in flight at once."""
+
+    def __init__(self) -> None:
+        super().__init__(slow=set())
+        self.now = 0
+        self.most = 0
+
+    def progress(self, target: ScanTarget | None = None) -> list[ProgressEntry]:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        threading.Event().wait(0.02)
+        with self._lock:
+            self.now -= 1
+        return super().progress(target)
+
+
+def test_while_slack_requests_are_answered_the_cycle_sends_one_console_request_at_a_time() -> None:
+    door = FrontDoor()
+    console = CountingConsole()
+    fetcher = ConsoleFetcher(console, workers=4, front_door=door)
+    images = [ScanTarget(repo=f"team/app{n}", tag="1.0") for n in range(6)]
+    try:
+        with door.serving(), door.background():  # a request in flight; the cycle's piece
+            answers, sent = fetcher.fetch(
+                [watch(n, image) for n, image in enumerate(images)], budget=10
+            )
+        assert sent == 6
+        assert len(answers) == 6  # all answered: the cycle stepped outside while waiting
+        assert console.most == 1
+        quiet_console = CountingConsole()
+        quiet = ConsoleFetcher(quiet_console, workers=4, front_door=FrontDoor())
+        try:
+            quiet.fetch([watch(n, image) for n, image in enumerate(images)], budget=10)
+            assert quiet_console.most > 1  # a quiet door: as many as the pool allows
+        finally:
+            quiet.close()
+    finally:
+        fetcher.close()
