@@ -23,7 +23,7 @@ from typing import Any
 
 from bot.demo import bench_tools as tools
 from bot.demo.bench_acks import measure_acks
-from bot.demo.bench_console import console_scale, idle_cycles
+from bot.demo.bench_console import bare_fetch, console_scale, idle_cycles
 from bot.demo.bench_phases import bursts, busy_channel
 from bot.demo.bench_report import render_table, targets
 from bot.images import ScanTarget
@@ -122,6 +122,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             console.start_on_demand_scan(target.repo, tag=target.tag, images=1000)
         settings = load_settings(env, only=None)
         watches = tools.seed_watches(settings, seeded, per_image)
+        bare = bare_fetch(console, seeded, cfg.console_concurrency)  # before the bot starts
         console.clear_requests()
         baseline_port = tools.free_port()
         baseline = tools.Process(
@@ -152,6 +153,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
                 poll_seconds=cfg.poll_seconds,
                 cycles=cfg.idle_cycles,
                 concurrency=cfg.console_concurrency,
+                bare_seconds=bare,
             )
             result["console"]["cycle_seconds"] = tools.cycle_period_seconds(
                 bot.log_path, since=idle_from, until=time.time()
