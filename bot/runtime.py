@@ -15,6 +15,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.collector import without_collections
 from bot.console.client import ConsoleClient
 from bot.console.observer import FanOut
 from bot.delivery.sender import Sender
@@ -195,7 +196,7 @@ def build_runtime(
         recreate_database=store.migrate if sqlite_file is not None else None,
     )
     scheduler = build_scheduler(
-        front_door.behind(supervisor.run),
+        front_door.behind(without_collections(supervisor.run)),
         poll_seconds=settings.scanbot_poll_seconds,
         prune=functools.partial(prune_history, ctx),
     )

@@ -14,7 +14,6 @@ Slack's requests or the health check.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import resource
@@ -31,6 +30,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
+from bot.collector import freeze_startup_heap
 from bot.metrics import CONTENT_TYPE
 from bot.runtime import Runtime
 from bot.slack.guard import DEFAULT_MAX_BODY_BYTES, ReplayCache, SlackRequestGuard
@@ -140,20 +140,6 @@ def ensure_fd_capacity(connection_limit: int) -> int:
             connection_limit,
         )
     return int(soft)
-
-
-def freeze_startup_heap() -> None:
-    """Move everything built at start-up (modules, the app, SQLAlchemy's and slack_sdk's
-    objects: most of the heap) out of the garbage collector's sight.
-
-    CPython's full (generation 2) collection walks every tracked object and holds the
-    interpreter lock while it does: about 75 ms in this process, enough to hold up every
-    ack in flight at that moment (measured: docs/performance.md).  Objects that live as
-    long as the process never become garbage; frozen, they are skipped by every later
-    collection, which then walks only what was allocated since.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def build_wsgi_app(

@@ -7,7 +7,6 @@ make a broken gate fail instead of hang.
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +15,6 @@ from pathlib import Path
 import httpx
 
 from bot.frontdoor import FrontDoor
-from bot.server import freeze_startup_heap
 from bot.workqueue import WorkQueue
 from tests.support.harness import running_bot
 
@@ -204,15 +202,6 @@ def test_slack_requests_through_the_http_server_make_the_door_busy_and_health_ch
         assert bot.command("help").status_code == 200
         assert door.busy()
         assert door.in_flight == 0
-
-
-def test_freezing_the_start_up_heap_hides_it_from_later_collections() -> None:
-    before = gc.get_freeze_count()
-    try:
-        freeze_startup_heap()
-        assert gc.get_freeze_count() > before
-    finally:
-        gc.unfreeze()
 
 
 def test_a_piece_waiting_outside_lets_the_pieces_it_waits_for_run() -> None:
