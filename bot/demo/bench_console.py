@@ -40,7 +40,9 @@ def idle_cycles(
     console.clear_requests()
     slack.clear()
     wanted = cycles + 2  # the first and the last may be cut by the window
-    gap = poll_seconds / 2
+    # a pause between two requests longer than this starts a cycle: within a cycle they
+    # come milliseconds apart; between two, the poll interval less the cycle (> 1 s here)
+    gap = min(poll_seconds / 2, 0.5)
     tools.wait_until(
         lambda: len(tools.cycles_of(progress_requests(console), gap)) > wanted,
         timeout=poll_seconds * (wanted + 2) + 120,

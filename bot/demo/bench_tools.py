@@ -334,18 +334,23 @@ def image_of(request: RecordedRequest) -> str:
 def bare_fetch_seconds(
     console_url: str, user: str, password: str, targets: Sequence[ScanTarget], concurrency: int
 ) -> float:
-    """A bare httpx loop: one progress request per target at ``concurrency``; seconds taken."""
-    auth = httpx.BasicAuth(user, password)
+    """A bare httpx loop: one progress request per target at ``concurrency``; seconds taken.
+
+    It does what any client of the progress API must, as the bot does, and nothing more:
+    one ``POST /authenticate`` for a token (before the clock starts), then each request
+    with ``Authorization: Bearer``, its answer read and decoded from JSON.
+    """
     with httpx.Client(
         base_url=f"{console_url}/api/v1",
-        auth=auth,
         timeout=30,
         limits=httpx.Limits(max_connections=concurrency),
     ) as client:
+        login = client.post("/authenticate", json={"username": user, "password": password})
+        client.headers["Authorization"] = f"Bearer {login.raise_for_status().json()['token']}"
 
-        def one(target: ScanTarget) -> int:
+        def one(target: ScanTarget) -> object:
             params = {"onDemand": "true", "repo": target.repo, "tag": target.tag or ""}
-            return client.get("/registry/progress", params=params).status_code
+            return client.get("/registry/progress", params=params).raise_for_status().json()
 
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
