@@ -44,7 +44,7 @@ class BenchConfig:
     images: int = 200  # distinct images of the seeded watches
     watches: int = 10_000  # seeded open watches (images x channels)
     poll_seconds: float = 2.0
-    idle_cycles: int = 3
+    idle_cycles: int = 5  # whole idle cycles measured (their median fetch span is reported)
     console_concurrency: int = 4  # the bot's default SCANBOT_CONSOLE_CONCURRENCY
     acks_c1: int = 200
     acks_c20: int = 1000

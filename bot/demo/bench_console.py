@@ -66,16 +66,18 @@ def idle_cycles(
     return console_figures, slack_figures
 
 
-def bare_fetch(console: SandboxConsole, seeded: list[ScanTarget], concurrency: int) -> float:
-    """The median of three bare httpx loops over ``seeded`` (seconds); run it while no bot
-    asks the console anything."""
-    runs = [
+def bare_fetch(
+    console: SandboxConsole, seeded: list[ScanTarget], concurrency: int, *, runs: int = 5
+) -> float:
+    """The median of ``runs`` bare httpx loops over ``seeded`` (seconds); run it while no
+    bot asks the console anything.  One run moves by ±30 % on a shared machine."""
+    seconds = [
         tools.bare_fetch_seconds_process(
             console.url, console.config.user, console.config.password, seeded, concurrency
         )
-        for _ in range(3)
+        for _ in range(runs)
     ]
-    return statistics.median(runs)
+    return statistics.median(seconds)
 
 
 def console_scale(
