@@ -1,12 +1,16 @@
 """``scanbot bench``: the figures of issue 9, measured against loopback stand-ins.
 
 The simulated console and the Slack stand-in run in this process; the bot runs as a
-process (``python -m bot run``) with a database pre-seeded with open watches (store API),
-and a minimal bolt app (:mod:`bot.demo.bolt_baseline`) runs as another process for the ack
-baseline.  Measured: start-up to ``/healthz`` 200; console requests per distinct image per
-cycle and the cycle's fetch span beside a bare httpx loop; Slack calls while idle; peak RSS
-with the seeded watches; ack p50/p99/max at concurrency 1 and 20 for ``help`` and follows,
-bot and baseline; Slack calls per change.  Nothing is asserted; targets are only reported.
+process (``python -m bot run``) with a database pre-seeded with open watches, a minimal
+bolt app (:mod:`bot.demo.bolt_baseline`) runs as another process for the ack baseline, and
+the requests of both come from a load generator process (:mod:`bot.demo.loadgen`).
+Measured: start-up to ``/healthz`` 200; console requests per distinct image per cycle and
+the cycle's fetch span beside a bare httpx loop (:mod:`bot.demo.bench_console`, also for
+1,000 images x 5 channels at the default poll interval, with a bot of its own); Slack calls
+while idle; peak RSS with the seeded watches; ack p50/p99/max at concurrency 1 and 20 for
+``help`` and follows, bot and baseline in interleaved rounds (:mod:`bot.demo.bench_acks`);
+Slack calls per change; bursts and failures (:mod:`bot.demo.bench_phases`).  Nothing is
+asserted; targets are only reported (:mod:`bot.demo.bench_report`).
 """
 
 from __future__ import annotations
