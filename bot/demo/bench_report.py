@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 ACK_RATIO_TARGET = 1.5
@@ -96,46 +97,27 @@ def render_table(result: dict[str, Any]) -> str:
                 t[f"acks_while_{phase}_under_3s"]["met"],
             )
     c = result["console"]
-    row(
-        f"console requests per image per cycle ({c['images']} images)",
-        f"{c['requests_per_image_per_cycle']:.3f}",
-        t["console_requests_per_image_per_cycle"]["met"],
-    )
-    row(
-        f"cycle fetch span s (concurrency {c['concurrency']})",
-        f"{c['cycle_fetch_seconds']:.3f}",
-        t["fetch_vs_bare_httpx"]["met"],
-    )
-    row("  bare httpx loop, same requests, s", f"{c['bare_httpx_seconds']:.3f}")
+    _console_rows(row, t, c, f"console requests per image per cycle ({c['images']} images)", "")
     period = c.get("cycle_seconds")
     row(
         f"cycle period s (poll every {result['config']['poll_seconds']:g} s)",
         "n/a" if period is None else f"{period:.3f}",
     )
-    duration = c.get("cycle_duration_seconds")
     row(
         "poll cycle duration s (mean, /metrics)",
-        "n/a" if duration is None else f"{duration:.3f}",
+        _seconds(c.get("cycle_duration_seconds")),
         t["cycle_under_poll_interval"]["met"],
     )
     scale = result.get("console_scale")
     if scale is not None:
-        row(
+        label = (
             f"{scale['images']} images x {scale['channels']} channels, poll "
-            f"{scale['poll_seconds']:g} s: requests per image per cycle",
-            f"{scale['requests_per_image_per_cycle']:.3f}",
-            t["console_requests_per_image_per_cycle_scale"]["met"],
+            f"{scale['poll_seconds']:g} s: requests per image per cycle"
         )
-        row(
-            f"  cycle fetch span s (concurrency {scale['concurrency']})",
-            f"{scale['cycle_fetch_seconds']:.3f}",
-            t["fetch_vs_bare_httpx_scale"]["met"],
-        )
-        row("  bare httpx loop, same requests, s", f"{scale['bare_httpx_seconds']:.3f}")
-        scale_duration = scale.get("cycle_duration_seconds")
+        _console_rows(row, t, scale, label, "_scale")
         row(
             "  poll cycle duration s (mean, /metrics)",
-            "n/a" if scale_duration is None else f"{scale_duration:.3f}",
+            _seconds(scale.get("cycle_duration_seconds")),
         )
     s = result["slack"]
     row(
@@ -162,3 +144,24 @@ def render_table(result: dict[str, Any]) -> str:
         t["startup_seconds"]["met"],
     )
     return "\n".join(lines)
+
+
+def _console_rows(
+    row: Callable[..., None], t: dict[str, Any], c: dict[str, Any], label: str, suffix: str
+) -> None:
+    """Requests per image per cycle and the fetch beside the bare loop, of one configuration."""
+    row(
+        label,
+        f"{c['requests_per_image_per_cycle']:.3f}",
+        t[f"console_requests_per_image_per_cycle{suffix}"]["met"],
+    )
+    row(
+        f"  cycle fetch span s, median cycle (concurrency {c['concurrency']})",
+        f"{c['cycle_fetch_seconds']:.3f}",
+        t[f"fetch_vs_bare_httpx{suffix}"]["met"],
+    )
+    row("  bare httpx loop, same requests, median of runs, s", f"{c['bare_httpx_seconds']:.3f}")
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
