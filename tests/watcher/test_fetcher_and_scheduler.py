@@ -194,26 +194,31 @@ def test_the_prune_job_runs_hourly_under_its_own_id() -> None:
 
 
 class CountingConsole(GatedConsole):
-    """Records the most progress requests in flight at once."""
+    """Records the most progress requests in flight at once; each request waits up to
+    ``meet`` seconds for another one to be in flight beside it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, meet: float) -> None:
         super().__init__(slow=set())
+        self.meet = meet
         self.now = 0
         self.most = 0
+        self.met = threading.Event()
 
     def progress(self, target: ScanTarget | None = None) -> list[ProgressEntry]:
         with self._lock:
             self.now += 1
             self.most = max(self.most, self.now)
-        threading.Event().wait(0.02)
+            if self.now > 1:
+                self.met.set()
+        self.met.wait(self.meet)
         with self._lock:
             self.now -= 1
         return super().progress(target)
 
 
 def test_while_slack_requests_are_answered_the_cycle_sends_one_console_request_at_a_time() -> None:
-    door = FrontDoor()
-    console = CountingConsole()
+    door = FrontDoor(patience=60.0)  # no second piece beside a slow one within the test
+    console = CountingConsole(meet=0.05)
     fetcher = ConsoleFetcher(console, workers=4, front_door=door)
     images = [ScanTarget(repo=f"team/app{n}", tag="1.0") for n in range(6)]
     try:
@@ -224,7 +229,7 @@ def test_while_slack_requests_are_answered_the_cycle_sends_one_console_request_a
         assert sent == 6
         assert len(answers) == 6  # all answered: the cycle stepped outside while waiting
         assert console.most == 1
-        quiet_console = CountingConsole()
+        quiet_console = CountingConsole(meet=10.0)  # each waits until another is in flight
         quiet = ConsoleFetcher(quiet_console, workers=4, front_door=FrontDoor())
         try:
             quiet.fetch([watch(n, image) for n, image in enumerate(images)], budget=10)
