@@ -1,7 +1,7 @@
 """One logical HTTP exchange with the console: pooled client, retries, bounded reading.
 
 :class:`ConsoleHttp` owns the ``httpx.Client`` (``base_url`` = the console URL, default
-``params`` = ``project`` when configured, ``auth`` given by the caller).  :meth:`call`
+``auth`` given by the caller; the ``project`` goes into each request's query).  :meth:`call`
 sends one request, retries transient failures (5xx, transport errors) with stamina,
 refuses to send while a 429's ``Retry-After`` runs, and returns the bounded
 :class:`~bot.console.answers.Answer` of any other status.  Status codes are judged by
@@ -30,6 +30,8 @@ TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 #: Attempts per logical request; tests change it with ``stamina.set_testing(...)``.
 RETRY_ATTEMPTS = 3
 RETRY_TIMEOUT = 20.0
+#: How many request URLs are kept parsed (one per image followed, and a few endpoints).
+_URL_CACHE_SIZE = 10_000
 
 
 class _TransientStatusError(Exception):
@@ -64,9 +66,12 @@ class ConsoleHttp:
         self._gate = gate
         timeout = settings.prisma_timeout_seconds
         concurrency = settings.scanbot_console_concurrency
+        self._base_url = f"{parts.scheme}://{self.host}{parts.path.rstrip('/')}"
+        self._project = settings.prisma_project
+        #: The URL of each (path, query) sent so far: parsing one costs more than the rest of
+        #: the client's work, and a poll cycle asks for the same images every time.
+        self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
         self._http = httpx.Client(
-            base_url=f"{parts.scheme}://{self.host}{parts.path}",
-            params={"project": settings.prisma_project} if settings.prisma_project else None,
             auth=auth,
             transport=transport,
             verify=_verify(settings),
@@ -139,7 +144,7 @@ class ConsoleHttp:
         json: object,
         authenticated: bool,
     ) -> Answer:
-        request = self._http.build_request(method, path, params=params, json=json)
+        request = self._http.build_request(method, self._url(path, params), json=json)
         try:
             if authenticated:
                 response = self._http.send(request, stream=True)
@@ -151,6 +156,20 @@ class ConsoleHttp:
         answer = read_answer(response, path.partition("/api/")[2].partition("/")[2])
         logger.debug("%s %s -> %d in %.0f ms", method, path, answer.status, answer.elapsed_ms)
         return answer
+
+    def _url(self, path: str, params: dict[str, str] | None) -> httpx.URL:
+        """The absolute URL of ``path`` with ``params`` (and the project), parsed once."""
+        query = tuple(params.items()) if params else ()
+        key = (path, query)
+        url = self._urls.get(key)
+        if url is None:
+            if self._project:
+                query = (*query, ("project", self._project))
+            url = httpx.URL(self._base_url + path, params=query or None)
+            if len(self._urls) >= _URL_CACHE_SIZE:
+                self._urls.clear()  # a bound, not an LRU: the next cycle fills it again
+            self._urls[key] = url
+        return url
 
     def _describe(self, exc: httpx.HTTPError) -> str:
         text = self._redact(str(exc)).strip()

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from bot import __version__
+from bot.console import transport
 from bot.console.client import ConsoleClient
 from bot.console.errors import (
     AuthenticationFailed,
@@ -87,6 +88,34 @@ def test_on_demand_progress_always_carries_on_demand_true(
     make_client().progress(target)
     (request,) = fake.calls("registry/progress")
     assert query(request) == expected
+
+
+def test_each_image_keeps_its_own_query_when_asked_again(
+    fake: FakeConsole, make_client: MakeClient
+) -> None:
+    """Request URLs are parsed once and reused: a later request about another image, or
+    the same image again, still carries exactly its own query."""
+    client = make_client(console_settings(prisma_project="Central Console"))
+    images = [ScanTarget(repo=f"team/app{i}", tag="1.0") for i in range(3)]
+    for target in [*images, *reversed(images), images[0]]:
+        client.progress(target)
+    repos = [query(r)["repo"] for r in fake.calls("registry/progress")]
+    assert repos == [[f"team/app{i}"] for i in (0, 1, 2, 2, 1, 0, 0)]
+    for request in fake.calls("registry/progress"):
+        assert query(request)["onDemand"] == ["true"]
+        assert query(request)["project"] == ["Central Console"]
+
+
+def test_parsed_request_urls_stay_bounded(
+    fake: FakeConsole, make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Following ever more images never grows the client's URL cache past its bound."""
+    monkeypatch.setattr(transport, "_URL_CACHE_SIZE", 4)
+    client = make_client()
+    for i in range(25):
+        client.progress(ScanTarget(repo=f"team/app{i}", tag="1.0"))
+        assert len(client._http._urls) <= 4
+    assert len(fake.calls("registry/progress")) == 25
 
 
 def test_project_is_sent_on_every_request(fake: FakeConsole, make_client: MakeClient) -> None:
