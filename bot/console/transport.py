@@ -1,7 +1,8 @@
 """One logical HTTP exchange with the console: pooled client, retries, bounded reading.
 
-:class:`ConsoleHttp` owns the ``httpx.Client`` (``base_url`` = the console URL, default
-``auth`` given by the caller; the ``project`` goes into each request's query).  :meth:`call`
+:class:`ConsoleHttp` owns the ``httpx.Client`` (``auth`` given by the caller) and builds
+each request's absolute URL (console URL, path, query with the ``project`` when configured)
+once, then reuses it: parsing URLs was a third of the client's work.  :meth:`call`
 sends one request, retries transient failures (5xx, transport errors) with stamina,
 refuses to send while a 429's ``Retry-After`` runs, and returns the bounded
 :class:`~bot.console.answers.Answer` of any other status.  Status codes are judged by
