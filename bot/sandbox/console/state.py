@@ -89,7 +89,9 @@ class ScanSimulator:
             scan = self._on_demand.get(ref)
             if scan is not None:
                 scan.timeline.begin(now)
-            self._harvest(now)
+            # No harvest here: it visits every scan, and a poll cycle asks about each image.
+            # Results are harvested before they are read and before a scan is replaced; a
+            # finished scan's record depends on its timeline, not on when it is harvested.
             if scan is None or scan.consumed:
                 return []
             entry = scan.entry(now)
