@@ -6,6 +6,7 @@ import functools
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,9 +116,12 @@ class Runtime:
         return healthy, report
 
     def shutdown(self) -> None:
-        """No new polls; the running one finishes; then the pool, console and database close."""
+        """No new polls or Slack work; the running poll finishes, accepted work gets up to
+        ``SCANBOT_SHUTDOWN_SECONDS`` (in all); then the pools, console and database close."""
+        deadline = time.monotonic() + self.settings.scanbot_shutdown_seconds
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        self.work.close(timeout=max(0.0, deadline - time.monotonic()))
         self.sender.stop()
         self.fetcher.close()
         self.store.release_lock(POLL_LOCK, owner=self.owner)
@@ -175,7 +179,6 @@ def build_runtime(
         capacity=settings.scanbot_work_queue_size,
         front_door=front_door,
     )
-    closers.insert(0, work.close)  # finish accepted Slack work before the console closes
     app = build_app(ctx, web_client, work, token_verification=token_verification, observer=metrics)
     fetcher = ConsoleFetcher(
         console, workers=settings.scanbot_console_concurrency, front_door=front_door

@@ -176,6 +176,9 @@ class Settings(BaseSettings):
     scanbot_work_threads: int = Field(
         default=8, ge=1, le=256, validation_alias=_env("SCANBOT_WORK_THREADS")
     )
+    scanbot_shutdown_seconds: float = Field(
+        default=8.0, ge=0.0, le=3600.0, validation_alias=_env("SCANBOT_SHUTDOWN_SECONDS")
+    )
 
     @field_validator("scanbot_log_level", "scanbot_log_format", "prisma_auth", mode="before")
     @classmethod

@@ -5,32 +5,60 @@ pool; everything that can wait on the console, the database or Slack runs here i
 on threads of our own, so a slow console or a rate-limited Slack never delays an ack.
 The queue is bounded: when it is full, :meth:`WorkQueue.reserve` says so *before* the ack,
 so the user is told to try again instead of waiting for work that will never start.
+
+Stopping (:meth:`WorkQueue.close`) finishes the work already accepted, for a bounded
+time.  What is still queued then never runs: each such piece's ``on_dropped`` tells its
+user to ask again (best effort, for a bounded time).  A piece still running then is
+abandoned on its thread (a daemon thread, so a piece stuck on a hanging console or a
+``Retry-After`` cannot keep the process from exiting); its failure once the console and
+the database are closed is logged in one line, and its user is not told of an internal
+error that is only the restart.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from bot.frontdoor import FrontDoor
 
 log = logging.getLogger(__name__)
 
+#: How long, at most, :meth:`WorkQueue.close` spends telling users their request was dropped.
+NOTICE_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    work: Callable[[], None]
+    on_error: Callable[[Exception], None]
+    on_dropped: Callable[[], None] | None
+
 
 class Reservation:
-    """A place in the queue, taken before the ack; :meth:`WorkQueue.submit` uses it."""
+    """A place in the queue, taken before the ack; :meth:`submit` uses it."""
 
     def __init__(self, queue: WorkQueue) -> None:
         self._queue = queue
         self._used = False
 
-    def submit(self, work: Callable[[], None], *, on_error: Callable[[Exception], None]) -> None:
+    def submit(
+        self,
+        work: Callable[[], None],
+        *,
+        on_error: Callable[[Exception], None],
+        on_dropped: Callable[[], None] | None = None,
+    ) -> None:
+        """Queue ``work``.  ``on_error`` gets what it raises; ``on_dropped`` runs instead of
+        it if the bot stops before ``work`` started (to tell the user to ask again)."""
         if self._used:
             raise RuntimeError("a reservation is used once")
         self._used = True
-        self._queue._run(work, on_error)
+        self._queue._queue(_Piece(work, on_error, on_dropped))
 
     def cancel(self) -> None:
         """Give the place back unused (the ack failed); a no-op once submitted or cancelled."""
@@ -43,51 +71,142 @@ class WorkQueue:
     """At most ``capacity`` pieces of work waiting or running, on ``threads`` threads."""
 
     def __init__(self, *, threads: int, capacity: int, front_door: FrontDoor | None = None) -> None:
+        if threads < 1 or capacity < 1:
+            raise ValueError("threads and capacity must be at least 1")
         self._front_door = front_door if front_door is not None else FrontDoor()
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="scanbot-work")
+        self._threads = threads
         self._slots = threading.BoundedSemaphore(capacity)
-        self._idle = threading.Condition()
-        self._busy = 0
+        self._changed = threading.Condition()
+        self._pending: deque[_Piece] = deque()
+        self._workers = 0
+        self._idle_workers = 0
+        self._busy = 0  # reserved, queued or running
+        self._closing = False  # no new reservations
+        self._stopped = False  # queued work is dropped, running work abandoned
 
     def reserve(self) -> Reservation | None:
-        """A place in the queue, or None when it is full (never waits)."""
-        if not self._slots.acquire(blocking=False):
+        """A place in the queue, or None when it is full or stopping (never waits)."""
+        if self._closing or not self._slots.acquire(blocking=False):
             return None
-        with self._idle:
+        with self._changed:
             self._busy += 1
         return Reservation(self)
 
-    def _run(self, work: Callable[[], None], on_error: Callable[[Exception], None]) -> None:
-        def task() -> None:
-            try:
-                with self._front_door.background():
-                    work()
-            except Exception as exc:  # noqa: BLE001 - the queue's one error handler
-                on_error(exc)
-            finally:
-                self._release()
+    def _queue(self, piece: _Piece) -> None:
+        with self._changed:
+            if not self._stopped:
+                self._pending.append(piece)
+                if self._idle_workers == 0 and self._workers < self._threads:
+                    self._workers += 1
+                    number = self._workers
+                    threading.Thread(
+                        target=self._worker, name=f"scanbot-work-{number}", daemon=True
+                    ).start()
+                self._changed.notify()
+                return
+        self._release()  # submitted after the stop: it never runs
+        _tell_dropped([piece], deadline=time.monotonic() + NOTICE_SECONDS)
 
-        self._pool.submit(task)
+    def _worker(self) -> None:
+        while True:
+            with self._changed:
+                self._idle_workers += 1
+                while not self._pending and not self._stopped:
+                    self._changed.wait()
+                self._idle_workers -= 1
+                if self._stopped:
+                    self._workers -= 1
+                    return
+                piece = self._pending.popleft()
+            self._run(piece)
+
+    def _run(self, piece: _Piece) -> None:
+        try:
+            with self._front_door.background():
+                piece.work()
+        except Exception as exc:  # noqa: BLE001 - the queue's one error handler
+            if self._stopped:  # the console and the database were closed under it
+                log.warning("abandoned Slack work failed after the stop: %s", _one_line(exc))
+            else:
+                self._report(piece, exc)
+        finally:
+            self._release()
+
+    @staticmethod
+    def _report(piece: _Piece, error: Exception) -> None:
+        try:
+            piece.on_error(error)
+        except Exception:  # the handler itself failed: the worker thread must live on
+            log.exception("the error handler of a piece of Slack work failed")
 
     def _release(self) -> None:
         self._slots.release()
-        with self._idle:
+        with self._changed:
             self._busy -= 1
-            self._idle.notify_all()
+            self._changed.notify_all()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until no work is queued or running (tests, shutdown); False on timeout."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._busy == 0, timeout=timeout)
+        with self._changed:
+            return self._changed.wait_for(lambda: self._busy == 0, timeout=timeout)
 
     @property
     def busy(self) -> int:
         """Pieces of work reserved, queued or running."""
-        with self._idle:
+        with self._changed:
             return self._busy
 
     def close(self, timeout: float = 10.0) -> None:
-        """Finish what was accepted (up to ``timeout``), then stop the threads."""
-        if not self.wait_idle(timeout):
-            log.warning("stopping with %d unfinished piece(s) of Slack work", self.busy)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Take no new work; finish what was accepted for up to ``timeout`` seconds; then
+        drop what has not started (its users are told) and abandon what still runs."""
+        self._closing = True
+        if self.wait_idle(timeout):
+            with self._changed:
+                self._stopped = True
+                self._changed.notify_all()
+            return
+        with self._changed:
+            self._stopped = True
+            dropped = list(self._pending)
+            self._pending.clear()
+            running = self._busy - len(dropped)
+            self._changed.notify_all()
+        for _ in dropped:
+            self._release()
+        log.warning(
+            "stopping: %d piece(s) of Slack work still running are abandoned, %d queued "
+            "one(s) dropped (their users are asked to try again)",
+            running,
+            len(dropped),
+        )
+        told = _tell_dropped(dropped, deadline=time.monotonic() + NOTICE_SECONDS)
+        if told < len(dropped):
+            log.warning("%d user(s) could not be told in time", len(dropped) - told)
+
+
+def _tell_dropped(pieces: list[_Piece], *, deadline: float) -> int:
+    """Run each piece's ``on_dropped`` on a daemon thread until ``deadline``; how many ran."""
+    notices = [piece.on_dropped for piece in pieces if piece.on_dropped is not None]
+    if not notices:
+        return len(pieces)
+    done = [0]
+
+    def tell() -> None:
+        for notice in notices:
+            if time.monotonic() >= deadline:
+                return
+            try:
+                notice()
+            except Exception as exc:  # noqa: BLE001 - best effort: the bot is stopping
+                log.warning("could not tell a user their request was dropped: %s", _one_line(exc))
+            done[0] += 1
+
+    teller = threading.Thread(target=tell, name="scanbot-work-notices", daemon=True)
+    teller.start()
+    teller.join(max(0.0, deadline - time.monotonic()))
+    return len(pieces) - len(notices) + done[0]
+
+
+def _one_line(exc: Exception) -> str:
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -188,6 +188,7 @@ def test_id_lists_parse_to_tuples_without_blanks_or_duplicates() -> None:
         ({"SCANBOT_MAX_BODY_BYTES": "10"}, "SCANBOT_MAX_BODY_BYTES"),
         ({"SCANBOT_WORK_QUEUE_SIZE": "0"}, "SCANBOT_WORK_QUEUE_SIZE"),
         ({"SCANBOT_WORK_THREADS": "many"}, "SCANBOT_WORK_THREADS"),
+        ({"SCANBOT_SHUTDOWN_SECONDS": "-1"}, "SCANBOT_SHUTDOWN_SECONDS"),
     ],
 )
 def test_new_settings_refuse_bad_values_saying_how_to_fix_them(

@@ -7,8 +7,11 @@ timeout is only a guard against a hang.
 from __future__ import annotations
 
 import functools
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +180,103 @@ def test_a_cancelled_reservation_gives_its_place_back() -> None:
         assert queue.reserve() is not None
     finally:
         queue.close(timeout=1)
+
+
+# --- stopping ----------------------------------------------------------------------------
+
+
+def test_close_drops_work_not_started_in_time_and_tells_its_users() -> None:
+    """Work still queued when the grace runs out never runs; ``on_dropped`` runs instead."""
+    work = WorkQueue(threads=1, capacity=3)
+    gate, started = threading.Event(), threading.Event()
+    ran: list[str] = []
+    told: list[str] = []
+    first = work.reserve()
+    assert first is not None
+    first.submit(blocked(gate, started), on_error=unexpected, on_dropped=lambda: told.append("1"))
+    assert started.wait(GUARD)
+    for name in ("2", "3"):
+        reservation = work.reserve()
+        assert reservation is not None
+        reservation.submit(
+            functools.partial(ran.append, name),
+            on_error=unexpected,
+            on_dropped=functools.partial(told.append, name),
+        )
+    work.close(timeout=0.05)  # the first piece holds the only thread past the grace
+    assert told == ["2", "3"]
+    assert work.busy == 1  # the running piece is abandoned, not interrupted
+    gate.set()
+    assert work.wait_idle(GUARD)
+    assert ran == []
+
+
+def test_work_failing_after_the_stop_is_logged_not_reported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A running piece that fails once the bot stopped (its console and database closed
+    under it) is one log line, not an internal error shown to its user."""
+    work = WorkQueue(threads=1, capacity=1)
+    gate, started = threading.Event(), threading.Event()
+
+    def fails_after_the_stop() -> None:
+        started.set()
+        assert gate.wait(GUARD)
+        raise RuntimeError("Cannot send a request, as the client has been closed.")
+
+    reservation = work.reserve()
+    assert reservation is not None
+    reservation.submit(fails_after_the_stop, on_error=unexpected)
+    assert started.wait(GUARD)
+    work.close(timeout=0.05)
+    gate.set()
+    assert work.wait_idle(GUARD)
+    assert "abandoned Slack work failed after the stop: RuntimeError" in caplog.text
+
+
+def test_a_stopping_queue_takes_no_new_work() -> None:
+    work = WorkQueue(threads=1, capacity=2)
+    work.close(timeout=GUARD)
+    assert work.reserve() is None
+
+
+def test_work_submitted_after_the_stop_is_dropped_and_its_user_told() -> None:
+    """A place reserved just before the stop, submitted after it: the work never runs."""
+    work = WorkQueue(threads=1, capacity=2)
+    reservation = work.reserve()
+    assert reservation is not None
+    closing = threading.Thread(target=work.close, kwargs={"timeout": 0.05})
+    closing.start()
+    closing.join(GUARD)
+    told: list[bool] = []
+    reservation.submit(
+        lambda: pytest.fail("ran after the stop"),
+        on_error=unexpected,
+        on_dropped=lambda: told.append(True),
+    )
+    assert told == [True]
+    assert work.busy == 0
+
+
+def test_a_stuck_piece_does_not_keep_the_process_from_exiting(tmp_path: Path) -> None:
+    """Work threads are daemons: a piece stuck on a hanging console (here: a 10-minute
+    sleep) is abandoned when the process exits after ``close``."""
+    script = tmp_path / "stuck.py"
+    script.write_text(
+        "import threading, time\n"
+        "from bot.workqueue import WorkQueue\n"
+        "work = WorkQueue(threads=1, capacity=1)\n"
+        "started = threading.Event()\n"
+        "def stuck():\n"
+        "    started.set()\n"
+        "    time.sleep(600)\n"
+        "work.reserve().submit(stuck, on_error=print)\n"
+        "started.wait(10)\n"
+        "work.close(timeout=0.05)\n"
+        "print('closed')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "closed"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from bot.slack.blocks_commands import (
     already_watching,
     busy_message,
+    dropped_at_restart,
     error_message,
     follow_ack,
     help_text,
@@ -56,6 +57,7 @@ __all__ = [
     "WATCH_LIST_MAX",
     "already_watching",
     "busy_message",
+    "dropped_at_restart",
     "error_message",
     "follow_ack",
     "help_text",

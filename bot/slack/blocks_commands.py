@@ -215,6 +215,14 @@ def busy_message() -> SlackMessage:
     )
 
 
+def dropped_at_restart() -> SlackMessage:
+    """Ephemeral: the bot stopped before the work after this request's ack began."""
+    return error_message(
+        "scanbot restarted before it could answer this request.",
+        "Nothing was followed or started. Run the command again in a minute.",
+    )
+
+
 def storage_unavailable() -> SlackMessage:
     """Ephemeral: the database cannot be written, so nothing new can be followed."""
     return error_message(

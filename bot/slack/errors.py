@@ -51,4 +51,13 @@ def run_after_ack(work: WorkQueue, respond: Respond, task: Callable[[], None]) -
     if reservation is None:
         respond(**blocks.busy_message().as_kwargs(), replace_original=False)
         return
-    reservation.submit(task, on_error=lambda error: report_unexpected(error, respond))
+    reservation.submit(
+        task,
+        on_error=lambda error: report_unexpected(error, respond),
+        on_dropped=lambda: tell_dropped(respond),
+    )
+
+
+def tell_dropped(respond: Respond) -> None:
+    """Tell the user their request was accepted but never worked on: the bot stopped."""
+    respond(**blocks.dropped_at_restart().as_kwargs(), replace_original=False)

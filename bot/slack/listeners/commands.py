@@ -35,7 +35,7 @@ from bot.slack.command_text import (
     Unsubscribe,
     parse_command,
 )
-from bot.slack.errors import report_unexpected
+from bot.slack.errors import report_unexpected, tell_dropped
 from bot.slack.mrkdwn import escape
 from bot.slack.status import show_status
 from bot.watcher import lifecycle, regular
@@ -84,6 +84,7 @@ def handle_scanprogress(
     reservation.submit(
         lambda: _answer(ctx, request, command, respond),
         on_error=lambda error: report_unexpected(error, respond),
+        on_dropped=lambda: tell_dropped(respond),
     )
 
 
