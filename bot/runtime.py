@@ -119,10 +119,11 @@ class Runtime:
         """No new polls or Slack work; the running poll finishes, accepted work gets up to
         ``SCANBOT_SHUTDOWN_SECONDS`` (in all); then the pools, console and database close."""
         deadline = time.monotonic() + self.settings.scanbot_shutdown_seconds
+        self.fetcher.stop_waiting()  # a cycle waiting on the console goes on with what it has
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.work.close(timeout=max(0.0, deadline - time.monotonic()))
-        self.sender.stop()
+        self.sender.stop(timeout=max(1.0, deadline - time.monotonic()))
         self.fetcher.close()
         self.store.release_lock(POLL_LOCK, owner=self.owner)
         for close in self._closers:

@@ -13,13 +13,15 @@ import logging
 import threading
 import time
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.console.errors import ConsoleError
 from bot.console.models import ProgressEntry, ScanResult
+from bot.daemonpool import DaemonPool
 from bot.frontdoor import FrontDoor
 from bot.images import ScanTarget
 from bot.services import Console
@@ -64,15 +66,18 @@ class ConsoleFetcher:
     ) -> None:
         self._console = console
         self._door = front_door if front_door is not None else FrontDoor()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scanbot-console")
+        # daemon threads: a request hanging on the console never holds up the process's exit
+        self._pool = DaemonPool(workers=workers, name="scanbot-console")
         self._inflight: dict[str, _InFlight] = {}
         self._regular: Future[list[ProgressEntry]] | None = None
         self._lock = threading.Lock()
+        self._stopping = False
+        self._waits: set[threading.Event] = set()  # the cycle's waits, ended by stop_waiting
 
     def start_regular(self) -> int:
         """Ask about the regular scan unless that request is still in flight; 1 if sent."""
         with self._lock:
-            if self._regular is not None:
+            if self._regular is not None or self._stopping:
                 return 0
             self._regular = self._pool.submit(self._progress, None)
             return 1
@@ -83,8 +88,7 @@ class ConsoleFetcher:
             future = self._regular
         if future is None:
             return None
-        with self._door.outside():
-            wait([future], timeout=budget)
+        self._wait([future], timeout=budget)
         if not future.done():
             return None
         with self._lock:
@@ -104,18 +108,19 @@ class ConsoleFetcher:
             pending: dict[str, _InFlight] = {}
             for key, group in by_key.items():
                 request = self._inflight.get(key)
+                if request is None and self._stopping:
+                    continue  # the bot is stopping: no new console requests
                 if request is None:
                     future = self._pool.submit(self._progress, group[0].target)
                     request = _InFlight(future, frozenset(w.id for w in group))
                     self._inflight[key] = request
                     sent += 1
                 pending[key] = request
-        with self._door.outside():  # the requests are pieces of their own
-            wait([request.future for request in pending.values()], timeout=budget)
+        self._wait([request.future for request in pending.values()], timeout=budget)
         answers: dict[int, Answer] = {}
         with self._lock:
             for key, request in pending.items():
-                if not request.future.done():
+                if not request.future.done() or request.future.cancelled():
                     continue
                 if self._inflight.get(key) is request:
                     del self._inflight[key]
@@ -125,13 +130,50 @@ class ConsoleFetcher:
                         answers[watch.id] = answer
         return answers, sent
 
+    def _wait(self, futures: Iterable[Future[list[ProgressEntry]]], *, timeout: float) -> None:
+        """Until every future is done, ``timeout`` passes or :meth:`stop_waiting` is called;
+        outside this thread's background piece (the requests are pieces of their own)."""
+        waiting = set(futures)
+        ended = threading.Event()
+        count_lock = threading.Lock()
+        left = [len(waiting)]
+
+        def one_done(_: Future[list[ProgressEntry]]) -> None:
+            with count_lock:
+                left[0] -= 1
+                if left[0] == 0:
+                    ended.set()
+
+        with self._lock:
+            if self._stopping or not waiting:
+                return
+            self._waits.add(ended)
+        try:
+            for future in waiting:
+                future.add_done_callback(one_done)  # at once for a future already done
+            with self._door.outside():
+                ended.wait(timeout)
+        finally:
+            with self._lock:
+                self._waits.discard(ended)
+
+    def stop_waiting(self) -> None:
+        """The bot is stopping: a cycle waiting for the console goes on at once with the
+        answers it has, and no new console request is sent."""
+        with self._lock:
+            self._stopping = True
+            for ended in self._waits:
+                ended.set()
+
     def _progress(self, target: ScanTarget | None) -> list[ProgressEntry]:
         """One console request, as a background piece: acks first (bot.frontdoor)."""
         with self._door.background():
             return self._console.progress(target)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop: requests not sent are cancelled, those in flight abandoned."""
+        self.stop_waiting()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _answer(future: Future[list[ProgressEntry]]) -> Answer:

@@ -25,6 +25,10 @@ from tests.support.harness import ALICE, BOT_TOKEN, SIGNING_SECRET
 from tests.support.process import BotProcess, bot_env, wait_for
 
 HANG_SECONDS = 60.0  # the console's delay: far longer than any shutdown may take
+#: The client's timeout for one console request: a stop that waited for the hanging request
+#: would take at least this long; one that does not takes about its grace (1-8 s).
+CONSOLE_TIMEOUT = "30"
+PROMPT = 15.0  # seconds: a prompt stop, on a loaded machine, is well under this
 
 
 @pytest.fixture
@@ -48,6 +52,7 @@ def test_sigterm_drops_unstarted_follows_telling_their_users_and_exits_in_time(
         f"sqlite:///{tmp_path / 'scanbot.db'}",
         SCANBOT_WORK_THREADS="1",
         SCANBOT_SHUTDOWN_SECONDS="1",
+        PRISMA_TIMEOUT_SECONDS=CONSOLE_TIMEOUT,
     )
     log = tmp_path / "scanbot.log"
     bot = BotProcess(env, log)
@@ -78,7 +83,7 @@ def test_sigterm_drops_unstarted_follows_telling_their_users_and_exits_in_time(
         bot.proc.send_signal(signal.SIGTERM)
         assert bot.proc.wait(timeout=30) == 0
         took = time.monotonic() - stopped_at
-        assert took < HANG_SECONDS / 2, f"the stop waited for the hanging console ({took:.1f} s)"
+        assert took < PROMPT, f"the stop waited for the hanging console ({took:.1f} s)"
 
         wait_for(lambda: slack.responses_to("follow1") and slack.responses_to("follow2"))
         for name in ("follow1", "follow2"):
@@ -93,3 +98,62 @@ def test_sigterm_drops_unstarted_follows_telling_their_users_and_exits_in_time(
     assert "1 piece(s) of Slack work still running are abandoned, 2 queued" in text
     assert "Traceback" not in text
     assert "scanbot stopped" in text
+
+
+def test_sigterm_while_the_poll_cycle_waits_on_a_hanging_console_is_prompt_and_loses_nothing(
+    slack: SlackApiStandIn, tmp_path: Path
+) -> None:
+    """The cycle stops waiting at once (its console requests are abandoned, not awaited),
+    and the next process continues the watch to its completion in the same thread."""
+    with SandboxConsole(SandboxConsoleConfig(step_seconds=2.0)).start() as console:
+        console.start_on_demand_scan("team/app", tag="1.0", discovery_total=1, images=2)
+        env = bot_env(
+            console,
+            slack,
+            f"sqlite:///{tmp_path / 'scanbot.db'}",
+            PRISMA_TIMEOUT_SECONDS=CONSOLE_TIMEOUT,
+        )
+        log = tmp_path / "scanbot.log"
+        first = BotProcess(env, log)
+        try:
+            first.wait_healthy()
+            body = slash_command_body(
+                text="team/app:1.0",
+                user_id=ALICE,
+                channel_id="C0WATCH",
+                response_url=slack.response_url("follow"),
+            )
+            httpx.post(
+                f"{first.url}/slack/events",
+                content=body,
+                headers=signed_headers(SIGNING_SECRET, body),
+                timeout=3,
+            )
+            slack.wait_for_calls("chat.postMessage", 1, timeout=20)
+            (parent,) = slack.messages("C0WATCH")
+            asked = sum(r.path.endswith("/registry/progress") for r in console.requests)
+            console.inject_fault(
+                "delay", count=10**6, delay_seconds=HANG_SECONDS, path_contains="/registry/progress"
+            )
+            console.wait_for_requests(
+                lambda r: r.path.endswith("/registry/progress"), count=asked + 1, timeout=20
+            )
+            stopped_at = time.monotonic()
+            first.proc.send_signal(signal.SIGTERM)
+            assert first.proc.wait(timeout=30) == 0
+            took = time.monotonic() - stopped_at
+            assert took < PROMPT, f"the stop waited for the console ({took:.1f} s)"
+        finally:
+            first.close()
+        console.clear_faults()
+        second = BotProcess(env, log)
+        try:
+            second.wait_healthy()
+            wait_for(
+                lambda: "complete" in json.dumps(slack.thread("C0WATCH", parent["ts"])).lower(),
+                timeout=60,
+            )
+            assert len(slack.messages("C0WATCH")) == 1  # the same thread, no second parent
+        finally:
+            second.close()
+    assert "Traceback" not in log.read_text()

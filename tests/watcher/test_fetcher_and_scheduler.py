@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.interval import IntervalTrigger
@@ -13,6 +14,7 @@ from bot.frontdoor import FrontDoor
 from bot.images import ScanTarget
 from bot.watch import Watch, WatchState
 from bot.watcher.job import ConsoleFetcher
+from bot.watcher.lifecycle import Answer
 from bot.watcher.scheduler import POLL_JOB_ID, PRUNE_JOB_ID, build_scheduler
 
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
@@ -152,6 +154,35 @@ def test_a_console_error_becomes_that_images_answer() -> None:
         assert isinstance(answers[1].error, ConsoleUnavailable)
         assert answers[2].entries is not None
     finally:
+        fetcher.close()
+
+
+def test_stop_waiting_ends_a_cycles_wait_at_once_and_sends_nothing_more() -> None:
+    """On SIGTERM a cycle waiting for a hanging console goes on with what it has, and no
+    later fetch asks the console anything."""
+    console = GatedConsole(slow={ALPINE.key})
+    fetcher = fetcher_for(console)
+    try:
+        waited: list[tuple[dict[int, Answer], int]] = []
+        cycle = threading.Thread(
+            target=lambda: waited.append(
+                fetcher.fetch([watch(1, ALPINE), watch(2, NGINX)], budget=3600)
+            )
+        )
+        cycle.start()
+        while len(console.calls) < 2:  # both requests sent; ALPINE's hangs
+            time.sleep(0.01)
+        fetcher.stop_waiting()
+        cycle.join(10)
+        assert not cycle.is_alive(), "the wait did not end"
+        ((answers, sent),) = waited
+        assert sent == 2
+        assert set(answers) <= {2}  # NGINX's answer if it came; never the hanging one
+        assert fetcher.fetch([watch(3, NGINX)], budget=3600) == ({}, 0)
+        assert fetcher.start_regular() == 0
+        assert sorted(console.calls) == sorted([ALPINE.key, NGINX.key])
+    finally:
+        console.gate.set()
         fetcher.close()
 
 
