@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from concurrent.futures import CancelledError
 from pathlib import Path
@@ -11,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.daemonpool import DaemonPool
+from tests.support.process import exits_after
 
 GUARD = 10.0  # seconds: only so that a broken pool fails instead of hanging
 
@@ -73,8 +72,7 @@ def test_shutdown_cancels_what_has_not_started_and_refuses_new_work() -> None:
 
 
 def test_work_still_running_does_not_keep_the_process_from_exiting(tmp_path: Path) -> None:
-    script = tmp_path / "stuck.py"
-    script.write_text(
+    exits_after(
         "import threading, time\n"
         "from bot.daemonpool import DaemonPool\n"
         "pool = DaemonPool(workers=1, name='stuck')\n"
@@ -82,10 +80,7 @@ def test_work_still_running_does_not_keep_the_process_from_exiting(tmp_path: Pat
         "pool.submit(lambda: (started.set(), time.sleep(600)))\n"
         "started.wait(10)\n"
         "pool.shutdown(wait=False, cancel_futures=True)\n"
-        "print('closed')\n"
+        "print('closed')\n",
+        tmp_path,
+        printed="closed",
     )
-    done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "closed"

@@ -7,8 +7,6 @@ timeout is only a guard against a hang.
 from __future__ import annotations
 
 import functools
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.workqueue import WorkQueue
+from tests.support.process import exits_after
 
 GUARD = 10.0  # seconds: only so that a broken queue fails instead of hanging
 
@@ -261,8 +260,7 @@ def test_work_submitted_after_the_stop_is_dropped_and_its_user_told() -> None:
 def test_a_stuck_piece_does_not_keep_the_process_from_exiting(tmp_path: Path) -> None:
     """Work threads are daemons: a piece stuck on a hanging console (here: a 10-minute
     sleep) is abandoned when the process exits after ``close``."""
-    script = tmp_path / "stuck.py"
-    script.write_text(
+    exits_after(
         "import threading, time\n"
         "from bot.workqueue import WorkQueue\n"
         "work = WorkQueue(threads=1, capacity=1)\n"
@@ -273,10 +271,7 @@ def test_a_stuck_piece_does_not_keep_the_process_from_exiting(tmp_path: Path) ->
         "work.reserve().submit(stuck, on_error=print)\n"
         "started.wait(10)\n"
         "work.close(timeout=0.05)\n"
-        "print('closed')\n"
+        "print('closed')\n",
+        tmp_path,
+        printed="closed",
     )
-    done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "closed"

@@ -92,3 +92,15 @@ def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def exits_after(script: str, tmp_path: Path, *, printed: str) -> None:
+    """Run ``script`` in a Python process of its own; it must exit with 0 having printed
+    exactly ``printed`` (well before 120 s: a process kept alive by a thread fails)."""
+    path = tmp_path / "script.py"
+    path.write_text(script)
+    done = subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == printed
