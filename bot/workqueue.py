@@ -20,10 +20,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 
+from bot.daemonpool import DaemonPool
 from bot.frontdoor import FrontDoor
 
 log = logging.getLogger(__name__)
@@ -74,13 +75,11 @@ class WorkQueue:
         if threads < 1 or capacity < 1:
             raise ValueError("threads and capacity must be at least 1")
         self._front_door = front_door if front_door is not None else FrontDoor()
-        self._threads = threads
+        self._pool = DaemonPool(workers=threads, name="scanbot-work")
         self._slots = threading.BoundedSemaphore(capacity)
         self._changed = threading.Condition()
-        self._pending: deque[_Piece] = deque()
-        self._workers = 0
-        self._idle_workers = 0
         self._busy = 0  # reserved, queued or running
+        self._dropped: list[_Piece] = []  # queued when the stop came: they never ran
         self._closing = False  # no new reservations
         self._stopped = False  # queued work is dropped, running work abandoned
 
@@ -93,32 +92,20 @@ class WorkQueue:
         return Reservation(self)
 
     def _queue(self, piece: _Piece) -> None:
-        with self._changed:
-            if not self._stopped:
-                self._pending.append(piece)
-                if self._idle_workers == 0 and self._workers < self._threads:
-                    self._workers += 1
-                    number = self._workers
-                    threading.Thread(
-                        target=self._worker, name=f"scanbot-work-{number}", daemon=True
-                    ).start()
-                self._changed.notify()
-                return
-        self._release()  # submitted after the stop: it never runs
-        _tell_dropped([piece], deadline=time.monotonic() + NOTICE_SECONDS)
+        try:
+            future = self._pool.submit(self._run, piece)
+        except RuntimeError:  # submitted after the stop: it never runs
+            self._release()
+            _tell_dropped([piece], deadline=time.monotonic() + NOTICE_SECONDS)
+            return
 
-    def _worker(self) -> None:
-        while True:
-            with self._changed:
-                self._idle_workers += 1
-                while not self._pending and not self._stopped:
-                    self._changed.wait()
-                self._idle_workers -= 1
-                if self._stopped:
-                    self._workers -= 1
-                    return
-                piece = self._pending.popleft()
-            self._run(piece)
+        def cancelled_by_the_stop(done: Future[None]) -> None:
+            if done.cancelled():
+                with self._changed:
+                    self._dropped.append(piece)
+                self._release()
+
+        future.add_done_callback(cancelled_by_the_stop)
 
     def _run(self, piece: _Piece) -> None:
         try:
@@ -160,19 +147,14 @@ class WorkQueue:
         """Take no new work; finish what was accepted for up to ``timeout`` seconds; then
         drop what has not started (its users are told) and abandon what still runs."""
         self._closing = True
-        if self.wait_idle(timeout):
-            with self._changed:
-                self._stopped = True
-                self._changed.notify_all()
+        finished = self.wait_idle(timeout)
+        self._stopped = True
+        self._pool.shutdown(wait=False, cancel_futures=not finished)
+        if finished:
             return
         with self._changed:
-            self._stopped = True
-            dropped = list(self._pending)
-            self._pending.clear()
-            running = self._busy - len(dropped)
-            self._changed.notify_all()
-        for _ in dropped:
-            self._release()
+            dropped, self._dropped = self._dropped, []
+            running = self._busy
         log.warning(
             "stopping: %d piece(s) of Slack work still running are abandoned, %d queued "
             "one(s) dropped (their users are asked to try again)",

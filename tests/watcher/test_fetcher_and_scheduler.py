@@ -170,7 +170,9 @@ def test_stop_waiting_ends_a_cycles_wait_at_once_and_sends_nothing_more() -> Non
             )
         )
         cycle.start()
+        deadline = time.monotonic() + 10
         while len(console.calls) < 2:  # both requests sent; ALPINE's hangs
+            assert time.monotonic() < deadline, "the requests were not sent"
             time.sleep(0.01)
         fetcher.stop_waiting()
         cycle.join(10)
