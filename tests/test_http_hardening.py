@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from bot.sandbox.slack.signing import block_action_body, signed_headers
+from bot.sandbox.slack.signing import block_action_body, signed_headers, slash_command_body
 from bot.server import ServerLimits
 from bot.slack.guard import RefusedError, ReplayCache, SlackRequestGuard, read_body
 from tests.hardening.support import (
@@ -204,6 +204,32 @@ def test_refusal_log_lines_carry_no_response_url_or_signature(
     assert "hooks.slack.test" not in logged
     assert headers["X-Slack-Signature"] not in logged
     _assert_no_tracebacks(caplog)
+
+
+# --- bodies bolt would misread ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "user_name", "answered"),
+    [
+        ("team/payload-api:1.0", "alice", "Looking up"),
+        ("payload", "alice", "payload"),
+        ("help", "payload.admin", "/scanprogress"),
+    ],
+)
+def test_a_command_that_mentions_payload_anywhere_is_answered_like_any_other(
+    guarded: BotHarness, text: str, user_name: str, answered: str
+) -> None:
+    """bolt reads any form body containing the word "payload" as an interaction and finds
+    none (``Unhandled request``, 404): the guard hands it a body that parses the same
+    without that word, so ``/scanprogress team/payload-api:1.0`` works as usual."""
+    body = slash_command_body(
+        text=text, user_name=user_name, response_url=guarded.slack.response_url("payload")
+    )
+    assert b"payload" in body
+    answer = _post(guarded, body, signed_headers(SIGNING_SECRET, body))
+    assert answer.status_code == 200, answer.text
+    assert answered in answer.text
 
 
 # --- replay ----------------------------------------------------------------------------

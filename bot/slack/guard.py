@@ -144,8 +144,9 @@ def check_shape(
     *,
     commands: frozenset[str] = DEFAULT_COMMANDS,
     interaction_types: frozenset[str] = DEFAULT_INTERACTION_TYPES,
-) -> None:
-    """Refuse (400) a verified body that bolt could not parse into a request it handles.
+) -> bytes:
+    """Refuse (400) a verified body that bolt could not parse into a request it handles;
+    else the body to hand bolt (the same form; see :func:`_as_bolt_reads_it`).
 
     Only ``commands`` and ``interaction_types`` reach bolt: its matchers and its
     "unhandled request" warning fail on odd shapes of payloads no listener wants."""
@@ -174,7 +175,21 @@ def check_shape(
         _check_command(form, commands)
     elif "ssl_check" not in form:
         raise RefusedError(400, "form is neither a slash command nor an interaction payload")
+    if "payload" not in form:
+        text = _as_bolt_reads_it(text)
     _check_bolt_parses(text)
+    return text.encode("utf-8")
+
+
+def _as_bolt_reads_it(form: str) -> str:
+    """A form without a ``payload`` field that bolt parses as the same form.
+
+    bolt's parser takes any form body in which the word ``payload`` appears *anywhere* —
+    a slash command's text ``team/payload-api:1.0``, a channel or user name — for an
+    interaction, finds no ``payload`` field and dispatches an empty request (404,
+    "Unhandled request"). Percent-encoding one letter of the word changes nothing that
+    ``parse_qsl`` decodes; the signature was checked over the bytes Slack sent."""
+    return form.replace("payload", "%70ayload")
 
 
 def _check_payload(raw: str, interaction_types: frozenset[str]) -> None:
@@ -280,7 +295,7 @@ class SlackRequestGuard:
             if self._replays.seen_before(str(environ["HTTP_X_SLACK_SIGNATURE"])):
                 log.info("ignored a replayed Slack request from %s", _client(environ))
                 return _answer(start_response, 200, b"")
-            check_shape(
+            body = check_shape(
                 body,
                 str(environ.get("CONTENT_TYPE") or ""),
                 commands=self._commands,
