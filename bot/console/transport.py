@@ -72,6 +72,17 @@ class ConsoleHttp:
         #: The URL of each (path, query) sent so far: parsing one costs more than the rest of
         #: the client's work, and a poll cycle asks for the same images every time.
         self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
+        #: One retry policy for every request, built once as ``stamina.retry`` builds its
+        #: own: a new one per request is a reference cycle (10 objects) left to the cyclic
+        #: collector.  Each iteration has its own state, so threads share it safely.
+        self._retrying = stamina.retry_context(
+            on=_is_transient,
+            attempts=RETRY_ATTEMPTS,
+            timeout=RETRY_TIMEOUT,
+            wait_initial=0.2,
+            wait_max=5.0,
+            wait_jitter=0.2,
+        )
         self._http = httpx.Client(
             auth=auth,
             transport=transport,
@@ -99,19 +110,15 @@ class ConsoleHttp:
         """One logical request: transient failures are retried with backoff and jitter."""
         attempts = 0
         try:
-            for attempt in stamina.retry_context(
-                on=_is_transient,
-                attempts=RETRY_ATTEMPTS,
-                timeout=RETRY_TIMEOUT,
-                wait_initial=0.2,
-                wait_max=5.0,
-                wait_jitter=0.2,
-            ):
+            for attempt in self._retrying:
+                # Refusals (RateLimited) are raised outside the attempt: one raised inside
+                # it is kept in tenacity's Future, a reference cycle only the cyclic
+                # collector frees (docs/performance.md, "Garbage").
+                self._gate.check(f"{method} {path}", endpoint=path)
+                if limiter is not None:
+                    limiter.acquire()
                 with attempt:
                     attempts += 1
-                    self._gate.check(f"{method} {path}", endpoint=path)
-                    if limiter is not None:
-                        limiter.acquire()
                     answer = self._send_once(method, path, params, json, authenticated)
                     if answer.status in TRANSIENT_STATUSES:
                         raise _TransientStatusError(answer)
