@@ -19,6 +19,7 @@ import logging
 import resource
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -113,6 +114,13 @@ def create_http_server(
         options["map"] = socket_map
     return create_server(app, host=host, port=port, **options)
 
+
+#: How long a thread may hold the interpreter lock while another waits for it (CPython's
+#: default is 5 ms).  Background work (a follow's database writes and Slack call, the poll
+#: cycle) is CPU in this process; a request handed between waitress's threads waits up to
+#: this long at each hand-over.  1 ms keeps acks prompt beside it (docs/performance.md,
+#: "The interpreter lock's switch interval").
+SWITCH_INTERVAL_SECONDS = 0.001
 
 #: Descriptors the process needs besides its HTTP connections (database, console, Slack...).
 _SPARE_FDS = 128
@@ -269,6 +277,8 @@ def serve(
         raise SystemExit(0)  # waitress's loop catches it and stops its workers
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous_switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     try:
         runtime.start()
         if runtime.settings.socket_mode:
@@ -292,5 +302,6 @@ def serve(
         if socket_mode is not None:
             socket_mode.close()  # type: ignore[no-untyped-call]
         runtime.shutdown()
+        sys.setswitchinterval(previous_switch_interval)
         for sig, handler in previous.items():
             signal.signal(sig, handler)

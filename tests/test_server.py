@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import gc
+import os
+import signal
+import sys
 from pathlib import Path
 from wsgiref.util import setup_testing_defaults
 
 import httpx
 
-from bot.server import build_wsgi_app
-from tests.support.harness import running_bot
+from bot.runtime import build_runtime
+from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
+from bot.sandbox.slack.api import SlackApiStandIn
+from bot.server import SWITCH_INTERVAL_SECONDS, build_wsgi_app, serve
+from tests.support.harness import BOT_TOKEN, harness_settings, running_bot
 
 
 def test_healthz_is_503_until_the_scheduler_runs_then_200(tmp_path: Path) -> None:
@@ -43,3 +50,29 @@ def test_in_socket_mode_the_http_server_answers_health_checks_only(tmp_path: Pat
 
         assert call("POST", "/slack/events").startswith("404")
         assert call("GET", "/healthz").startswith("503")  # scheduler not started in tests
+
+
+def test_serve_shortens_the_interpreter_switch_interval_while_serving_then_restores_it(
+    tmp_path: Path,
+) -> None:
+    """A request handed between waitress's threads waits at most this long for the lock."""
+    seen: list[float] = []
+
+    def listening(_port: int) -> None:
+        seen.append(sys.getswitchinterval())
+        os.kill(os.getpid(), signal.SIGTERM)  # serve's handler stops it, as in production
+
+    before = sys.getswitchinterval()
+    try:
+        with (
+            SandboxConsole(SandboxConsoleConfig()).start() as console,
+            SlackApiStandIn(token=BOT_TOKEN).start() as slack,
+        ):
+            settings = harness_settings(console, slack, tmp_path / "scanbot.db")
+            runtime = build_runtime(settings, channel_interval=0.0)
+            serve(runtime, host="127.0.0.1", port=0, on_listening=listening)
+    finally:
+        gc.unfreeze()  # serve froze the test process's heap once listening
+    assert seen == [SWITCH_INTERVAL_SECONDS]
+    assert before > SWITCH_INTERVAL_SECONDS
+    assert sys.getswitchinterval() == before
