@@ -14,6 +14,13 @@ triggers, and so swell the old generation until it is walked again.
   are freed by reference counting when it ends; without collections during it they are
   never promoted, and the old generation stays small.  A cycle is bounded by the poll
   interval, so the cyclic garbage it may hold back is too.
+
+The pause is cheap only if little cyclic garbage is made while it lasts, by any thread:
+everything left in a reference cycle meanwhile is walked by the first collection after it,
+with the lock held.  Console requests used to leave ~70 objects each in cycles (httpx's
+response and stream, stamina's policy, refusals kept by tenacity): at a 2 s poll with
+10,000 watches that made collections of 50,000+ objects and 100-544 ms pauses in the acks.
+They leave none now; ``tests/console/test_garbage.py`` keeps it so.
 """
 
 from __future__ import annotations

@@ -57,6 +57,7 @@ class BenchConfig:
     change_steps: tuple[int, int] = (1, 2)  # discovery items, images
     change_step_seconds: float = 2.5
     burst: int = 200  # follows sent at once, each from its own channel
+    burst_rounds: int = 2  # ... to the bot and to the bolt app, who goes first alternating
     hang_seconds: float = 5.0  # how long each console request hangs in that phase
     busy_step_seconds: float = 2.0  # a step of the busy channel's scans
     busy_channel: int = 10  # watches in one channel whose scans all move in one cycle
@@ -194,8 +195,10 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
                 console,
                 slack,
                 url=url,
+                baseline_url=f"http://127.0.0.1:{baseline_port}",
                 secret=SECRET,
                 burst=cfg.burst,
+                rounds=cfg.burst_rounds,
                 degraded=cfg.degraded,
                 hang_seconds=cfg.hang_seconds,
             )

@@ -138,13 +138,16 @@ def bursts(
     slack: SlackApiStandIn,
     *,
     url: str,
+    baseline_url: str,
     secret: str,
     burst: int,
+    rounds: int,
     degraded: int,
     hang_seconds: float,
 ) -> dict[str, Any]:
-    """Follows all at once from as many channels; help and follows while every Slack call
-    is answered 429, and while the console hangs.  Only the bot: the baseline does no work."""
+    """Follows all at once from as many channels, beside the minimal bolt app; then help and
+    follows while every Slack call is answered 429, and while the console hangs (only the
+    bot: the baseline calls neither Slack nor the console)."""
     events = f"{url}/slack/events"
     figures: dict[str, Any] = {}
 
@@ -156,13 +159,15 @@ def bursts(
         return texts
 
     slack.clear()
-    at_once = follows("burst", burst)
-    samples = tools.command_burst(
-        events, secret, at_once, concurrency=burst, response_url=slack.response_url("burst")
+    figures["follow_burst"], figures["follow_burst_bolt"] = _at_once(
+        console,
+        slack,
+        events=events,
+        baseline_events=f"{baseline_url}/slack/events",
+        secret=secret,
+        burst=burst,
+        rounds=rounds,
     )
-    figures["follow_burst"] = tools.summary_ms(samples)
-    figures["follow_burst"]["concurrency"] = burst
-    figures["follow_burst"].update(follow_outcomes(slack, burst, "burst"))
     for name in ("chat.postMessage", "chat.update", "conversations.replies"):
         slack.rate_limit_next(name, count=10**6)
     figures["slack_429"] = _degraded(secret, degraded, events, follows("limited", degraded), slack)
@@ -176,6 +181,45 @@ def bursts(
     finally:
         console.clear_faults()
     return figures
+
+
+def _at_once(
+    console: SandboxConsole,
+    slack: SlackApiStandIn,
+    *,
+    events: str,
+    baseline_events: str,
+    secret: str,
+    burst: int,
+    rounds: int,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``burst`` follows of new images at once, ``rounds`` times, to the bot and to the bolt
+    app alternately (who goes first alternating, as in the ack phase); after the bot's, the
+    next burst waits until each got its parent posted.  Each side's samples pooled."""
+    hook = "burst"
+    respond = slack.response_url(hook)
+    pooled: dict[str, list[float]] = {"scanbot": [], "minimal_bolt": []}
+    round_p99: dict[str, list[float]] = {"scanbot": [], "minimal_bolt": []}
+    targets = {"scanbot": events, "minimal_bolt": baseline_events}
+    for r in range(rounds):
+        texts = []
+        for i in range(burst):
+            console.start_on_demand_scan(f"bench/burst{r}x{i}", tag="1.0", images=1000)
+            texts.append((f"CBURST{r}X{i:05d}", f"bench/burst{r}x{i}:1.0"))
+        for who in ("scanbot", "minimal_bolt") if r % 2 == 0 else ("minimal_bolt", "scanbot"):
+            samples = tools.command_burst_process(
+                targets[who], secret, texts, concurrency=burst, response_url=respond
+            )
+            pooled[who].extend(samples)
+            round_p99[who].append(tools.summary_ms(samples)["p99"])
+            if who == "scanbot":
+                follow_outcomes(slack, burst * (r + 1), hook)
+    bot: dict[str, Any] = dict(tools.summary_ms(pooled["scanbot"]))
+    bot.update(concurrency=burst, round_p99=round_p99["scanbot"])
+    bot.update(follow_outcomes(slack, burst * rounds, hook))
+    bolt: dict[str, Any] = dict(tools.summary_ms(pooled["minimal_bolt"]))
+    bolt.update(concurrency=burst, round_p99=round_p99["minimal_bolt"])
+    return bot, bolt
 
 
 def _degraded(

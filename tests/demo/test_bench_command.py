@@ -34,7 +34,12 @@ def test_scanbot_bench_tiny_json_reports_every_figure_and_the_machine() -> None:
                 # measured in rounds, bot and baseline interleaved
                 assert len(figures["round_p99"]) == doc["config"]["ack_rounds"]
     bot = doc["ack_ms"]["scanbot"]
-    assert bot["follow_burst"]["n"] == doc["config"]["burst"]
+    for who in ("follow_burst", "follow_burst_bolt"):  # all at once, bot and bolt, in rounds
+        burst = bot[who]
+        assert burst["n"] == doc["config"]["burst"] * doc["config"]["burst_rounds"]
+        assert burst["concurrency"] == doc["config"]["burst"]
+        assert len(burst["round_p99"]) == doc["config"]["burst_rounds"]
+        assert 0 < burst["p50"] <= burst["p99"] <= burst["max"]
     for phase in ("slack_429", "console_hanging"):  # acks while Slack or the console fail
         for kind in ("help", "follow"):
             assert bot[phase][kind]["n"] == doc["config"]["degraded"]
@@ -66,6 +71,7 @@ def test_scanbot_bench_tiny_json_reports_every_figure_and_the_machine() -> None:
         "startup_seconds",
         "ack_p99_follow_c20_vs_bolt",
         "follow_burst_max_under_3s",
+        "ack_p99_follow_burst_vs_bolt",
         "acks_while_slack_429_under_3s",
         "acks_while_console_hanging_under_3s",
         "cycle_under_poll_interval",
