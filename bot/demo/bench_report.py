@@ -67,42 +67,35 @@ def render_table(result: dict[str, Any]) -> str:
         mark = "" if met is None else ("met" if met else "MISSED")
         lines.append(f"{name:<52} {value:>24}  {mark}")
 
+    def beside_bolt(name: str, bot: dict[str, Any], base: dict[str, Any], met: bool) -> None:
+        row(name, f"{bot['p50']:.1f}/{bot['p99']:.1f}/{bot['max']:.1f}", met)
+        row(
+            "  minimal bolt app, same requests",
+            f"{base['p50']:.1f}/{base['p99']:.1f}/{base['max']:.1f}",
+        )
+        row(
+            "  p99 of each round, bot | bolt",
+            " ".join(f"{x:.0f}" for x in bot.get("round_p99", []))
+            + " | "
+            + " ".join(f"{x:.0f}" for x in base.get("round_p99", [])),
+        )
+
     for kind in ("help", "follow"):
         for level in ("c1", "c20"):
-            bot = result["ack_ms"]["scanbot"][kind][level]
-            base = result["ack_ms"]["minimal_bolt"][kind][level]
-            met = t[f"ack_p99_{kind}_{level}_vs_bolt"]["met"]
-            row(
-                f"ack {kind} {level} n={bot['n']} p50/p99/max ms",
-                f"{bot['p50']:.1f}/{bot['p99']:.1f}/{bot['max']:.1f}",
-                met,
-            )
-            row(
-                "  minimal bolt app, same requests",
-                f"{base['p50']:.1f}/{base['p99']:.1f}/{base['max']:.1f}",
-            )
-            row(
-                "  p99 of each round, bot | bolt",
-                " ".join(f"{x:.0f}" for x in bot.get("round_p99", []))
-                + " | "
-                + " ".join(f"{x:.0f}" for x in base.get("round_p99", [])),
+            figures = result["ack_ms"]["scanbot"][kind][level]
+            beside_bolt(
+                f"ack {kind} {level} n={figures['n']} p50/p99/max ms",
+                figures,
+                result["ack_ms"]["minimal_bolt"][kind][level],
+                t[f"ack_p99_{kind}_{level}_vs_bolt"]["met"],
             )
     bot = result["ack_ms"]["scanbot"]
-    b, base = bot["follow_burst"], bot["follow_burst_bolt"]
-    row(
+    b = bot["follow_burst"]
+    beside_bolt(
         f"ack follow, {b['concurrency']} at once, n={b['n']} p50/p99/max ms",
-        f"{b['p50']:.1f}/{b['p99']:.1f}/{b['max']:.1f}",
+        b,
+        bot["follow_burst_bolt"],
         t["ack_p99_follow_burst_vs_bolt"]["met"] and t["follow_burst_max_under_3s"]["met"],
-    )
-    row(
-        "  minimal bolt app, same requests",
-        f"{base['p50']:.1f}/{base['p99']:.1f}/{base['max']:.1f}",
-    )
-    row(
-        "  p99 of each round, bot | bolt",
-        " ".join(f"{x:.0f}" for x in b.get("round_p99", []))
-        + " | "
-        + " ".join(f"{x:.0f}" for x in base.get("round_p99", [])),
     )
     for phase, label in (("slack_429", "Slack answers 429"), ("console_hanging", "console hangs")):
         for kind in ("help", "follow"):
