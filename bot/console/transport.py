@@ -113,7 +113,8 @@ class ConsoleHttp:
             for attempt in self._retrying:
                 # Refusals (RateLimited) are raised outside the attempt: one raised inside
                 # it is kept in tenacity's Future, a reference cycle only the cyclic
-                # collector frees (docs/performance.md, "Garbage").
+                # collector frees (docs/performance.md, "Garbage: what the profile
+                # showed").
                 self._gate.check(f"{method} {path}", endpoint=path)
                 if limiter is not None:
                     limiter.acquire()
