@@ -160,13 +160,11 @@ def bursts(
 
     slack.clear()
     figures["follow_burst"], figures["follow_burst_bolt"] = _at_once(
-        console,
         slack,
+        [follows(f"burst{r}x", burst) for r in range(rounds)],
         events=events,
         baseline_events=f"{baseline_url}/slack/events",
         secret=secret,
-        burst=burst,
-        rounds=rounds,
     )
     for name in ("chat.postMessage", "chat.update", "conversations.replies"):
         slack.rate_limit_next(name, count=10**6)
@@ -184,28 +182,23 @@ def bursts(
 
 
 def _at_once(
-    console: SandboxConsole,
     slack: SlackApiStandIn,
+    rounds: list[list[tuple[str, str]]],
     *,
     events: str,
     baseline_events: str,
     secret: str,
-    burst: int,
-    rounds: int,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``burst`` follows of new images at once, ``rounds`` times, to the bot and to the bolt
-    app alternately (who goes first alternating, as in the ack phase); after the bot's, the
-    next burst waits until each got its parent posted.  Each side's samples pooled."""
+    """Each round's follows all at once, to the bot and to the bolt app (who goes first
+    alternating, as in the ack phase); after the bot's, the next burst waits until each got
+    its parent posted.  Each side's samples pooled."""
     hook = "burst"
     respond = slack.response_url(hook)
     pooled: dict[str, list[float]] = {"scanbot": [], "minimal_bolt": []}
     round_p99: dict[str, list[float]] = {"scanbot": [], "minimal_bolt": []}
     targets = {"scanbot": events, "minimal_bolt": baseline_events}
-    for r in range(rounds):
-        texts = []
-        for i in range(burst):
-            console.start_on_demand_scan(f"bench/burst{r}x{i}", tag="1.0", images=1000)
-            texts.append((f"CBURST{r}X{i:05d}", f"bench/burst{r}x{i}:1.0"))
+    burst = len(rounds[0])
+    for r, texts in enumerate(rounds):
         for who in ("scanbot", "minimal_bolt") if r % 2 == 0 else ("minimal_bolt", "scanbot"):
             samples = tools.command_burst_process(
                 targets[who], secret, texts, concurrency=burst, response_url=respond
@@ -216,7 +209,7 @@ def _at_once(
                 follow_outcomes(slack, burst * (r + 1), hook)
     bot: dict[str, Any] = dict(tools.summary_ms(pooled["scanbot"]))
     bot.update(concurrency=burst, round_p99=round_p99["scanbot"])
-    bot.update(follow_outcomes(slack, burst * rounds, hook))
+    bot.update(follow_outcomes(slack, burst * len(rounds), hook))
     bolt: dict[str, Any] = dict(tools.summary_ms(pooled["minimal_bolt"]))
     bolt.update(concurrency=burst, round_p99=round_p99["minimal_bolt"])
     return bot, bolt
