@@ -16,15 +16,16 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.collector import without_collections
+from bot.config.settings import Settings
 from bot.console.client import ConsoleClient
 from bot.console.observer import FanOut
 from bot.delivery.sender import Sender
-from bot.frontdoor import FrontDoor
-from bot.health import Health, observed_cycle
-from bot.metrics import Metrics, StateSample
-from bot.services import Console, Services, utc_now
-from bot.settings import Settings
+from bot.domain.ports import Console, utc_now
+from bot.process.collector import without_collections
+from bot.process.frontdoor import FrontDoor
+from bot.process.health import Health, observed_cycle
+from bot.process.metrics import Metrics, StateSample
+from bot.process.workqueue import WorkQueue
 from bot.slack.app import App, WebClient, build_app, build_web_client
 from bot.slack.digest_poster import SlackDigestPoster
 from bot.slack.notifier import SlackNotifier
@@ -40,8 +41,8 @@ from bot.watcher.job import (
 )
 from bot.watcher.lifecycle import WatchContext
 from bot.watcher.scheduler import add_digest_job, build_scheduler
+from bot.watcher.services import Services
 from bot.watcher.supervisor import PollSupervisor
-from bot.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
-from bot.collector import freeze_startup_heap
-from bot.metrics import CONTENT_TYPE
+from bot.process.collector import freeze_startup_heap
+from bot.process.metrics import CONTENT_TYPE
 from bot.runtime import Runtime
 from bot.slack.guard import DEFAULT_MAX_BODY_BYTES, ReplayCache, SlackRequestGuard
 from bot.slack.listeners.commands import COMMAND

@@ -1,10 +1,10 @@
-"""bot.collector: when the cyclic garbage collector may run (off the acks' way)."""
+"""bot.process.collector: when the cyclic garbage collector may run (off the acks' way)."""
 
 from __future__ import annotations
 
 import gc
 
-from bot.collector import freeze_startup_heap, paused
+from bot.process.collector import freeze_startup_heap, paused
 
 
 def test_freezing_the_start_up_heap_hides_it_from_later_collections() -> None:

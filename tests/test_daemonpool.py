@@ -1,4 +1,4 @@
-"""bot.daemonpool: an executor whose threads never hold up the process's exit."""
+"""bot.process.daemonpool: an executor whose threads never hold up the process's exit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.daemonpool import DaemonPool
+from bot.process.daemonpool import DaemonPool
 from tests.support.process import exits_after
 
 GUARD = 10.0  # seconds: only so that a broken pool fails instead of hanging
@@ -74,7 +74,7 @@ def test_shutdown_cancels_what_has_not_started_and_refuses_new_work() -> None:
 def test_work_still_running_does_not_keep_the_process_from_exiting(tmp_path: Path) -> None:
     exits_after(
         "import threading, time\n"
-        "from bot.daemonpool import DaemonPool\n"
+        "from bot.process.daemonpool import DaemonPool\n"
         "pool = DaemonPool(workers=1, name='stuck')\n"
         "started = threading.Event()\n"
         "pool.submit(lambda: (started.set(), time.sleep(600)))\n"

@@ -1,4 +1,4 @@
-"""bot.estimate: a rate and the time left, never from one sample, worded for people."""
+"""bot.domain.estimate: a rate and the time left, never from one sample, worded for people."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.estimate import MIN_IMAGES, MIN_SECONDS, estimate, estimate_text, sample
-from bot.follow_state import FollowState
-from bot.notify import Estimate
-from bot.progress import Phase, ProgressSnapshot
-from bot.steps import Step
+from bot.domain.estimate import MIN_IMAGES, MIN_SECONDS, estimate, estimate_text, sample
+from bot.domain.events import Estimate
+from bot.domain.follow_state import FollowState
+from bot.domain.progress import Phase, ProgressSnapshot
+from bot.domain.steps import Step
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

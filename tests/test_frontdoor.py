@@ -1,4 +1,4 @@
-"""bot.frontdoor: background work gives way to the Slack requests being answered.
+"""bot.process.frontdoor: background work gives way to the Slack requests being answered.
 
 Time is a hand-driven clock wherever the rule depends on it (``linger``, ``patience``);
 threads are held on ``threading.Event`` gates, and the only real waits are guards that
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from bot.frontdoor import FrontDoor
-from bot.workqueue import WorkQueue
+from bot.process.frontdoor import FrontDoor
+from bot.process.workqueue import WorkQueue
 from tests.support.harness import running_bot
 
 GUARD = 10.0  # seconds: only so that a broken gate fails instead of hanging

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.images import ImageReferenceError, ScanTarget, parse_image_reference
+from bot.domain.images import ImageReferenceError, ScanTarget, parse_image_reference
 
 HEX = "0123456789abcdef" * 4  # 64 lowercase hex digits
 DIGEST = f"sha256:{HEX}"

@@ -8,7 +8,12 @@ import logging
 
 import pytest
 
-from bot.logging_setup import SecretMaskingFilter, build_handler, configure_logging, mask_secrets
+from bot.process.logging_setup import (
+    SecretMaskingFilter,
+    build_handler,
+    configure_logging,
+    mask_secrets,
+)
 
 
 @pytest.mark.parametrize(

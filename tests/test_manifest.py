@@ -16,11 +16,11 @@ from jsonschema import Draft7Validator
 from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 
+from bot.process.workqueue import WorkQueue
 from bot.sandbox.slack import SlackApiStandIn
 from bot.sandbox.slack.signing import signed_headers, slash_command_body
 from bot.slack.listeners import register_listeners
 from bot.watcher.lifecycle import WatchContext
-from bot.workqueue import WorkQueue
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT.parent / "shared" / "reference" / "slack-app-manifest.schema.1.0.0.json"

@@ -13,8 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.console.client import ConsoleClient
 from bot.console.errors import AuthenticationFailed, ConsoleUnavailable
 from bot.console.observer import outcome_of
-from bot.health import Health, observed_cycle
-from bot.metrics import Metrics, StateSample
+from bot.process.health import Health, observed_cycle
+from bot.process.metrics import Metrics, StateSample
 from tests.console.conftest import FakeConsole, console_settings
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.console.models import ProgressEntry
-from bot.progress import (
+from bot.domain.console_types import ProgressEntry
+from bot.domain.progress import (
     ERROR_LIMIT,
     SUSPICIOUS_NOTE,
     TITLE_LIMIT,
@@ -20,7 +20,7 @@ from bot.progress import (
     interpret,
     snapshot,
 )
-from bot.steps import MAX_STEP_COUNT, Step
+from bot.domain.steps import MAX_STEP_COUNT, Step
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

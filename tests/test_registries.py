@@ -1,14 +1,14 @@
-"""bot.registries: which registries a regular scan is busy with, from untrusted step titles."""
+"""bot.domain.registries: which registries a regular scan is busy with (untrusted titles)."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.console.models import ProgressEntry
-from bot.progress import Phase, ProgressSnapshot, snapshot
-from bot.registries import MAX_NAME, MAX_NAMES, busy_registries, registry_lines
-from bot.steps import Step
+from bot.domain.console_types import ProgressEntry
+from bot.domain.progress import Phase, ProgressSnapshot, snapshot
+from bot.domain.registries import MAX_NAME, MAX_NAMES, busy_registries, registry_lines
+from bot.domain.steps import Step
 
 DISCOVERY_TITLE = "Step 1/2 discovering tags in registries {names}: Discovered 3 of 10 repositories"
 SCAN_TITLE = "Step 2/2 scanning images in registries {names}: Scanned 4 of 20 images"

@@ -1,12 +1,12 @@
-"""bot.results: is a result this scan's, how it differs from the baseline, its console link."""
+"""bot.domain.results: is a result this scan's, its diff from the baseline, its console link."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from bot.console.models import ScanResult, SeverityCounts
-from bot.images import ScanTarget
-from bot.results import console_link, is_fresh, severity_diff
+from bot.domain.console_types import ScanResult, SeverityCounts
+from bot.domain.images import ScanTarget
+from bot.domain.results import console_link, is_fresh, severity_diff
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 
+from bot.cli.terminal import EXIT_CONSOLE, EXIT_OK, EXIT_SCAN_FAILED, show_progress
 from bot.console.errors import ConsoleUnavailable
-from bot.console.models import ProgressEntry, RegistryStatus, ScanResult
-from bot.images import ScanTarget
-from bot.steps import Step
-from bot.terminal import EXIT_CONSOLE, EXIT_OK, EXIT_SCAN_FAILED, show_progress
+from bot.domain.console_types import ProgressEntry, RegistryStatus, ScanResult
+from bot.domain.images import ScanTarget
+from bot.domain.steps import Step
 
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
 
@@ -124,7 +124,7 @@ def test_console_text_cannot_send_escape_sequences_to_the_terminal() -> None:
 
 
 def test_empty_after_running_shows_every_step_done_like_slack_does() -> None:
-    """The rule lives in bot.progress.interpret: the terminal reports 4/4, not the last 2/4."""
+    """The rule is bot.domain.progress.interpret: the terminal reports 4/4, not the last 2/4."""
     console = ScriptedConsole([entry((1, 1), (4, 2), ongoing=True)], [])
     code, out, _ = run(console, watch=True)
     final = out.split("alpine:3.16: ")[-1]

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.text import ELLIPSIS, is_invisible, one_line, printable, strip_controls, truncate
+from bot.domain.text import ELLIPSIS, is_invisible, one_line, printable, strip_controls, truncate
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""bot.workqueue: the bounded queue for the work after an ack.
+"""bot.process.workqueue: the bounded queue for the work after an ack.
 
 Work is held on ``threading.Event`` gates, so no test depends on timing; ``wait_idle``'s
 timeout is only a guard against a hang.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.workqueue import WorkQueue
+from bot.process.workqueue import WorkQueue
 from tests.support.process import exits_after
 
 GUARD = 10.0  # seconds: only so that a broken queue fails instead of hanging
@@ -262,7 +262,7 @@ def test_a_stuck_piece_does_not_keep_the_process_from_exiting(tmp_path: Path) ->
     sleep) is abandoned when the process exits after ``close``."""
     exits_after(
         "import threading, time\n"
-        "from bot.workqueue import WorkQueue\n"
+        "from bot.process.workqueue import WorkQueue\n"
         "work = WorkQueue(threads=1, capacity=1)\n"
         "started = threading.Event()\n"
         "def stuck():\n"

@@ -28,6 +28,7 @@ from types import TracebackType
 
 import httpx
 
+from bot.config.settings import Settings
 from bot.console.answers import Answer, decode_json, not_the_api
 from bot.console.auth import BearerTokenAuth, TokenManager
 from bot.console.errors import (
@@ -41,14 +42,7 @@ from bot.console.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from bot.console.models import (
-    ProgressEntry,
-    RegistryStatus,
-    ScanResult,
-    parse_progress,
-    parse_registry_status,
-    parse_scan_results,
-)
+from bot.console.models import parse_progress, parse_registry_status, parse_scan_results
 from bot.console.observer import ConsoleObserver, outcome_of
 from bot.console.ratelimit import RetryAfterGate, SlidingWindowLimiter
 from bot.console.redact import Redactor
@@ -60,8 +54,8 @@ from bot.console.wire import (
     retry_after_seconds,
     version_tuple,
 )
-from bot.images import ScanTarget
-from bot.settings import Settings
+from bot.domain.console_types import ProgressEntry, RegistryStatus, ScanResult
+from bot.domain.images import ScanTarget
 
 logger = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ import httpx
 import stamina
 
 from bot import __version__
+from bot.config.settings import Settings, SettingsError
 from bot.console.answers import Answer, read_answer, transport_failure
 from bot.console.errors import ConsoleUnavailable, UnexpectedResponse
 from bot.console.ratelimit import RetryAfterGate, SlidingWindowLimiter
 from bot.console.redact import Redactor
-from bot.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 

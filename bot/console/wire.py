@@ -12,8 +12,8 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 from bot.console.errors import UnexpectedResponse
-from bot.images import ScanTarget
-from bot.text import truncate
+from bot.domain.images import ScanTarget
+from bot.domain.text import truncate
 
 DETAIL_MAX = 300
 _VERSION = re.compile(r"^\s*v?(\d+)\.(\d+)")

@@ -31,11 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import assert_never
 
-from bot.delivery import codec
-from bot.delivery.codec import CodecError
-from bot.delivery.owed import FINAL_PRIORITY, Kind
-from bot.frontdoor import FrontDoor
-from bot.notify import (
+from bot.domain.events import (
     Completed,
     ContentRejected,
     DeliveryFailed,
@@ -45,8 +41,11 @@ from bot.notify import (
     MessageGone,
     NotAuthorized,
 )
-from bot.services import Notifier, ThreadState
-from bot.store import Store
+from bot.domain.owed import FINAL_PRIORITY, Kind
+from bot.domain.ports import Notifier, ThreadState
+from bot.process.frontdoor import FrontDoor
+from bot.store import Store, codec
+from bot.store.codec import CodecError
 from bot.store.outbox import OutboxEntry, Thread
 
 log = logging.getLogger(__name__)
@@ -78,7 +77,7 @@ class SenderStatus:
 
 @dataclass
 class Sender:
-    """Delivers the outbox through a :class:`~bot.services.Notifier` (thread-safe)."""
+    """Delivers the outbox through a :class:`~bot.watcher.services.Notifier` (thread-safe)."""
 
     store: Store
     notifier: Notifier

@@ -18,13 +18,13 @@ import time
 import uuid
 from pathlib import Path
 
+from bot.config.settings import load_settings
 from bot.demo.bench import FROZEN, SECRET, TOKEN, BenchConfig, _bot_env
 from bot.runtime import build_runtime
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack.api import SlackApiStandIn
 from bot.sandbox.slack.signing import signed_headers, slash_command_body
 from bot.server import build_wsgi_app
-from bot.settings import load_settings
 
 
 def _environ(body: bytes, headers: dict[str, str]) -> dict[str, object]:

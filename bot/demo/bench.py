@@ -25,15 +25,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.config.settings import Settings, load_settings
 from bot.demo import bench_tools as tools
 from bot.demo.bench_acks import measure_acks
 from bot.demo.bench_console import bare_fetch, console_scale, idle_cycles
 from bot.demo.bench_phases import bursts, busy_channel
 from bot.demo.bench_report import render_table, targets
-from bot.images import ScanTarget
+from bot.domain.images import ScanTarget
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack.api import SlackApiStandIn
-from bot.settings import Settings, load_settings
 
 SECRET = "bench-signing-secret"  # noqa: S105 - loopback only
 TOKEN = "xoxb-bench-token"  # noqa: S105 - accepted only by the local stand-in

@@ -14,11 +14,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from bot.config.settings import load_settings
 from bot.demo import bench_tools as tools
-from bot.images import ScanTarget
+from bot.domain.images import ScanTarget
 from bot.sandbox.console import RecordedRequest, SandboxConsole
 from bot.sandbox.slack.api import SlackApiStandIn
-from bot.settings import load_settings
 
 
 def progress_requests(console: SandboxConsole) -> list[RecordedRequest]:

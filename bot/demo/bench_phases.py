@@ -18,8 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.delivery.owed import FINAL_PRIORITY
 from bot.demo import bench_tools as tools
+from bot.domain.owed import FINAL_PRIORITY
 from bot.sandbox.console import SandboxConsole
 from bot.sandbox.slack.api import SlackApiStandIn
 from bot.store.tables import outbox, threads

@@ -25,13 +25,13 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from bot.config.settings import Settings
 from bot.console.client import ConsoleClient
-from bot.images import ScanTarget
-from bot.progress import snapshot
+from bot.domain.images import ScanTarget
+from bot.domain.ports import utc_now
+from bot.domain.progress import snapshot
 from bot.sandbox.console import RecordedRequest
 from bot.sandbox.slack.signing import signed_headers, slash_command_body
-from bot.services import utc_now
-from bot.settings import Settings
 from bot.store import Store
 from bot.store.tables import watches
 from bot.store.watches import open_key

@@ -18,13 +18,13 @@ import sys
 import time
 from pathlib import Path
 
+from bot.config.settings import load_settings
 from bot.demo import bench_tools as tools
 from bot.demo.bench import FROZEN, BenchConfig, _bot_env
-from bot.images import ScanTarget
+from bot.domain.images import ScanTarget
 from bot.runtime import build_runtime
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack.api import SlackApiStandIn
-from bot.settings import load_settings
 
 USAGE = (
     "usage: python -m bot.demo.cycle_profile seed DIR [IMAGES WATCHES]\n"

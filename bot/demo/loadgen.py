@@ -25,7 +25,7 @@ import json
 import sys
 
 from bot.demo.bench_tools import bare_fetch_seconds, command_burst
-from bot.images import ScanTarget
+from bot.domain.images import ScanTarget
 
 
 def main() -> int:

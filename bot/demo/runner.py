@@ -25,14 +25,14 @@ import httpx
 from rich.console import Console
 from rich.live import Live
 
+from bot.config.settings import load_settings
 from bot.demo.render import channel_view, message_lines, mrkdwn
-from bot.images import parse_image_reference
+from bot.domain.images import parse_image_reference
 from bot.runtime import Runtime, build_runtime
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack.api import SlackApiStandIn
 from bot.sandbox.slack.signing import signed_headers, slash_command_body
 from bot.server import BackgroundServer, build_wsgi_app
-from bot.settings import load_settings
 
 SIGNING_SECRET = "demo-signing-secret"  # noqa: S105 - a loopback-only demo secret
 BOT_TOKEN = "xoxb-demo-token"  # noqa: S105 - accepted only by the local stand-in

@@ -24,10 +24,10 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.console.errors import AuthenticationFailed, ConsoleError, PermissionDenied
-from bot.console.models import ProgressEntry, RegistryStatus
-from bot.images import ScanTarget
+from bot.domain.console_types import ProgressEntry, RegistryStatus
+from bot.domain.images import ScanTarget
+from bot.domain.progress import Phase, snapshot
 from bot.ops.report import CheckReport, Finding, Status, ago
-from bot.progress import Phase, snapshot
 
 
 class ConsoleProbe(Protocol):

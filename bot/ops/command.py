@@ -8,10 +8,10 @@ from typing import TextIO
 
 import stamina
 
+from bot.config.settings import Settings, SettingsError
+from bot.domain.ports import utc_now
 from bot.ops.check import DatabaseProbe, Thresholds, run_checks
 from bot.ops.report import CheckReport, unknown
-from bot.services import utc_now
-from bot.settings import Settings, SettingsError
 
 
 def print_report(report: CheckReport, *, as_json: bool, out: TextIO = sys.stdout) -> int:

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-from bot.console.models import ProgressEntry, RegistryStatus
-from bot.health import HealthState
-from bot.images import ScanTarget
+from bot.domain.console_types import ProgressEntry, RegistryStatus
+from bot.domain.images import ScanTarget
 from bot.ops.check import Thresholds, run_checks
 from bot.ops.report import CheckReport, Finding, Status, ago
+from bot.process.health import HealthState
 
 
 @runtime_checkable

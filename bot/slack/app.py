@@ -11,7 +11,8 @@ from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.settings import Settings, SettingsError
+from bot.config.settings import Settings, SettingsError
+from bot.process.workqueue import WorkQueue
 from bot.slack import errors
 from bot.slack.listeners import register_listeners
 from bot.slack.observed import (
@@ -21,7 +22,6 @@ from bot.slack.observed import (
     ack_timer,
 )
 from bot.watcher.lifecycle import WatchContext
-from bot.workqueue import WorkQueue
 
 #: The Slack types the process builder holds (re-exported so only bot.slack imports Slack).
 __all__ = ["App", "WebClient", "build_app", "build_web_client"]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from bot.console.models import ScanResult
-from bot.images import ScanTarget
-from bot.progress import Phase, ProgressSnapshot
+from bot.domain.console_types import ScanResult
+from bot.domain.images import ScanTarget
+from bot.domain.progress import Phase, ProgressSnapshot
+from bot.domain.watch import Watch
 from bot.slack.blocks_kit import (
     ARROW,
     DASH,
@@ -35,7 +36,6 @@ from bot.slack.mrkdwn import (
     slack_date,
     user_mention,
 )
-from bot.watch import Watch
 
 _CONSOLE_PATH = f"Monitor {ARROW} Vulnerabilities {ARROW} Images {ARROW} Registries"
 BULLET = "\u2022"

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.domain.watch import Watch
 from bot.slack.blocks_kit import (
     DOT,
     SHOWN_ERROR_CHARS,
@@ -21,7 +22,6 @@ from bot.slack.blocks_kit import (
 )
 from bot.slack.message import SlackMessage
 from bot.slack.mrkdwn import channel_mention, escape_truncated
-from bot.watch import Watch
 from bot.watcher.digest import Digest
 
 SHOWN_PER_LIST = 10

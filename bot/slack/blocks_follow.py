@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import assert_never
 
-from bot.estimate import estimate_text
-from bot.notify import (
+from bot.domain.estimate import estimate_text
+from bot.domain.events import (
     Completed,
     Event,
     Expired,
@@ -23,8 +23,9 @@ from bot.notify import (
     Stalled,
     Stopped,
 )
-from bot.progress import Phase
-from bot.registries import registry_lines
+from bot.domain.progress import Phase
+from bot.domain.registries import registry_lines
+from bot.domain.watch import WatchState
 from bot.slack.blocks_kit import (
     DASH,
     DOT,
@@ -49,7 +50,6 @@ from bot.slack.blocks_watch import (
 )
 from bot.slack.message import SlackMessage
 from bot.slack.mrkdwn import escape, escape_truncated, slack_date, user_mention
-from bot.watch import WatchState
 
 #: Errors listed in one message before "and N more".
 ERRORS_SHOWN = 10

@@ -12,11 +12,11 @@ from typing import Any
 
 from slack_sdk.models.blocks import ButtonElement, ContextBlock, HeaderBlock, SectionBlock
 
-from bot.console.models import ScanResult, SeverityCounts
-from bot.images import ScanTarget
+from bot.domain.console_types import ScanResult, SeverityCounts
+from bot.domain.images import ScanTarget
+from bot.domain.steps import Step
 from bot.slack.message import SlackMessage
 from bot.slack.mrkdwn import code, escape_truncated, progress_bar, truncate_mrkdwn
-from bot.steps import Step
 
 Block = dict[str, Any]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bot.images import ScanTarget
+from bot.domain.images import ScanTarget
+from bot.domain.regular import Subscription
 from bot.slack.blocks_kit import (
     DASH,
     Block,
@@ -19,7 +20,6 @@ from bot.slack.blocks_kit import (
 )
 from bot.slack.message import SlackMessage
 from bot.slack.mrkdwn import channel_mention, escape_truncated, slack_date, user_mention
-from bot.store.regular import Subscription
 
 #: ``action_id`` of the "Scan now" button; its ``value`` is the image as JSON fields.
 SCAN_NOW_ACTION = "scan_now"

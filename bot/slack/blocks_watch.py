@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.console.models import ScanResult
-from bot.estimate import estimate_text
-from bot.notify import ImageFollow, ParentView, RegularScanFollow, Subject
-from bot.progress import Phase, ProgressSnapshot
-from bot.registries import registry_lines
-from bot.results import severity_diff
+from bot.domain.console_types import ScanResult
+from bot.domain.estimate import estimate_text
+from bot.domain.events import ImageFollow, ParentView, RegularScanFollow, Subject
+from bot.domain.progress import Phase, ProgressSnapshot
+from bot.domain.registries import registry_lines
+from bot.domain.results import severity_diff
+from bot.domain.steps import Step
+from bot.domain.watch import Watch, WatchState
 from bot.slack.blocks_kit import (
     DASH,
     DOT,
@@ -37,8 +39,6 @@ from bot.slack.blocks_kit import (
 )
 from bot.slack.message import SlackMessage
 from bot.slack.mrkdwn import escape, escape_truncated, slack_date, user_mention
-from bot.steps import Step
-from bot.watch import Watch, WatchState
 
 #: ``action_id`` of the "Stop watching" button; its ``value`` is the watch id.
 STOP_WATCH_ACTION = "stop_watch"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.images import ImageReferenceError, ScanTarget, parse_image_reference
+from bot.domain.images import ImageReferenceError, ScanTarget, parse_image_reference
 
 MAX_COMMAND_TEXT = 1000
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from slack_bolt import App, Respond
 
+from bot.process.workqueue import WorkQueue
 from bot.slack import blocks
-from bot.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 

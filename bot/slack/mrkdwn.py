@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from bot.text import ELLIPSIS, printable
+from bot.domain.text import ELLIPSIS, printable
 
 BAR_FULL = "\u2588"  # full block
 BAR_EMPTY = "\u2591"  # light shade

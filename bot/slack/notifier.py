@@ -1,8 +1,8 @@
 """The Slack side of the notifier boundary: events become Block Kit messages in threads.
 
-:class:`SlackNotifier` implements :class:`bot.services.Notifier`.  It chooses the message
+:class:`SlackNotifier` implements :class:`bot.watcher.services.Notifier`.  It chooses the message
 (the pure builders in :mod:`bot.slack.blocks`) and the Web API call that carries it, and
-turns Slack's errors into the domain's :class:`~bot.notify.DeliveryError` subclasses, so
+turns Slack's errors into the domain's :class:`~bot.domain.events.DeliveryError` subclasses, so
 nothing outside :mod:`bot.slack` sees a Slack type.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.notify import (
+from bot.domain.events import (
     ContentRejected,
     DeliveryFailed,
     Destination,
@@ -113,7 +113,7 @@ def _retry_after(exc: SlackApiError) -> float | None:
 
 @contextmanager
 def delivery_errors() -> Iterator[None]:
-    """Translate Slack's failures into the domain's :class:`~bot.notify.DeliveryError`."""
+    """Translate Slack's failures into the domain's :class:`~bot.domain.events.DeliveryError`."""
     try:
         yield
     except SlackApiError as exc:

@@ -1,7 +1,7 @@
 """Slack calls and acks, measured: a WebClient that reports each call, a 429 counter, ack timing.
 
-Only :class:`SlackObserver`'s few methods are called (:class:`bot.metrics.Metrics` has them),
-so nothing here imports prometheus.
+Only :class:`SlackObserver`'s few methods are called (:class:`bot.process.metrics.Metrics` has
+them), so nothing here imports prometheus.
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from bot.domain.watch import Watch, WatchState
 from bot.store.tables import as_utc, kv, watches
 from bot.store.watch_rows import to_watch
-from bot.watch import Watch, WatchState
 
 _FINAL_STATES = tuple(state.value for state in WatchState if not state.is_open)
 

@@ -24,10 +24,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.delivery import codec
-from bot.delivery.owed import Kind, Owed
+from bot.domain.owed import Kind, Owed
+from bot.domain.watch import WatchState
+from bot.store import codec
 from bot.store.tables import as_utc, outbox, regular_runs, threads, watches
-from bot.watch import WatchState
 
 
 class EntryState(StrEnum):
@@ -42,7 +42,7 @@ class OutboxEntry:
     key: str
     thread_key: str
     kind: Kind
-    body: str  # JSON, see bot.delivery.codec
+    body: str  # JSON, see bot.store.codec
     priority: int
     attempts: int
     next_attempt_at: datetime

@@ -1,7 +1,7 @@
 """Subscriptions to the regular registry scan, and their runs (one per scan and channel).
 
 A *run* is one subscribed channel's thread about one regular scan; its thread key is
-``regular:<run id>`` (see :func:`bot.delivery.owed.regular_thread`).  The pair
+``regular:<run id>`` (see :func:`bot.domain.owed.regular_thread`).  The pair
 (``scan_key``, ``channel_id``) is unique, so a restart during a scan (or two replicas)
 finds the run and its thread instead of opening another.  Like watches, a run's changes and
 the messages they owe are stored in one transaction.
@@ -13,7 +13,6 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,36 +20,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from bot.delivery import codec
-from bot.delivery.owed import Owed
-from bot.follow_state import FollowState
-from bot.progress import ProgressSnapshot
+from bot.domain.follow_state import FollowState
+from bot.domain.owed import Owed
+from bot.domain.progress import ProgressSnapshot
+from bot.domain.regular import RegularRun, Subscription
+from bot.domain.watch import WatchState
+from bot.store import codec
 from bot.store.outbox import enqueue
 from bot.store.tables import as_utc, regular_runs, subscriptions
-from bot.watch import WatchState
 
 _log = logging.getLogger(__name__)
 _OPEN = (WatchState.PENDING.value, WatchState.ACTIVE.value)
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    channel_id: str
-    created_by: str
-    source: str  # "command" or "setting"
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class RegularRun:
-    id: int
-    scan_key: str
-    channel_id: str
-    state: WatchState
-    created_at: datetime
-    last_snapshot: ProgressSnapshot | None = None
-    last_thread_post_at: datetime | None = None
-    follow: FollowState = field(default_factory=FollowState)
 
 
 class RegularStore:

@@ -75,7 +75,7 @@ watches = sa.Table(
     # Seconds this process family actually spent following (monotonic, per poll cycle):
     # expiry and durations use it so a wall-clock step cannot end or stretch a watch.
     sa.Column("watched_seconds", sa.Float, nullable=False, server_default="0"),
-    # JSON of bot.follow_state.FollowState (stalls, rate, baseline result); NULL = empty.
+    # JSON of bot.domain.follow_state.FollowState (stalls, rate, baseline result); NULL = empty.
     sa.Column("follow_state", sa.Text, nullable=True),
 )
 

@@ -1,4 +1,4 @@
-"""Rows of ``watches`` to :class:`~bot.watch.Watch` objects and back (stored JSON included)."""
+"""Rows of ``watches`` to :class:`~bot.domain.watch.Watch` objects and back (JSON included)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import logging
 
 from sqlalchemy.engine import RowMapping
 
-from bot.delivery import codec
-from bot.follow_state import FollowState
-from bot.images import ScanTarget
-from bot.progress import ProgressSnapshot
-from bot.watch import Watch, WatchState
+from bot.domain.follow_state import FollowState
+from bot.domain.images import ScanTarget
+from bot.domain.progress import ProgressSnapshot
+from bot.domain.watch import Watch, WatchState
+from bot.store import codec
 
 _log = logging.getLogger("bot.store.watches")
 

@@ -27,19 +27,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from bot.delivery import codec
-from bot.delivery.owed import Owed
-from bot.follow_state import FollowState
-from bot.images import ScanTarget
-from bot.progress import ProgressSnapshot
-from bot.store import db
+from bot.domain.follow_state import FollowState
+from bot.domain.images import ScanTarget
+from bot.domain.owed import Owed
+from bot.domain.progress import ProgressSnapshot
+from bot.domain.watch import Watch, WatchState
+from bot.store import codec, db
 from bot.store.digest import DigestStore
 from bot.store.leases import LeaseStore
 from bot.store.outbox import OutboxStore, enqueue
 from bot.store.regular import RegularStore
 from bot.store.tables import as_utc, watches
 from bot.store.watch_rows import Parsed, dump_snapshot, to_watch
-from bot.watch import Watch, WatchState
 
 _log = logging.getLogger(__name__)
 

@@ -8,14 +8,15 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.console.errors import ConsoleError
-from bot.console.models import ProgressEntry
-from bot.delivery import owed
-from bot.delivery.owed import Owed, watch_thread
-from bot.notify import ParentView
-from bot.progress import ProgressSnapshot, snapshot
-from bot.results import console_link
-from bot.services import Delivery, Services
-from bot.watch import Watch
+from bot.domain import owed
+from bot.domain.console_types import ProgressEntry
+from bot.domain.events import ParentView
+from bot.domain.owed import Owed, watch_thread
+from bot.domain.ports import Delivery
+from bot.domain.progress import ProgressSnapshot, snapshot
+from bot.domain.results import console_link
+from bot.domain.watch import Watch
+from bot.watcher.services import Services
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,12 +21,12 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.config.settings import Settings
 from bot.console.errors import ConsoleError
-from bot.console.models import RegistryStatus
-from bot.notify import DeliveryError
-from bot.services import Services
-from bot.settings import Settings
-from bot.watch import Watch, WatchState
+from bot.domain.console_types import RegistryStatus
+from bot.domain.events import DeliveryError
+from bot.domain.watch import Watch, WatchState
+from bot.watcher.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Digest:
 
 class DigestPoster(Protocol):
     def post_digest(self, channel_id: str, digest: Digest) -> None:
-        """Post ``digest`` in the channel; raises :class:`bot.notify.DeliveryError`."""
+        """Post ``digest`` in the channel; raises :class:`bot.domain.events.DeliveryError`."""
         ...
 
 

@@ -11,14 +11,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.console.errors import ConsoleError
-from bot.console.models import ScanResult
-from bot.delivery import owed
-from bot.delivery.owed import Owed, watch_thread
-from bot.images import ScanTarget
-from bot.notify import Completed, Expired, Failed, ImageFollow
-from bot.progress import Phase, ProgressSnapshot
-from bot.results import is_fresh
-from bot.watch import Watch, WatchState
+from bot.domain import owed
+from bot.domain.console_types import ScanResult
+from bot.domain.events import Completed, Expired, Failed, ImageFollow
+from bot.domain.images import ScanTarget
+from bot.domain.owed import Owed, watch_thread
+from bot.domain.progress import Phase, ProgressSnapshot
+from bot.domain.results import is_fresh
+from bot.domain.watch import Watch, WatchState
 from bot.watcher.context import Outcome, WatchContext, final_edit, link, max_watch
 
 log = logging.getLogger(__name__)

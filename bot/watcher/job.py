@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.console.errors import ConsoleError
-from bot.console.models import ProgressEntry, ScanResult
-from bot.daemonpool import DaemonPool
-from bot.frontdoor import FrontDoor
-from bot.images import ScanTarget
-from bot.services import Console
-from bot.watch import Watch, WatchState
+from bot.domain.console_types import ProgressEntry, ScanResult
+from bot.domain.images import ScanTarget
+from bot.domain.ports import Console
+from bot.domain.watch import Watch, WatchState
+from bot.process.daemonpool import DaemonPool
+from bot.process.frontdoor import FrontDoor
 from bot.watcher import regular
 from bot.watcher.lifecycle import Answer, Outcome, WatchContext, advance
 
@@ -166,7 +166,7 @@ class ConsoleFetcher:
                 ended.set()
 
     def _progress(self, target: ScanTarget | None) -> list[ProgressEntry]:
-        """One console request, as a background piece: acks first (bot.frontdoor)."""
+        """One console request, as a background piece: acks first (bot.process.frontdoor)."""
         with self._door.background():
             return self._console.progress(target)
 

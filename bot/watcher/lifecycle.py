@@ -12,22 +12,22 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.console.models import ScanResult
-from bot.delivery import owed
-from bot.delivery.owed import Owed, watch_thread
-from bot.estimate import estimate, sample
-from bot.follow_state import FollowState
-from bot.images import ScanTarget
-from bot.notify import (
+from bot.domain import owed
+from bot.domain.console_types import ScanResult
+from bot.domain.estimate import estimate, sample
+from bot.domain.events import (
     ImageFollow,
     ParentView,
     PhaseChanged,
     Progressed,
     Stopped,
 )
-from bot.progress import Phase, ProgressSnapshot, interpret, snapshot
-from bot.services import ThreadState
-from bot.watch import Watch, WatchState
+from bot.domain.follow_state import FollowState
+from bot.domain.images import ScanTarget
+from bot.domain.owed import Owed, watch_thread
+from bot.domain.ports import ThreadState
+from bot.domain.progress import Phase, ProgressSnapshot, interpret, snapshot
+from bot.domain.watch import Watch, WatchState
 from bot.watcher import stall
 from bot.watcher.context import (
     Answer,

@@ -19,11 +19,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.console.errors import ConsoleError
-from bot.delivery import owed
-from bot.delivery.owed import Owed, regular_thread
-from bot.estimate import estimate, sample
-from bot.follow_state import FollowState
-from bot.notify import (
+from bot.domain import owed
+from bot.domain.estimate import estimate, sample
+from bot.domain.events import (
     ParentView,
     PhaseChanged,
     Progressed,
@@ -31,10 +29,12 @@ from bot.notify import (
     RegularCompleted,
     RegularScanFollow,
 )
-from bot.progress import Phase, ProgressSnapshot, completed_after_empty, snapshot
-from bot.registries import registry_lines
-from bot.store.regular import RegularRun
-from bot.watch import WatchState
+from bot.domain.follow_state import FollowState
+from bot.domain.owed import Owed, regular_thread
+from bot.domain.progress import Phase, ProgressSnapshot, completed_after_empty, snapshot
+from bot.domain.registries import registry_lines
+from bot.domain.regular import RegularRun
+from bot.domain.watch import WatchState
 from bot.watcher import stall
 from bot.watcher.lifecycle import Answer, WatchContext
 

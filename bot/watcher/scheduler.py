@@ -76,7 +76,7 @@ def build_scheduler(
 class SkippedRuns:
     """APScheduler says "skipped: maximum number of running instances" once per interval
     while a long cycle runs; this says it once a minute, with a count (its own logger is
-    quieted to ERROR in :mod:`bot.logging_setup`)."""
+    quieted to ERROR in :mod:`bot.process.logging_setup`)."""
 
     def __init__(self, *, every: float = 60.0, monotonic: Callable[[], float] = time.monotonic):
         self._every = every

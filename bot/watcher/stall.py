@@ -14,12 +14,12 @@ from datetime import timedelta
 from enum import StrEnum
 
 from bot.console.errors import ConsoleError
-from bot.delivery import owed
-from bot.delivery.owed import Owed
-from bot.follow_state import FollowState
-from bot.notify import Resumed, Stalled, Subject
-from bot.progress import ProgressSnapshot
-from bot.services import Services
+from bot.domain import owed
+from bot.domain.events import Resumed, Stalled, Subject
+from bot.domain.follow_state import FollowState
+from bot.domain.owed import Owed
+from bot.domain.progress import ProgressSnapshot
+from bot.watcher.services import Services
 
 log = logging.getLogger(__name__)
 

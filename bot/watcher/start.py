@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot.images import ScanTarget
-from bot.permissions import may_start_scans
-from bot.progress import Phase, snapshot
+from bot.domain.images import ScanTarget
+from bot.domain.permissions import may_start_scans
+from bot.domain.progress import Phase, snapshot
 from bot.watcher import lifecycle
 from bot.watcher.lifecycle import FollowResult, WatchContext
 
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """The user may not start scans here (see :mod:`bot.permissions`); nothing was sent."""
+    """The user may not start scans here (see :mod:`bot.domain.permissions`); nothing was sent."""
 
 
 def start_and_follow(
@@ -27,7 +27,7 @@ def start_and_follow(
     Raises :class:`~bot.console.errors.ConsoleError` when the console cannot answer.
     """
     services = ctx.services
-    if not may_start_scans(services.settings, user_id=user_id, channel_id=channel_id):
+    if not may_start_scans(services.settings.permissions, user_id=user_id, channel_id=channel_id):
         log.info("scan of %s refused to %s in %s (not allowed)", target.key, user_id, channel_id)
         return Refused()
     existing = services.store.find_open(channel_id=channel_id, target_key=target.key)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.images import ScanTarget
-from bot.progress import snapshot
+from bot.domain.images import ScanTarget
+from bot.domain.progress import snapshot
 from tests.support.harness import running_bot
 
 pytestmark = pytest.mark.benchmark

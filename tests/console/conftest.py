@@ -13,8 +13,8 @@ import httpx
 import pytest
 import stamina
 
+from bot.config.settings import Settings, load_settings
 from bot.console.client import ConsoleClient
-from bot.settings import Settings, load_settings
 
 USER = "scanbot-user"
 PASSWORD = "s3cret-Pa55word!"  # a test credential

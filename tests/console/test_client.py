@@ -21,7 +21,7 @@ from bot.console.errors import (
     RateLimited,
     UnexpectedResponse,
 )
-from bot.images import ScanTarget
+from bot.domain.images import ScanTarget
 from tests.console.conftest import (
     API,
     PASSWORD,

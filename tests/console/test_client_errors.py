@@ -12,6 +12,7 @@ import httpx
 import pytest
 import stamina
 
+from bot.config.settings import SettingsError
 from bot.console.client import ConsoleClient
 from bot.console.errors import (
     ApiVersionNotFound,
@@ -21,8 +22,7 @@ from bot.console.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
-from bot.images import ScanTarget
-from bot.settings import SettingsError
+from bot.domain.images import ScanTarget
 from tests.console.conftest import PASSWORD, FakeClock, FakeConsole, console_settings
 
 MakeClient = Callable[..., ConsoleClient]

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from bot.config.settings import load_settings
 from bot.console.client import ConsoleClient
 from bot.console.errors import RateLimited, UnexpectedResponse
-from bot.images import ScanTarget
+from bot.domain.images import ScanTarget
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
-from bot.settings import load_settings
 from tests.support.clocks import ManualClock
 
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")

@@ -3,7 +3,7 @@
 Whatever a request leaves in a cycle is freed only by CPython's cyclic collector, and a
 collection holds the interpreter lock while it walks that garbage: every ack in flight
 waits.  The bot's poll cycle makes hundreds of requests with the collector paused
-(``bot.collector``), so garbage per request became one collection of 50,000+ objects
+(``bot.process.collector``), so garbage per request became one collection of 50,000+ objects
 that stalled acks for 100-544 ms (docs/performance.md, "Garbage: what the profile
 showed").  These tests count what the collector finds after many requests, over the mock
 transport and over real HTTP to the simulated console.
@@ -16,12 +16,12 @@ from collections.abc import Callable
 
 import pytest
 
+from bot.config.settings import load_settings
 from bot.console.client import ConsoleClient
 from bot.console.errors import RateLimited
 from bot.console.ratelimit import SlidingWindowLimiter
-from bot.images import ScanTarget
+from bot.domain.images import ScanTarget
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
-from bot.settings import load_settings
 from tests.console.conftest import FakeConsole
 
 MakeClient = Callable[..., ConsoleClient]

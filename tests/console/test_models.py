@@ -11,15 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.console.errors import UnexpectedResponse
-from bot.console.models import (
-    MAX_ENTRY_COUNT,
-    ProgressEntry,
-    ScanResult,
-    SeverityCounts,
-    parse_progress,
-    parse_scan_results,
-)
-from bot.steps import Step
+from bot.console.models import MAX_ENTRY_COUNT, parse_progress, parse_scan_results
+from bot.domain.console_types import ProgressEntry, ScanResult, SeverityCounts
+from bot.domain.steps import Step
 
 # The on-demand example of the registry progress API page, verbatim.
 DOC_ON_DEMAND = json.loads(

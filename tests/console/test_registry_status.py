@@ -10,7 +10,8 @@ import pytest
 
 from bot.console.client import ConsoleClient
 from bot.console.errors import UnexpectedResponse
-from bot.console.models import RegistryStatus, parse_registry_status
+from bot.console.models import parse_registry_status
+from bot.domain.console_types import RegistryStatus
 from tests.console.conftest import FakeConsole
 
 MakeClient = Callable[..., ConsoleClient]

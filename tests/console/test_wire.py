@@ -14,7 +14,7 @@ from bot.console.wire import (
     retry_after_seconds,
     version_tuple,
 )
-from bot.images import ScanTarget
+from bot.domain.images import ScanTarget
 
 DIGEST = "sha256:" + "ab" * 32
 

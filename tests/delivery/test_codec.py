@@ -1,4 +1,4 @@
-"""bot.delivery.codec: every event and parent view survives the outbox's JSON unchanged, and
+"""bot.store.codec: every event and parent view survives the outbox's JSON unchanged, and
 stored JSON that describes no known event or view is a CodecError, never another exception.
 """
 
@@ -17,12 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.console.models import ScanResult, SeverityCounts
-from bot.delivery import codec
-from bot.delivery.codec import CodecError
-from bot.follow_state import FollowState
-from bot.images import ScanTarget
-from bot.notify import (
+from bot.domain.console_types import ScanResult, SeverityCounts
+from bot.domain.events import (
     Completed,
     Estimate,
     Event,
@@ -31,9 +27,13 @@ from bot.notify import (
     RegistryErrors,
     RegularScanFollow,
 )
-from bot.progress import Phase, ProgressSnapshot
-from bot.steps import MAX_STEP_COUNT, Step
-from bot.watch import WatchState
+from bot.domain.follow_state import FollowState
+from bot.domain.images import ScanTarget
+from bot.domain.progress import Phase, ProgressSnapshot
+from bot.domain.steps import MAX_STEP_COUNT, Step
+from bot.domain.watch import WatchState
+from bot.store import codec
+from bot.store.codec import CodecError
 
 # --- strategies -------------------------------------------------------------------------
 

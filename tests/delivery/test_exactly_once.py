@@ -12,7 +12,7 @@ import logging
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot.watch import WatchState
+from bot.domain.watch import WatchState
 from tests.support.clocks import ManualClock
 from tests.support.constants import STEP
 from tests.support.harness import CHANNEL, BotHarness

@@ -15,11 +15,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.delivery import owed
-from bot.delivery.owed import Owed
 from bot.delivery.sender import AUTH_PROBE_SECONDS, PLAIN_AFTER, Sender
-from bot.images import ScanTarget
-from bot.notify import (
+from bot.domain import owed
+from bot.domain.events import (
     ContentRejected,
     DeliveryError,
     DeliveryFailed,
@@ -31,11 +29,13 @@ from bot.notify import (
     ParentView,
     Stopped,
 )
-from bot.progress import Phase, ProgressSnapshot
-from bot.services import ThreadState
+from bot.domain.images import ScanTarget
+from bot.domain.owed import Owed
+from bot.domain.ports import ThreadState
+from bot.domain.progress import Phase, ProgressSnapshot
+from bot.domain.watch import Watch, WatchState
 from bot.store import Store
 from bot.store.tables import outbox
-from bot.watch import Watch, WatchState
 from tests.support.clocks import ManualNow
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -11,13 +11,13 @@ from datetime import timedelta
 import pytest
 from pydantic import SecretStr
 
+from bot.config.settings import Settings, load_settings
 from bot.console.client import ConsoleClient
+from bot.domain.ports import utc_now
 from bot.ops.check import Thresholds, run_checks
 from bot.ops.command import run_check_command
 from bot.ops.report import Status
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
-from bot.services import utc_now
-from bot.settings import Settings, load_settings
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.console.errors import ConsoleUnavailable
-from bot.console.models import ProgressEntry, RegistryStatus
-from bot.images import ScanTarget, parse_image_reference
+from bot.domain.console_types import ProgressEntry, RegistryStatus
+from bot.domain.images import ScanTarget, parse_image_reference
 from bot.ops.check import DatabaseState, Thresholds, run_checks
 from bot.ops.database import StoreProbe
 from bot.ops.report import Status, unknown, worst

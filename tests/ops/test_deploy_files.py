@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.settings import Settings, load_settings, setting_name
+from bot.config.settings import Settings, load_settings, setting_name
 
 ROOT = Path(__file__).resolve().parents[2]
 

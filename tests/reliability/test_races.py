@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from bot.watch import WatchState
+from bot.domain.watch import WatchState
 from tests.support.clocks import ManualClock
 from tests.support.constants import STEP
 from tests.support.harness import CHANNEL, BotHarness

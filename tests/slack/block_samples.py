@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.console.models import ProgressEntry, ScanResult, SeverityCounts
-from bot.images import ScanTarget
-from bot.progress import ProgressSnapshot, snapshot
-from bot.steps import Step
-from bot.watch import Watch, WatchState
+from bot.domain.console_types import ProgressEntry, ScanResult, SeverityCounts
+from bot.domain.images import ScanTarget
+from bot.domain.progress import ProgressSnapshot, snapshot
+from bot.domain.steps import Step
+from bot.domain.watch import Watch, WatchState
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")

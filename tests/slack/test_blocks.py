@@ -19,9 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.console.models import ProgressEntry, ScanResult
-from bot.images import ScanTarget
-from bot.notify import (
+from bot.domain.console_types import ProgressEntry, ScanResult
+from bot.domain.events import (
     Estimate,
     ImageFollow,
     ParentView,
@@ -31,12 +30,13 @@ from bot.notify import (
     Resumed,
     Stalled,
 )
-from bot.progress import Phase, ProgressSnapshot, snapshot
+from bot.domain.images import ScanTarget
+from bot.domain.progress import Phase, ProgressSnapshot, snapshot
+from bot.domain.steps import Step
+from bot.domain.watch import WatchState
 from bot.slack import blocks
 from bot.slack.blocks_kit import message
 from bot.slack.message import SlackMessage
-from bot.steps import Step
-from bot.watch import WatchState
 from tests.slack.block_samples import (
     ALPINE,
     COMPLETE,

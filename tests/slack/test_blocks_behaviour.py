@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from bot.notify import ImageFollow, ParentView
-from bot.progress import ProgressSnapshot, snapshot
+from bot.domain.events import ImageFollow, ParentView
+from bot.domain.progress import ProgressSnapshot, snapshot
+from bot.domain.watch import WatchState
 from bot.slack import blocks
 from bot.slack.blocks_kit import human_duration, relative
 from bot.slack.message import SlackMessage
-from bot.watch import WatchState
 from tests.slack.block_samples import (
     ALPINE,
     COMPLETE,

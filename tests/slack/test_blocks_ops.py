@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.console.models import RegistryStatus
-from bot.health import HealthState
-from bot.images import ScanTarget
+from bot.domain.console_types import RegistryStatus
+from bot.domain.images import ScanTarget
+from bot.domain.watch import WatchState
 from bot.ops.report import CheckReport, Finding, Status
 from bot.ops.status import gather_status
+from bot.process.health import HealthState
 from bot.slack.blocks_digest import digest_message
 from bot.slack.blocks_status import status_message
 from bot.slack.message import SlackMessage
-from bot.watch import WatchState
 from bot.watcher.digest import Digest
 from tests.slack.block_samples import (
     COMPLETE,

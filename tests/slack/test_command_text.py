@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.images import ScanTarget
+from bot.domain.images import ScanTarget
 from bot.slack.command_text import (
     BadInput,
     Command,

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.domain.text import ELLIPSIS
 from bot.slack.mrkdwn import (
     BAR_EMPTY,
     BAR_FULL,
@@ -22,7 +23,6 @@ from bot.slack.mrkdwn import (
     truncate_mrkdwn,
     user_mention,
 )
-from bot.text import ELLIPSIS
 
 _ENTITY_SAFE = re.compile(r"&(?!amp;|lt;|gt;)")
 

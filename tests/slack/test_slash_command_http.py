@@ -11,9 +11,9 @@ import time
 
 import httpx
 
+from bot.domain.watch import WatchState
 from bot.sandbox.console import RecordedRequest
 from bot.sandbox.slack.signing import signed_headers, slash_command_body
-from bot.watch import WatchState
 from tests.support.harness import ALICE, CHANNEL, SIGNING_SECRET, BotHarness
 
 

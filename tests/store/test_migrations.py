@@ -14,13 +14,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from bot.images import ScanTarget
-from bot.progress import Phase, ProgressSnapshot
-from bot.steps import Step
+from bot.domain.images import ScanTarget
+from bot.domain.progress import Phase, ProgressSnapshot
+from bot.domain.steps import Step
+from bot.domain.watch import WatchState
 from bot.store import Store
 from bot.store.db import alembic_config, make_engine
 from bot.store.tables import metadata
-from bot.watch import WatchState
 
 T0 = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 TARGET = ScanTarget(repo="team/app", tag="1.2", registry="registry.example.com:5000")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.images import ScanTarget
-from bot.services import Services
-from bot.settings import load_settings
+from bot.config.settings import load_settings
+from bot.domain.images import ScanTarget
+from bot.domain.watch import WatchState
 from bot.store import Store
-from bot.watch import WatchState
 from bot.watcher.job import prune_history
 from bot.watcher.lifecycle import WatchContext
+from bot.watcher.services import Services
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -62,8 +62,8 @@ def test_the_prune_job_uses_the_retention_setting(tmp_path: Path) -> None:
 
 
 def test_prune_forgets_delivered_messages_but_never_those_still_owed(tmp_path: Path) -> None:
-    from bot.delivery import owed
-    from bot.notify import ImageFollow, Stopped
+    from bot.domain import owed
+    from bot.domain.events import ImageFollow, Stopped
 
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     store.migrate()

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.images import ScanTarget
-from bot.progress import Phase, ProgressSnapshot
-from bot.steps import Step
+from bot.domain.images import ScanTarget
+from bot.domain.progress import Phase, ProgressSnapshot
+from bot.domain.steps import Step
+from bot.domain.watch import Watch, WatchState
 from bot.store import Store, WatchNotFoundError
-from bot.watch import Watch, WatchState
 
 T0 = datetime(2025, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")

@@ -18,13 +18,13 @@ from typing import Any
 
 import httpx
 
-from bot.images import parse_image_reference
+from bot.config.settings import Settings, load_settings
+from bot.domain.images import parse_image_reference
 from bot.runtime import Runtime, build_runtime
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack.api import SlackApiStandIn
 from bot.sandbox.slack.signing import block_action_body, signed_headers, slash_command_body
 from bot.server import BackgroundServer, build_wsgi_app
-from bot.settings import Settings, load_settings
 from bot.watcher.job import CycleReport
 from tests.support.clocks import ManualNow
 

@@ -8,13 +8,13 @@ import threading
 
 from slack_sdk import WebClient
 
-from bot.delivery import owed
-from bot.delivery.owed import watch_thread
-from bot.images import ScanTarget
-from bot.notify import ParentView
-from bot.progress import snapshot
+from bot.domain import owed
+from bot.domain.events import ParentView
+from bot.domain.images import ScanTarget
+from bot.domain.owed import watch_thread
+from bot.domain.progress import snapshot
+from bot.domain.watch import WatchState
 from bot.runtime import build_runtime
-from bot.watch import WatchState
 from tests.support.clocks import ManualClock
 from tests.support.constants import STEP
 from tests.support.harness import ALICE, BOT_TOKEN, CHANNEL, BotHarness

@@ -13,17 +13,17 @@ from typing import Any
 
 import pytest
 
+from bot.config.settings import Settings, load_settings
 from bot.console.errors import ConsoleUnavailable
-from bot.console.models import RegistryStatus
-from bot.images import ScanTarget
-from bot.notify import DestinationGone
-from bot.progress import ProgressSnapshot
-from bot.services import Services
-from bot.settings import Settings, load_settings
+from bot.domain.console_types import RegistryStatus
+from bot.domain.events import DestinationGone
+from bot.domain.images import ScanTarget
+from bot.domain.progress import ProgressSnapshot
+from bot.domain.watch import WatchState
 from bot.store import Store
-from bot.watch import WatchState
 from bot.watcher.digest import LAST_POSTED, Digest, cron_weekdays, digest_trigger, post_digest
 from bot.watcher.scheduler import DIGEST_JOB_ID, add_digest_job, build_scheduler
+from bot.watcher.services import Services
 from tests.slack.block_samples import COMPLETE, FAILED, SCANNING
 from tests.support.harness import running_bot
 

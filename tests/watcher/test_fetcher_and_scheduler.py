@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.console.errors import ConsoleUnavailable
-from bot.console.models import ProgressEntry, RegistryStatus, ScanResult
-from bot.frontdoor import FrontDoor
-from bot.images import ScanTarget
-from bot.watch import Watch, WatchState
+from bot.domain.console_types import ProgressEntry, RegistryStatus, ScanResult
+from bot.domain.images import ScanTarget
+from bot.domain.watch import Watch, WatchState
+from bot.process.frontdoor import FrontDoor
 from bot.watcher.job import ConsoleFetcher
 from bot.watcher.lifecycle import Answer
 from bot.watcher.scheduler import POLL_JOB_ID, PRUNE_JOB_ID, build_scheduler

@@ -10,8 +10,8 @@ import json
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from bot.domain.watch import WatchState
 from bot.sandbox.console import SandboxConsoleConfig
-from bot.watch import WatchState
 from tests.support.clocks import ManualClock
 from tests.support.constants import STEP
 from tests.support.harness import ALICE, CHANNEL, BotHarness, running_bot

@@ -13,12 +13,12 @@ import logging
 
 import pytest
 
-from bot.delivery import owed
-from bot.delivery.owed import watch_thread
-from bot.images import ScanTarget
-from bot.notify import ParentView
-from bot.progress import snapshot
-from bot.watch import Watch, WatchState
+from bot.domain import owed
+from bot.domain.events import ParentView
+from bot.domain.images import ScanTarget
+from bot.domain.owed import watch_thread
+from bot.domain.progress import snapshot
+from bot.domain.watch import Watch, WatchState
 from tests.support.harness import ALICE, CHANNEL, BotHarness
 
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")

@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from bot.config.settings import load_settings
 from bot.console.errors import ConsoleError, ConsoleUnavailable
-from bot.console.models import ProgressEntry, RegistryStatus, ScanResult
-from bot.delivery.owed import Kind
-from bot.follow_state import FollowState
-from bot.images import ScanTarget
-from bot.notify import ImageFollow, Resumed, Stalled
-from bot.progress import Phase, ProgressSnapshot
-from bot.services import Services
-from bot.settings import load_settings
-from bot.steps import Step
+from bot.domain.console_types import ProgressEntry, RegistryStatus, ScanResult
+from bot.domain.events import ImageFollow, Resumed, Stalled
+from bot.domain.follow_state import FollowState
+from bot.domain.images import ScanTarget
+from bot.domain.owed import Kind
+from bot.domain.progress import Phase, ProgressSnapshot
+from bot.domain.steps import Step
 from bot.store import Store
 from bot.watcher import stall
+from bot.watcher.services import Services
 from bot.watcher.stall import Change, check
 
 AFTER = 30 * 60.0  # SCANBOT_STALL_MINUTES=30

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from bot.process.workqueue import WorkQueue
 from bot.slack.listeners import actions, commands, scan_button
 from bot.watcher.lifecycle import WatchContext
-from bot.workqueue import WorkQueue
 
 
 def register_listeners(app: App, ctx: WatchContext, work: WorkQueue) -> None:

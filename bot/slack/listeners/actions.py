@@ -8,11 +8,11 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.process.workqueue import WorkQueue
 from bot.slack import blocks
 from bot.slack.errors import run_after_ack
 from bot.watcher import lifecycle
 from bot.watcher.lifecycle import WatchContext
-from bot.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,10 @@ from slack_bolt import Ack, App, Respond
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.console.errors import ConsoleError
-from bot.images import ScanTarget
-from bot.permissions import may_start_scans
-from bot.progress import snapshot
+from bot.domain.images import ScanTarget
+from bot.domain.permissions import may_start_scans
+from bot.domain.progress import snapshot
+from bot.process.workqueue import WorkQueue
 from bot.slack import blocks
 from bot.slack.command_text import (
     BadInput,
@@ -41,7 +42,6 @@ from bot.slack.status import show_status
 from bot.watcher import lifecycle, regular
 from bot.watcher.lifecycle import FollowResult, WatchContext
 from bot.watcher.start import Refused, start_and_follow
-from bot.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def _follow(
     match result:
         case lifecycle.NoScanRunning():
             can_scan = may_start_scans(
-                ctx.services.settings, user_id=user_id, channel_id=channel_id
+                ctx.services.settings.permissions, user_id=user_id, channel_id=channel_id
             )
             respond(**blocks.no_scan_in_progress(request.target, can_scan=can_scan).as_kwargs())
         case _:

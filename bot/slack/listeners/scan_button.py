@@ -10,14 +10,14 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.console.errors import ConsoleError
-from bot.images import ImageReferenceError, ScanTarget
+from bot.domain.images import ImageReferenceError, ScanTarget
+from bot.process.workqueue import WorkQueue
 from bot.slack import blocks
 from bot.slack.blocks_kit import OPEN_CONSOLE_ACTION
 from bot.slack.errors import run_after_ack
 from bot.slack.listeners.commands import answer_start
 from bot.watcher.lifecycle import WatchContext
 from bot.watcher.start import start_and_follow
-from bot.workqueue import WorkQueue
 
 _FIELDS = ("repo", "tag", "digest", "registry")
 

@@ -3,7 +3,7 @@
 A small, explicit codec over frozen dataclasses: every dataclass is written with a
 ``"type"`` tag and its fields; fields are read back by their annotations (dataclasses,
 ``X | None``, unions of tagged dataclasses, datetimes, timedeltas, enums, scalars).
-:class:`~bot.progress.ProgressSnapshot` uses its own tolerant ``to_dict``/``from_dict``.
+:class:`~bot.domain.progress.ProgressSnapshot` uses its own tolerant ``to_dict``/``from_dict``.
 Only the types registered in :data:`_TYPES` can be read: stored JSON never names code.
 """
 
@@ -17,17 +17,17 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from bot.console.models import ScanResult, SeverityCounts
-from bot.follow_state import FollowState
-from bot.images import ScanTarget
-from bot.notify import (
+from bot.domain.console_types import ScanResult, SeverityCounts
+from bot.domain.events import (
     Estimate,
     Event,
     ImageFollow,
     ParentView,
     RegularScanFollow,
 )
-from bot.progress import ProgressSnapshot
+from bot.domain.follow_state import FollowState
+from bot.domain.images import ScanTarget
+from bot.domain.progress import ProgressSnapshot
 
 
 class CodecError(ValueError):

@@ -1,7 +1,7 @@
-"""Pure parsers and checks behind :mod:`bot.settings` (lists of Slack ids, cron, time zone).
+"""Pure parsers and checks behind :mod:`bot.config.settings` (lists of Slack ids, cron, time zone).
 
 Each raises :class:`ValueError` with a message that says how to fix the value; pydantic turns
-it into a :class:`bot.settings.SettingsError` naming the variable.
+it into a :class:`bot.config.settings.SettingsError` naming the variable.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.progress import Phase, ProgressSnapshot
+from bot.domain.progress import Phase, ProgressSnapshot
 
 _NAMED = re.compile(r"\bin registr(?:y|ies) ([^:;]{1,600}):")
 MAX_NAMES = 8

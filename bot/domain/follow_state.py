@@ -1,7 +1,7 @@
 """What the watcher remembers about a followed scan besides its last snapshot.
 
 One small value per watch and per regular-scan run, stored as JSON (``follow_state``
-columns, see :mod:`bot.delivery.codec`): when the counts last moved and whether a stall was
+columns, see :mod:`bot.store.codec`): when the counts last moved and whether a stall was
 told (stall alerts; measured in time followed, so a wall clock that jumps
 cannot fake a stall), the first sample of the image scan (rate and estimate), the image's
 result when following started (the diff), since when a completed watch waits for its fresh
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.console.models import ScanResult
+from bot.domain.console_types import ScanResult
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """The ``scanbot`` command line.  Thin: parse arguments, build settings, call factories.
 
-Exit codes (see :mod:`bot.cli_help`): 0 done (scan complete, idle, or clean shutdown);
+Exit codes (see :mod:`bot.cli.help`): 0 done (scan complete, idle, or clean shutdown);
 1 the scan failed; 2 bad usage or input; 3 (``EXIT_CONFIG``) a setting is missing, invalid
 or refused (console credentials, Slack token, database, port); 4 (``EXIT_UNAVAILABLE``)
 ``run`` could not reach Slack.  ``check`` uses the Nagios codes 0/1/2/3 instead.
@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
-from bot.cli_help import (
+from bot.cli.help import (
     COMMAND_FIELDS,
     EXIT_CONFIG,
     EXIT_UNAVAILABLE,
@@ -29,10 +29,10 @@ from bot.cli_help import (
     progress_epilog,
     run_epilog,
 )
+from bot.config.settings import Settings, SettingsError, load_settings
 from bot.console.errors import ConsoleError
-from bot.images import ImageReferenceError, ScanTarget, parse_image_reference
-from bot.logging_setup import configure_logging
-from bot.settings import Settings, SettingsError, load_settings
+from bot.domain.images import ImageReferenceError, ScanTarget, parse_image_reference
+from bot.process.logging_setup import configure_logging
 
 DEMO_IMAGE = "alpine:3.16"
 
@@ -276,8 +276,8 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _progress(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.terminal import show_progress  # noqa: PLC0415
     from bot.console.client import ConsoleClient  # noqa: PLC0415
-    from bot.terminal import show_progress  # noqa: PLC0415
 
     text = " ".join(args.image).strip()
     target: ScanTarget | None = parse_image_reference(text) if text else None

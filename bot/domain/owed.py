@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.notify import Event, ParentView
+from bot.domain.events import Event, ParentView
 
 
 class Kind(StrEnum):

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from typing import TextIO
 
 from bot.console.errors import ConsoleError
-from bot.images import ScanTarget
-from bot.progress import Phase, ProgressSnapshot, interpret
-from bot.services import Console
-from bot.steps import Step
-from bot.text import one_line
+from bot.domain.images import ScanTarget
+from bot.domain.ports import Console
+from bot.domain.progress import Phase, ProgressSnapshot, interpret
+from bot.domain.steps import Step
+from bot.domain.text import one_line
 
 EXIT_OK = 0
 EXIT_SCAN_FAILED = 1

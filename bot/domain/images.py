@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.text import truncate
+from bot.domain.text import truncate
 
 _MAX_INPUT = 1000  # characters of user text we look at all
 _MAX_NAME = 255  # [registry/]repo, as in distribution/reference

@@ -26,12 +26,13 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from bot.settings_checks import (
+from bot.config.checks import (
     check_cron,
     check_timezone,
     split_channel_ids,
     split_user_ids,
 )
+from bot.domain.permissions import Permissions
 
 # "v34.04", "34.04", "v1", and "34.04.145" (the form GET /version returns).
 _API_VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.\d+)*$")
@@ -262,6 +263,14 @@ class Settings(BaseSettings):
                 f"{', '.join(missing)} not set: find them under 'OAuth & Permissions' and "
                 "'Basic Information' of your Slack app"
             )
+
+    @property
+    def permissions(self) -> Permissions:
+        """Who may do what, as the domain's value."""
+        return Permissions(
+            scan_users=frozenset(self.scanbot_scan_users),
+            scan_channels=frozenset(self.scanbot_scan_channels),
+        )
 
     @property
     def socket_mode(self) -> bool:

@@ -8,11 +8,19 @@ any request reaches the console.
 
 from __future__ import annotations
 
-from bot.settings import Settings
+from dataclasses import dataclass
 
 
-def may_start_scans(settings: Settings, *, user_id: str, channel_id: str) -> bool:
-    users, channels = settings.scanbot_scan_users, settings.scanbot_scan_channels
+@dataclass(frozen=True, slots=True)
+class Permissions:
+    """The permission settings as a value (built by :attr:`Settings.permissions`)."""
+
+    scan_users: frozenset[str] = frozenset()
+    scan_channels: frozenset[str] = frozenset()
+
+
+def may_start_scans(rules: Permissions, *, user_id: str, channel_id: str) -> bool:
+    users, channels = rules.scan_users, rules.scan_channels
     if not users and not channels:
         return True
     return user_id in users or channel_id in channels

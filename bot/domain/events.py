@@ -1,7 +1,7 @@
 """The notifier boundary: what the watcher tells people, without knowing how it is sent.
 
 The watcher *decides* (a scan progressed, changed phase, completed, failed, a watch expired
-or was stopped) and hands a domain :data:`Event` to a :class:`~bot.services.Notifier`,
+or was stopped) and hands a domain :data:`Event` to a :class:`~bot.watcher.services.Notifier`,
 addressed to a :class:`Destination` — a channel and the thread of the parent message.  The
 notifier chooses the words and the transport (Slack today: :mod:`bot.slack.notifier`; an
 outbox that stores events before delivery can sit in between).  Transport failures come back
@@ -17,10 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.console.models import ScanResult
-from bot.images import ScanTarget
-from bot.progress import ProgressSnapshot
-from bot.watch import Watch, WatchState
+from bot.domain.console_types import ScanResult
+from bot.domain.images import ScanTarget
+from bot.domain.progress import ProgressSnapshot
+from bot.domain.watch import Watch, WatchState
 
 # --- where ------------------------------------------------------------------------------
 

@@ -8,8 +8,8 @@ keep the last one seen.
 
 :func:`interpret` is the one place that gives an answer its meaning in context (an empty
 answer after the scan was seen running means it completed, see :func:`completed_after_empty`);
-the watcher and the terminal both go through it.  :class:`~bot.steps.Step` is the one step type that
-UI code uses; the console model's ``Step`` stays behind this module.
+the watcher and the terminal both go through it.  :class:`~bot.domain.steps.Step` is the one
+step type that UI code uses; the console model's ``Step`` stays behind this module.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.console.models import ProgressEntry
-from bot.steps import Step, as_int, as_str, cap_counts, clamp_counts
-from bot.text import one_line, truncate
+from bot.domain.console_types import ProgressEntry
+from bot.domain.steps import Step, as_int, as_str, cap_counts, clamp_counts
+from bot.domain.text import one_line, truncate
 
 ERROR_LIMIT = 500  # characters of console error text kept in a snapshot
 TITLE_LIMIT = 300  # characters of a step title kept in a snapshot

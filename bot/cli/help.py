@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from bot.settings import Settings, setting_name
+from bot.config.settings import Settings, setting_name
 
 #: Exit codes of every command except ``check`` (which uses the Nagios codes).
 EXIT_OK = 0

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from bot.daemonpool import DaemonPool
-from bot.frontdoor import FrontDoor
+from bot.process.daemonpool import DaemonPool
+from bot.process.frontdoor import FrontDoor
 
 log = logging.getLogger(__name__)
 

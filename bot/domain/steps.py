@@ -1,7 +1,7 @@
 """One step of a scan (discovery, image scan): its counts, clamped to sane values.
 
 The one type for a step, from the console's answer (:mod:`bot.console.models`) to what every
-UI shows (:mod:`bot.progress`, Slack, the terminal).
+UI shows (:mod:`bot.domain.progress`, Slack, the terminal).
 """
 
 from __future__ import annotations

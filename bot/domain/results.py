@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from bot.console.models import ScanResult
-from bot.images import ScanTarget
+from bot.domain.console_types import ScanResult
+from bot.domain.images import ScanTarget
 
 _SEVERITIES = ("critical", "high", "medium", "low")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot.follow_state import FollowState
-from bot.notify import Estimate
-from bot.progress import Phase, ProgressSnapshot
+from bot.domain.events import Estimate
+from bot.domain.follow_state import FollowState
+from bot.domain.progress import Phase, ProgressSnapshot
 
 MIN_SECONDS = 30.0
 MIN_IMAGES = 2

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from bot.follow_state import FollowState
-from bot.images import ScanTarget
-from bot.progress import ProgressSnapshot
+from bot.domain.follow_state import FollowState
+from bot.domain.images import ScanTarget
+from bot.domain.progress import ProgressSnapshot
 
 
 class WatchState(StrEnum):

@@ -1,21 +1,20 @@
-"""The collaborators that listeners and the watcher share, built once and passed down."""
+"""What the domain needs from the outside world, as protocols: the console, Slack, delivery.
+
+The console client (:class:`bot.console.client.ConsoleClient`), the Slack notifier
+(:class:`bot.slack.notifier.SlackNotifier`) and the outbox's sender
+(:class:`bot.delivery.sender.Sender`) implement them; the watcher and the sender see only
+these.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from bot.console.models import ProgressEntry, RegistryStatus, ScanResult
-from bot.images import ScanTarget
-from bot.notify import Destination, Event, ParentView
-from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.health import Health
-    from bot.store import Store
+from bot.domain.console_types import ProgressEntry, RegistryStatus, ScanResult
+from bot.domain.events import Destination, Event, ParentView
+from bot.domain.images import ScanTarget
 
 
 class Console(Protocol):
@@ -44,7 +43,7 @@ class Notifier(Protocol):
     Used by the outbox's sender, never directly by the watcher.  ``marker`` is the outbox
     key of the message; it travels with the message so that a send whose outcome was lost
     can be looked for before it is repeated.  Every method raises only
-    :class:`bot.notify.DeliveryError` subclasses for transport failures.
+    :class:`bot.domain.events.DeliveryError` subclasses for transport failures.
     """
 
     def post_parent(
@@ -86,13 +85,3 @@ class Delivery(Protocol):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    settings: Settings
-    console: Console
-    store: Store
-    clock: Callable[[], datetime] = utc_now
-    #: The process's health state (``/scanprogress status``); None in unit tests.
-    health: Health | None = None

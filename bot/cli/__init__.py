@@ -1,0 +1,1 @@
+"""The ``scanbot`` command line: commands, their help texts, and the terminal view."""

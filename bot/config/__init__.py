@@ -1,0 +1,2 @@
+"""Configuration: the one :class:`~bot.config.settings.Settings` object, read from the
+environment and passed down."""
