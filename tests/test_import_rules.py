@@ -154,3 +154,8 @@ def test_runtime_code_never_imports_the_sandbox_or_the_demo() -> None:
         return path.startswith(("bot/sandbox/", "bot/demo/", "bot/cli/"))
 
     assert _offenders(allowed, lambda m: _is("bot.sandbox")(m) or _is("bot.demo")(m)) == []
+
+
+def test_the_product_never_imports_the_benchmark() -> None:
+    """``bench/`` runs from a checkout; the wheel and the Docker image ship ``bot/`` only."""
+    assert _offenders(lambda _path: False, _is("bench")) == []

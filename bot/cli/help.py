@@ -25,7 +25,6 @@ COMMAND_FIELDS: dict[str, frozenset[str] | None] = {
     "check": LOG_FIELDS | CONSOLE_FIELDS | {"scanbot_database_url"},
     "sandbox-console": LOG_FIELDS,
     "demo": LOG_FIELDS,
-    "bench": LOG_FIELDS,
 }
 
 

@@ -158,17 +158,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--verbose", action="store_true", help="show the bot's INFO logs")
 
-    bench = commands.add_parser(
-        "bench",
-        help="measure ack latency, console and Slack calls, memory and start-up (issue 9)",
-        description="Start the simulated console and Slack stand-in, run the bot as a process "
-        "(python -m bot run) and a minimal bolt app as a baseline, and print the figures.  "
-        "No figure is asserted; the machine is named.",
-    )
-    bench.add_argument("--json", action="store_true", help="print one JSON document instead")
-    bench.add_argument(
-        "--tiny", action="store_true", help="a tiny configuration (seconds; proves it works)"
-    )
     return parser
 
 
@@ -195,8 +184,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sandbox_console(args)
         if args.command == "demo":
             return _demo(args)
-        if args.command == "bench":
-            return _bench(args)
     except SettingsError as exc:
         print(f"scanbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -353,10 +340,3 @@ def _demo(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-
-
-def _bench(args: argparse.Namespace) -> int:
-    from bot.demo.bench import run_bench_command  # noqa: PLC0415
-
-    configure_logging("WARNING")
-    return run_bench_command(tiny=args.tiny, as_json=args.json)

@@ -5,7 +5,7 @@ How it keeps the comparison fair on a shared, noisy machine:
 * each figure's requests are sent in ``rounds`` rounds, the bot's and the baseline's
   interleaved (who goes first alternates), and each side's samples are pooled: a moment
   of noise from elsewhere on the machine lands on both sides, not on one;
-* the requests come from a load generator in its own process (:mod:`bot.demo.loadgen`),
+* the requests come from a load generator in its own process (:mod:`bench.loadgen`),
   not from the process whose stand-ins serve the bot's work;
 * after a round of the bot's follows, the next burst waits until each of them got its
   parent posted (or an answer): the baseline is not measured while the bot still works
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.demo import bench_tools as tools
+from bench import tools
 from bot.sandbox.console import SandboxConsole
 from bot.sandbox.slack.api import SlackApiStandIn
 

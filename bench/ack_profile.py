@@ -1,6 +1,6 @@
 """Time (and let a profiler see) the CPU one signed ``/scanprogress`` costs before its ack.
 
-    python -m pyinstrument -m bot.demo.ack_profile [COUNT] [help|follow]
+    python -m pyinstrument -m bench.ack_profile [COUNT] [help|follow]
 
 Builds the bot (not started) against the simulated console and the Slack stand-in on
 loopback and calls its WSGI app directly, in this thread, with ``COUNT`` signed slash
@@ -18,8 +18,8 @@ import time
 import uuid
 from pathlib import Path
 
+from bench.run import FROZEN, SECRET, TOKEN, BenchConfig, _bot_env
 from bot.config.settings import load_settings
-from bot.demo.bench import FROZEN, SECRET, TOKEN, BenchConfig, _bot_env
 from bot.runtime import build_runtime
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack.api import SlackApiStandIn

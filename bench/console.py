@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from bench import tools
 from bot.config.settings import load_settings
-from bot.demo import bench_tools as tools
 from bot.domain.images import ScanTarget
 from bot.sandbox.console import RecordedRequest, SandboxConsole
 from bot.sandbox.slack.api import SlackApiStandIn

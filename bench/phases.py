@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.demo import bench_tools as tools
+from bench import tools
 from bot.domain.owed import FINAL_PRIORITY
 from bot.sandbox.console import SandboxConsole
 from bot.sandbox.slack.api import SlackApiStandIn

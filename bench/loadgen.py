@@ -1,14 +1,14 @@
 """The benchmark's load generator, in a process of its own.
 
-    python -m bot.demo.loadgen < spec.json > figures.json
+    python -m bench.loadgen < spec.json > figures.json
 
 Reads one spec on stdin and writes its figures on stdout:
 
 * ``{"kind": "commands", "url", "secret", "texts": [[channel, text], ...], "concurrency",
-  "response_url"}``: the burst sent with :func:`bot.demo.bench_tools.command_burst`; the
+  "response_url"}``: the burst sent with :func:`bench.tools.command_burst`; the
   ack latencies (ms, in the order sent) as a JSON list;
 * ``{"kind": "fetch", "console_url", "user", "password", "targets": [[repo, tag], ...],
-  "concurrency"}``: the bare httpx loop of :func:`bot.demo.bench_tools.bare_fetch_seconds`;
+  "concurrency"}``: the bare httpx loop of :func:`bench.tools.bare_fetch_seconds`;
   the seconds it took.
 
 Why a process: the benchmark's own process runs the simulated console and the Slack
@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import sys
 
-from bot.demo.bench_tools import bare_fetch_seconds, command_burst
+from bench.tools import bare_fetch_seconds, command_burst
 from bot.domain.images import ScanTarget
 
 

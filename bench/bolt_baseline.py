@@ -1,6 +1,6 @@
 """The benchmark's baseline: a minimal bolt app that only acks ``/scanprogress``.
 
-Run as ``python -m bot.demo.bolt_baseline PORT SIGNING_SECRET SLACK_API_URL TOKEN``: the
+Run as ``python -m bench.bolt_baseline PORT SIGNING_SECRET SLACK_API_URL TOKEN``: the
 same bolt WSGI adapter and waitress (same thread count) as the bot, and like the bot a
 ``WebClient`` on the Slack stand-in (bolt's authorization calls ``auth.test`` once), one
 command listener that acks and does nothing else: the floor the bot is compared with.
@@ -38,7 +38,7 @@ def build_baseline_app(signing_secret: str, api_url: str, token: str) -> App:
 def main(argv: list[str]) -> int:
     if len(argv) != 4 or not argv[0].isdigit():
         print(
-            "usage: python -m bot.demo.bolt_baseline PORT SIGNING_SECRET SLACK_API_URL TOKEN",
+            "usage: python -m bench.bolt_baseline PORT SIGNING_SECRET SLACK_API_URL TOKEN",
             file=sys.stderr,
         )
         return 2

@@ -207,7 +207,7 @@ def command_burst_process(
     concurrency: int,
     response_url: str,
 ) -> list[float]:
-    """:func:`command_burst` run by :mod:`bot.demo.loadgen` in its own process (see why
+    """:func:`command_burst` run by :mod:`bench.loadgen` in its own process (see why
     there); the same latencies."""
     spec = {
         "kind": "commands",
@@ -223,7 +223,7 @@ def command_burst_process(
 def bare_fetch_seconds_process(
     console_url: str, user: str, password: str, targets: Sequence[ScanTarget], concurrency: int
 ) -> float:
-    """:func:`bare_fetch_seconds` run by :mod:`bot.demo.loadgen` in its own process."""
+    """:func:`bare_fetch_seconds` run by :mod:`bench.loadgen` in its own process."""
     spec = {
         "kind": "fetch",
         "console_url": console_url,
@@ -237,7 +237,7 @@ def bare_fetch_seconds_process(
 
 def _loadgen(spec: dict[str, Any]) -> Any:
     done = subprocess.run(
-        [sys.executable, "-m", "bot.demo.loadgen"],
+        [sys.executable, "-m", "bench.loadgen"],
         input=json.dumps(spec),
         capture_output=True,
         text=True,

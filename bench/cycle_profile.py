@@ -2,8 +2,8 @@
 
 Two steps, so a profiler sees only the cycles::
 
-    python -m bot.demo.cycle_profile seed DIR [IMAGES WATCHES]
-    python -m pyinstrument -m bot.demo.cycle_profile cycles DIR [CYCLES]
+    python -m bench.cycle_profile seed DIR [IMAGES WATCHES]
+    python -m pyinstrument -m bench.cycle_profile cycles DIR [CYCLES]
 
 ``seed`` starts nothing but writes ``DIR/scanbot.db`` (WATCHES open ACTIVE watches over
 IMAGES images, each holding the progress the simulated console will report).  ``cycles``
@@ -18,17 +18,17 @@ import sys
 import time
 from pathlib import Path
 
+from bench import tools
+from bench.run import FROZEN, BenchConfig, _bot_env
 from bot.config.settings import load_settings
-from bot.demo import bench_tools as tools
-from bot.demo.bench import FROZEN, BenchConfig, _bot_env
 from bot.domain.images import ScanTarget
 from bot.runtime import build_runtime
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack.api import SlackApiStandIn
 
 USAGE = (
-    "usage: python -m bot.demo.cycle_profile seed DIR [IMAGES WATCHES]\n"
-    "       python -m bot.demo.cycle_profile cycles DIR [CYCLES]"
+    "usage: python -m bench.cycle_profile seed DIR [IMAGES WATCHES]\n"
+    "       python -m bench.cycle_profile cycles DIR [CYCLES]"
 )
 
 

@@ -2,15 +2,15 @@
 
 The simulated console and the Slack stand-in run in this process; the bot runs as a
 process (``python -m bot run``) with a database pre-seeded with open watches, a minimal
-bolt app (:mod:`bot.demo.bolt_baseline`) runs as another process for the ack baseline, and
-the requests of both come from a load generator process (:mod:`bot.demo.loadgen`).
+bolt app (:mod:`bench.bolt_baseline`) runs as another process for the ack baseline, and
+the requests of both come from a load generator process (:mod:`bench.loadgen`).
 Measured: start-up to ``/healthz`` 200; console requests per distinct image per cycle and
-the cycle's fetch span beside a bare httpx loop (:mod:`bot.demo.bench_console`, also for
+the cycle's fetch span beside a bare httpx loop (:mod:`bench.console`, also for
 1,000 images x 5 channels at the default poll interval, with a bot of its own); Slack calls
 while idle; peak RSS with the seeded watches; ack p50/p99/max at concurrency 1 and 20 for
-``help`` and follows, bot and baseline in interleaved rounds (:mod:`bot.demo.bench_acks`);
-Slack calls per change; bursts and failures (:mod:`bot.demo.bench_phases`).  Nothing is
-asserted; targets are only reported (:mod:`bot.demo.bench_report`).
+``help`` and follows, bot and baseline in interleaved rounds (:mod:`bench.acks`);
+Slack calls per change; bursts and failures (:mod:`bench.phases`).  Nothing is
+asserted; targets are only reported (:mod:`bench.report`).
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import tools
+from bench.acks import measure_acks
+from bench.console import bare_fetch, console_scale, idle_cycles
+from bench.phases import bursts, busy_channel
+from bench.report import render_table, targets
 from bot.config.settings import Settings, load_settings
-from bot.demo import bench_tools as tools
-from bot.demo.bench_acks import measure_acks
-from bot.demo.bench_console import bare_fetch, console_scale, idle_cycles
-from bot.demo.bench_phases import bursts, busy_channel
-from bot.demo.bench_report import render_table, targets
 from bot.domain.images import ScanTarget
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack.api import SlackApiStandIn
@@ -134,7 +134,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             [
                 sys.executable,
                 "-m",
-                "bot.demo.bolt_baseline",
+                "bench.bolt_baseline",
                 str(baseline_port),
                 SECRET,
                 slack.api_url,
@@ -304,7 +304,7 @@ def _follow_until_posted(slack: SlackApiStandIn, url: str, texts: list[tuple[str
 
 
 def run_bench_command(*, tiny: bool, as_json: bool) -> int:
-    """``scanbot bench``: run, then print the table or the JSON document."""
+    """``python -m bench``: run, then print the table or the JSON document."""
     result = run_bench(BenchConfig.tiny() if tiny else BenchConfig())
     print(json.dumps(result, indent=2) if as_json else render_table(result))
     return 0
