@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.config.settings import Settings, load_settings
-from bot.domain.permissions import may_start_scans
+from bot.domain.permissions import may_manage_subscriptions, may_start_scans, may_stop_watch
 
 ALICE, BOB = "U0ALICE", "U0BOB"
 OPS, RANDOM = "C0OPS", "C0RANDOM"
@@ -53,3 +53,30 @@ def test_ids_match_exactly_not_as_prefixes() -> None:
     rules = settings(users=ALICE, channels=OPS)
     assert not may_start_scans(rules.permissions, user_id=ALICE[:-1], channel_id=RANDOM)
     assert not may_start_scans(rules.permissions, user_id=BOB, channel_id=OPS + "X")
+
+
+def test_an_admin_may_start_scans_anywhere_even_when_the_lists_leave_them_out() -> None:
+    rules = load_settings({"SCANBOT_ADMIN_USERS": ALICE, "SCANBOT_SCAN_USERS": BOB}).permissions
+    assert may_start_scans(rules, user_id=ALICE, channel_id=RANDOM)
+
+
+def test_subscriptions_are_anyones_until_admins_are_set_then_admins_only() -> None:
+    open_rules = settings().permissions
+    assert may_manage_subscriptions(open_rules, user_id=BOB, from_setting=False)
+    rules = load_settings({"SCANBOT_ADMIN_USERS": ALICE}).permissions
+    assert not may_manage_subscriptions(rules, user_id=BOB, from_setting=False)
+    assert may_manage_subscriptions(rules, user_id=ALICE, from_setting=False)
+
+
+def test_a_subscription_set_at_deploy_time_is_changed_only_by_an_admin() -> None:
+    assert not may_manage_subscriptions(settings().permissions, user_id=BOB, from_setting=True)
+    rules = load_settings({"SCANBOT_ADMIN_USERS": ALICE}).permissions
+    assert may_manage_subscriptions(rules, user_id=ALICE, from_setting=True)
+
+
+def test_a_watch_is_stopped_by_its_starter_an_admin_or_anyone_once_the_starter_left() -> None:
+    rules = load_settings({"SCANBOT_ADMIN_USERS": ALICE}).permissions
+    assert may_stop_watch(rules, user_id=BOB, started_by=BOB)
+    assert may_stop_watch(rules, user_id=ALICE, started_by=BOB)
+    assert not may_stop_watch(rules, user_id="U0EVE", started_by=BOB)
+    assert may_stop_watch(rules, user_id="U0EVE", started_by=BOB, starter_gone=True)

@@ -147,6 +147,7 @@ class Settings(BaseSettings):
     scanbot_notify_channels: ChannelIds = Field(
         default=(), validation_alias=_env("SCANBOT_NOTIFY_CHANNELS")
     )
+    scanbot_admin_users: UserIds = Field(default=(), validation_alias=_env("SCANBOT_ADMIN_USERS"))
     scanbot_scan_users: UserIds = Field(default=(), validation_alias=_env("SCANBOT_SCAN_USERS"))
     scanbot_scan_channels: ChannelIds = Field(
         default=(), validation_alias=_env("SCANBOT_SCAN_CHANNELS")
@@ -268,6 +269,7 @@ class Settings(BaseSettings):
     def permissions(self) -> Permissions:
         """Who may do what, as the domain's value."""
         return Permissions(
+            admin_users=frozenset(self.scanbot_admin_users),
             scan_users=frozenset(self.scanbot_scan_users),
             scan_channels=frozenset(self.scanbot_scan_channels),
         )
