@@ -28,7 +28,7 @@ def render(snap: ProgressSnapshot, target: ScanTarget | None) -> list[str]:
     or reorder what is shown (direction overrides)."""
     name = target.display() if target else "regular registry scan"
     lines = [f"{name}: {_plain(snap.summary)}"]
-    if snap.phase in (Phase.DISCOVERING, Phase.SCANNING, Phase.COMPLETE, Phase.FAILED):
+    if snap.phase.running or snap.phase.finished:
         lines.append(_step_line("discovery ", snap.discovery))
         lines.append(_step_line("image scan", snap.image_scan))
     if snap.error:
@@ -74,7 +74,7 @@ def show_progress(
             return EXIT_CONSOLE
         # An on-demand scan reports "finished" once, then []; we may have missed it.
         snap = interpret(entries, saw_running=saw_running, last=previous)
-        if snap.phase in (Phase.DISCOVERING, Phase.SCANNING):
+        if snap.phase.running:
             saw_running = True
         if not entries and target is not None and not saw_running:
             print(
@@ -91,6 +91,6 @@ def show_progress(
             out.flush()
             drawn = len(lines)
         previous = snap
-        if not watch or snap.phase not in (Phase.DISCOVERING, Phase.SCANNING):
+        if not watch or not snap.phase.running:
             return exit_code(snap)
         sleep(interval)

@@ -39,6 +39,23 @@ class Phase(StrEnum):
     IDLE = "idle"  # no scan in progress ([] from the console)
     FAILED = "failed"  # the scan ended with an error
 
+    @property
+    def running(self) -> bool:
+        """The scan is under way (:data:`RUNNING_PHASES`): more answers will follow."""
+        return self in RUNNING_PHASES
+
+    @property
+    def finished(self) -> bool:
+        """The scan counts as finished (:data:`FINISHED_PHASES`), with or without an error."""
+        return self in FINISHED_PHASES
+
+
+#: The one definition of "the scan is running": the console says it is ongoing.
+RUNNING_PHASES = frozenset({Phase.DISCOVERING, Phase.SCANNING})
+#: The one definition of "the scan is finished": the console said it is no longer ongoing
+#: (``FAILED`` when a step reported an error).  ``IDLE`` is neither: nothing was reported.
+FINISHED_PHASES = frozenset({Phase.COMPLETE, Phase.FAILED})
+
 
 @dataclass(frozen=True, slots=True)
 class ProgressSnapshot:

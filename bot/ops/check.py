@@ -191,7 +191,7 @@ def _regular_scan(console: ConsoleProbe, now: datetime, thresholds: Thresholds) 
             f"{snap.summary}: {snap.error}" if snap.error else snap.summary,
             data,
         )
-    if snap.phase in (Phase.DISCOVERING, Phase.SCANNING):
+    if snap.phase.running:
         running = (now - snap.started_at).total_seconds() if snap.started_at else None
         if running is not None and running > thresholds.max_age_hours * 3600:
             return Finding(

@@ -51,7 +51,7 @@ def regular_scan(snap: ProgressSnapshot, *, now: datetime) -> SlackMessage:
         step_block(f"Step 1/2 {DOT} Discovery", snap.discovery, ""),
         step_block(f"Step 2/2 {DOT} Image scan", snap.image_scan, "images"),
     ]
-    if snap.phase in (Phase.DISCOVERING, Phase.SCANNING):
+    if snap.phase.running:
         status = escape_truncated(snap.summary, SHOWN_ERROR_CHARS)
         lead = f"*Status:* :hourglass_flowing_sand: {status}"
         if snap.entries > 1:

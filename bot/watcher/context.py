@@ -28,6 +28,7 @@ class WatchContext:
 class Outcome(StrEnum):
     """What one poll did to one watch (counted in the cycle's report)."""
 
+    OPENED = "opened"  # a subscribed channel started following a regular scan
     WAITING = "waiting"  # the console's answer did not arrive this cycle
     CONSOLE_ERROR = "console-error"  # the console could not answer; tried again next cycle
     UNCHANGED = "unchanged"  # nothing a user would care about changed: no Slack call

@@ -99,7 +99,7 @@ def follow(ctx: WatchContext, target: ScanTarget, *, channel_id: str, user_id: s
     if not entries:
         return NoScanRunning()
     snap = snapshot(entries)
-    if snap.phase in (Phase.COMPLETE, Phase.FAILED):
+    if snap.phase.finished:
         return JustFinished(snap, scan_result(ctx, target))
     now = services.clock()
     # What the console says of the image before this scan's result: the diff's baseline.
@@ -179,7 +179,7 @@ def advance(
         snap = answer.snap  # what interpret() gives for a non-empty answer
     else:
         snap = interpret(answer.entries, saw_running=True, last=watch.last_snapshot)
-    if snap.phase in (Phase.COMPLETE, Phase.FAILED):
+    if snap.phase.finished:
         return complete(ctx, watch, snap, now, results)
     return _progress(ctx, watch, snap, now)
 
