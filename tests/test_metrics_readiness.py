@@ -57,6 +57,20 @@ def test_metrics_count_console_requests_slack_calls_acks_and_poll_cycles(bot: Bo
     assert value(scrape(bot), "scanbot_command_ack_seconds_count") == 2
 
 
+def test_the_subscriptions_gauge_counts_the_subscribed_channels(bot: BotHarness) -> None:
+    """``scanbot_subscriptions`` is the number of subscribed channels.
+
+    Failed before the fix: the gauge asked the store for ``list_subscriptions``, a method
+    that does not exist (the store's is ``subscriptions()``), so it never appeared.
+    """
+    assert ("scanbot_subscriptions", ()) in scrape(bot)
+    for channel in ("C0SUBA", "C0SUBB"):
+        bot.command("subscribe", channel_id=channel)
+    bot.wait_until(lambda: len(bot.runtime.store.subscriptions()) == 2)
+
+    assert value(scrape(bot), "scanbot_subscriptions") == 2
+
+
 def test_metrics_count_console_retries_errors_and_slack_429s(bot: BotHarness) -> None:
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", discovery_total=1, images=4)
     bot.slack.rate_limit_next("chat.postMessage", retry_after=0)

@@ -83,11 +83,8 @@ class ProgressSnapshot:
         if self.phase is Phase.SCANNING:
             return f"Step 2/2 scanning images: {_counts(self.image_scan)}"
         if self.phase is Phase.COMPLETE:
-            step = self.image_scan
-            if step.total <= 0:
-                return "Scan complete: no images to scan"
-            noun = "image" if step.total == 1 else "images"
-            return f"Scan complete: {step.scanned}/{step.total} {noun} scanned"
+            scanned = self.image_scan.scanned_text()
+            return f"Scan complete: {scanned}" if scanned else "Scan complete: no images to scan"
         if self.phase is Phase.FAILED:
             return f"Scan failed: {self.error}" if self.error else "Scan failed"
         return "No scan in progress"

@@ -49,6 +49,14 @@ class Step:
         counted = f"{self.scanned}/{self.total} {noun}".rstrip()
         return f"{counted} ({self.percent}%)"
 
+    def scanned_text(self, noun: str = "image") -> str:
+        """``3/10 images scanned`` (``1/1 image scanned``), or ``""`` while the total is
+        unknown.  The one wording of how much of a step was done once it has ended."""
+        if not self.started:
+            return ""
+        nouns = noun if self.total == 1 else f"{noun}s"
+        return f"{self.scanned}/{self.total} {nouns} scanned"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "total": self.total,

@@ -71,7 +71,7 @@ def regular_scan(snap: ProgressSnapshot, *, now: datetime) -> SlackMessage:
         return message(f"{idle}. The last scan reported an error: {error}", blocks)
     images = snap.image_scan
     if images.total:
-        last = f"The last scan finished: {images.scanned}/{plural(images.total, 'image')} scanned"
+        last = f"The last scan finished: {images.scanned_text()}"
     else:
         last = "The last scan found no images to scan"
     return message(f"{idle}. {last}", [section(f":zzz: {idle}. {last}."), *steps, checked])
@@ -112,7 +112,7 @@ def scan_just_finished(
     The console reports a finished on-demand scan once; this tells the user its outcome.
     """
     images = snap.image_scan
-    scanned = f" {images.scanned}/{plural(images.total, 'image')} scanned." if images.total else ""
+    scanned = f" {images.scanned_text()}." if images.total else ""
     if snap.phase is Phase.FAILED:
         error = escape_truncated(snap.error, SHOWN_ERROR_CHARS) or "no details given"
         text = f":x: The scan of {image_code(target)} finished with an error: {error}.{scanned}"

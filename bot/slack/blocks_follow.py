@@ -41,6 +41,7 @@ from bot.slack.blocks_kit import (
     step_block,
 )
 from bot.slack.blocks_watch import (
+    PHASE_STATUS,
     scan_complete,
     subject_name,
     thread_update,
@@ -101,12 +102,11 @@ def thread_message(event: Event) -> SlackMessage:
             assert_never(event)
 
 
+#: A regular scan discovers repositories too, and ends "with errors" rather than failing.
 _REGULAR_STATUS = {
+    **PHASE_STATUS,
     Phase.DISCOVERING: (":mag:", "Step 1/2: discovering repositories and tags"),
-    Phase.SCANNING: (":hourglass_flowing_sand:", "Step 2/2: scanning images"),
-    Phase.COMPLETE: (":white_check_mark:", "Scan complete"),
     Phase.FAILED: (":x:", "Scan complete with errors"),
-    Phase.IDLE: (":hourglass:", "Waiting for the console to report the scan"),
 }
 
 

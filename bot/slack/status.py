@@ -26,15 +26,13 @@ def show_status(ctx: WatchContext, *, channel_id: str, respond: Respond) -> None
             response_type="ephemeral",
         )
         return
-    list_subscriptions = getattr(services.store, "list_subscriptions", None)
-    subscriptions = len(list_subscriptions()) if callable(list_subscriptions) else None
     health = services.health
     now = services.clock()
     report = gather_status(
         console,
         now=now,
         open_watches=len(services.store.list_open()),
-        subscriptions=subscriptions,
+        subscriptions=len(services.store.subscriptions()),
         health=health.state() if health is not None else None,
         stale_after=health.stale_after if health is not None else timedelta(minutes=5),
     )
