@@ -26,9 +26,9 @@ from bot.domain.text import one_line, truncate
 
 ERROR_LIMIT = 500  # characters of console error text kept in a snapshot
 TITLE_LIMIT = 300  # characters of a step title kept in a snapshot
-#: A step's count above this is nonsense (no registry holds a billion images): it is capped
-#: and the snapshot is marked :attr:`ProgressSnapshot.suspicious`.
-#: What a person is told when the console's counts were absurd and had to be capped.
+#: What a person is told when the console's counts were absurd and had to be capped: an
+#: entry's count outside ``0..MAX_ENTRY_COUNT`` (clamped by the console parser) or a summed
+#: count above ``MAX_STEP_COUNT`` (see :mod:`bot.domain.steps`).
 SUSPICIOUS_NOTE = "the console's answer looked wrong (absurd counts were capped)"
 
 
@@ -174,8 +174,9 @@ def completed_after_empty(last: ProgressSnapshot | None) -> ProgressSnapshot:
 def snapshot(entries: Sequence[ProgressEntry]) -> ProgressSnapshot:
     """Derive the snapshot of one progress answer (several entries are aggregated).
 
-    Counts are clamped per entry and summed per step; a count above
-    :data:`MAX_STEP_COUNT` is capped and marks the snapshot ``suspicious``.  The scan is
+    Counts are clamped per entry and summed per step.  The snapshot is ``suspicious`` when
+    the parser had to clamp an entry's count (:attr:`ProgressEntry.suspicious`) or a sum
+    exceeded :data:`~bot.domain.steps.MAX_STEP_COUNT` (it is capped there).  The scan is
     ongoing when any entry says so.  While ongoing the phase is ``DISCOVERING`` until
     discovery is done, then ``SCANNING``; once not ongoing it is ``FAILED`` if a step
     reports an error, else ``COMPLETE``.  ``[]`` means ``IDLE``.  Linear in the number of
@@ -206,7 +207,9 @@ def snapshot(entries: Sequence[ProgressEntry]) -> ProgressSnapshot:
         error=error,
         started_at=min(starts) if starts else None,
         entries=len(entries),
-        suspicious=discovery_capped or image_scan_capped,
+        suspicious=discovery_capped
+        or image_scan_capped
+        or any(entry.suspicious for entry in entries),
     )
 
 
