@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from bot.cli.terminal import EXIT_CONSOLE, EXIT_OK, EXIT_SCAN_FAILED, show_progress
+from bot.cli.help import EXIT_CONFIG, EXIT_OK, EXIT_SCAN_FAILED
+from bot.cli.terminal import show_progress
 from bot.console.errors import ConsoleUnavailable
 from bot.domain.console_types import ProgressEntry, RegistryStatus, ScanResult
 from bot.domain.images import ScanTarget
@@ -99,7 +100,7 @@ def test_a_console_error_exits_three_with_the_hint_on_stderr() -> None:
     code, out, err = run(
         ScriptedConsole(ConsoleUnavailable("cannot reach console.example.com")), watch=False
     )
-    assert code == EXIT_CONSOLE
+    assert code == EXIT_CONFIG
     assert out == ""
     assert "cannot reach console.example.com" in err
     assert "PRISMA_CONSOLE_URL" in err

@@ -23,6 +23,7 @@ from bot import __version__
 from bot.cli.help import (
     COMMAND_FIELDS,
     EXIT_CONFIG,
+    EXIT_OK,
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
     check_epilog,
@@ -227,7 +228,7 @@ def _run(settings: Settings, *, host: str) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    return 0
+    return EXIT_OK
 
 
 def _check_slack(settings: Settings) -> None:
@@ -313,7 +314,7 @@ def _sandbox_console(args: argparse.Namespace) -> int:
         step_seconds=args.step_seconds, seed_on_demand=seeds, seed_regular_scan=args.regular
     )
     serve_forever(config, args.host, args.port)
-    return 0
+    return EXIT_OK
 
 
 def _demo(args: argparse.Namespace) -> int:

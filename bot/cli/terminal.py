@@ -7,17 +7,13 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+from bot.cli.help import EXIT_CONFIG, EXIT_OK, EXIT_SCAN_FAILED
 from bot.console.errors import ConsoleError
 from bot.domain.images import ScanTarget
 from bot.domain.ports import Console
 from bot.domain.progress import Phase, ProgressSnapshot, interpret
 from bot.domain.steps import Step
 from bot.domain.text import one_line
-
-EXIT_OK = 0
-EXIT_SCAN_FAILED = 1
-EXIT_USAGE = 2
-EXIT_CONSOLE = 3
 
 _BAR_WIDTH = 30
 
@@ -71,7 +67,7 @@ def show_progress(
             entries = console.progress(target)
         except ConsoleError as exc:
             print(f"error: {exc}\n{exc.hint}", file=err)
-            return EXIT_CONSOLE
+            return EXIT_CONFIG
         # An on-demand scan reports "finished" once, then []; we may have missed it.
         snap = interpret(entries, saw_running=saw_running, last=previous)
         if snap.phase.running:
