@@ -7,8 +7,7 @@ from datetime import timedelta
 
 from slack_bolt import Respond
 
-from bot.ops.status import StatusConsole, gather_status
-from bot.slack import blocks
+from bot.ops.status import gather_status
 from bot.slack.blocks_status import status_message
 from bot.watcher.lifecycle import WatchContext
 
@@ -18,14 +17,6 @@ log = logging.getLogger(__name__)
 def show_status(ctx: WatchContext, *, channel_id: str, respond: Respond) -> None:
     services = ctx.services
     console = services.console
-    if not isinstance(console, StatusConsole):
-        respond(
-            **blocks.error_message(
-                "This scanbot cannot check the console.", "Run `scanbot check` on its host."
-            ).as_kwargs(),
-            response_type="ephemeral",
-        )
-        return
     health = services.health
     now = services.clock()
     report = gather_status(

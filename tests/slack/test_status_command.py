@@ -46,7 +46,7 @@ def test_status_counts_the_subscribed_channels(bot: BotHarness) -> None:
     store does not have (its method is ``subscriptions()``), so it was never shown.
     """
     bot.command("subscribe", channel_id="C0SUBA")
-    bot.wait_until(lambda: len(bot.runtime.store.subscriptions()) == 1)
+    bot.slack.wait_for_responses(1)  # the subscription's confirmation
     bot.slack.clear()
 
     bot.command("status")
