@@ -33,12 +33,13 @@ from bot.domain.owed import Owed
 from bot.domain.progress import ProgressSnapshot
 from bot.domain.watch import Watch, WatchState
 from bot.store import codec, db
+from bot.store.codec import dump_snapshot
 from bot.store.digest import DigestStore
 from bot.store.leases import LeaseStore
 from bot.store.outbox import OutboxStore, enqueue
 from bot.store.regular import RegularStore
 from bot.store.tables import as_utc, watches
-from bot.store.watch_rows import Parsed, dump_snapshot, to_watch
+from bot.store.watch_rows import Parsed, to_watch
 
 _log = logging.getLogger(__name__)
 
