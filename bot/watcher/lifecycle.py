@@ -18,8 +18,6 @@ from bot.domain.estimate import estimate, sample
 from bot.domain.events import (
     ImageFollow,
     ParentView,
-    PhaseChanged,
-    Progressed,
     Stopped,
 )
 from bot.domain.follow_state import FollowState
@@ -36,6 +34,7 @@ from bot.watcher.context import (
     final_edit,
     link,
     parent_owed,
+    thread_reply,
 )
 from bot.watcher.ending import complete, expire, scan_result
 
@@ -222,13 +221,10 @@ def _progress(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: date
         followed=watch.watched_seconds,
     )
     replied = change is not stall.Change.NONE
-    if not moved:
-        pass  # a stall told: no progress reply
-    elif _turning_point(previous, snap):
-        messages.append(owed.reply(thread, watch.channel_id, PhaseChanged(subject, previous, snap)))
-        replied = True
-    elif _progress_reply_due(ctx, watch, now):
-        messages.append(owed.reply(thread, watch.channel_id, Progressed(subject, previous, snap)))
+    last_reply_at = watch.last_thread_post_at or watch.created_at
+    reply = thread_reply(ctx, subject, previous, snap, last_reply_at=last_reply_at, now=now)
+    if moved and reply is not None:  # not moved: a stall was told, no progress reply
+        messages.append(owed.reply(thread, watch.channel_id, reply))
         replied = True
     recorded = ctx.services.store.record_progress(
         watch.id,
@@ -244,15 +240,3 @@ def _progress(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: date
     if change is stall.Change.STALLED:
         return Outcome.STALLED
     return Outcome.REPLIED if replied else Outcome.UPDATED
-
-
-def _turning_point(previous: ProgressSnapshot | None, snap: ProgressSnapshot) -> bool:
-    """Phase changes and new errors always get a reply in the thread."""
-    return previous is None or previous.phase != snap.phase or previous.error != snap.error
-
-
-def _progress_reply_due(ctx: WatchContext, watch: Watch, now: datetime) -> bool:
-    """Progress-only replies: at most one per ``SCANBOT_THREAD_UPDATE_SECONDS``."""
-    last = watch.last_thread_post_at or watch.created_at
-    interval = timedelta(seconds=ctx.services.settings.scanbot_thread_update_seconds)
-    return now - last >= interval

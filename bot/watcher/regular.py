@@ -23,8 +23,6 @@ from bot.domain import owed
 from bot.domain.estimate import estimate, sample
 from bot.domain.events import (
     ParentView,
-    PhaseChanged,
-    Progressed,
     RegistryErrors,
     RegularCompleted,
     RegularScanFollow,
@@ -32,11 +30,10 @@ from bot.domain.events import (
 from bot.domain.follow_state import FollowState
 from bot.domain.owed import Owed, regular_thread
 from bot.domain.progress import Phase, ProgressSnapshot, completed_after_empty, snapshot
-from bot.domain.registries import registry_lines
 from bot.domain.regular import RegularRun
 from bot.domain.watch import WatchState
 from bot.watcher import stall
-from bot.watcher.context import Outcome
+from bot.watcher.context import Outcome, thread_reply
 from bot.watcher.lifecycle import Answer, WatchContext
 
 log = logging.getLogger(__name__)
@@ -185,13 +182,11 @@ def _advance(
         after=follow,
         followed=followed,
     )
-    posted = False
-    if moved and _turning_point(previous, snap):
-        messages.append(owed.reply(thread, run.channel_id, PhaseChanged(subject, previous, snap)))
-        posted = True
-    elif moved and _reply_due(ctx, run, now):
-        messages.append(owed.reply(thread, run.channel_id, Progressed(subject, previous, snap)))
-        posted = True
+    last_reply_at = run.last_thread_post_at or run.created_at
+    reply = thread_reply(ctx, subject, previous, snap, last_reply_at=last_reply_at, now=now)
+    posted = moved and reply is not None
+    if moved and reply is not None:
+        messages.append(owed.reply(thread, run.channel_id, reply))
     if new_errors:
         messages.append(owed.reply(thread, run.channel_id, RegistryErrors(subject, new_errors)))
     services.store.update_run(
@@ -207,22 +202,6 @@ def _advance(
     if posted or new_errors:
         return Outcome.REPLIED
     return Outcome.UPDATED if messages else Outcome.UNCHANGED
-
-
-def _turning_point(previous: ProgressSnapshot | None, snap: ProgressSnapshot) -> bool:
-    """Phase changes, new errors and a change of what the registries do get a reply."""
-    return (
-        previous is None
-        or previous.phase != snap.phase
-        or previous.error != snap.error
-        or registry_lines(previous) != registry_lines(snap)
-    )
-
-
-def _reply_due(ctx: WatchContext, run: RegularRun, now: datetime) -> bool:
-    last = run.last_thread_post_at or run.created_at
-    interval = timedelta(seconds=ctx.services.settings.scanbot_thread_update_seconds)
-    return now - last >= interval
 
 
 def _finish(ctx: WatchContext, run: RegularRun, snap: ProgressSnapshot, now: datetime) -> Outcome:
