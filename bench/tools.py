@@ -326,11 +326,6 @@ def cycles_of(requests: Sequence[RecordedRequest], gap: float) -> list[list[Reco
     return groups
 
 
-def image_of(request: RecordedRequest) -> str:
-    query = request.query
-    return "|".join((query.get(name) or [""])[0] for name in ("registry", "repo", "tag", "digest"))
-
-
 def bare_fetch_seconds(
     console_url: str, user: str, password: str, targets: Sequence[ScanTarget], concurrency: int
 ) -> float:

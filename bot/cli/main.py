@@ -35,8 +35,6 @@ from bot.console.errors import ConsoleError
 from bot.domain.images import ImageReferenceError, ScanTarget, parse_image_reference
 from bot.process.logging_setup import configure_logging
 
-DEMO_IMAGE = "alpine:3.16"
-
 
 class SlackUnreachable(Exception):  # noqa: N818 - reads as a state
     """``auth.test`` could not reach Slack at SLACK_API_URL."""

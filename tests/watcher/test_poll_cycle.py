@@ -14,6 +14,7 @@ from bot.domain.watch import WatchState
 from bot.sandbox.console import SandboxConsoleConfig
 from tests.support.clocks import ManualClock
 from tests.support.constants import STEP
+from tests.support.delivery import drain
 from tests.support.harness import ALICE, CHANNEL, BotHarness, running_bot
 
 
@@ -233,7 +234,7 @@ def test_watches_resume_in_the_same_thread_after_a_restart(
         try:
             console_clock.advance(10 * STEP)
             assert second.poll_once().outcomes == {"completed": 1}
-            second.sender.drain()
+            drain(second.sender)
         finally:
             second.shutdown()
         replies = slack.thread(CHANNEL, parent_ts)
