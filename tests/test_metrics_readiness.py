@@ -12,6 +12,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.faults import expire_tokens
 from tests.support.harness import BotHarness
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -123,7 +124,7 @@ def test_readyz_is_503_while_the_console_refuses_our_credentials(bot: BotHarness
     assert ready(bot)[0] == 200
 
     bot.console.inject_fault("401", count=50, path_contains="authenticate")
-    bot.console.expire_tokens()
+    expire_tokens(bot.console)
     bot.poll()
     status, report = ready(bot)
     assert status == 503

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.slack.command_text import FollowImage, ShowStatus, parse_command
+from tests.support.faults import expire_tokens
 from tests.support.harness import BotHarness
 
 
@@ -57,7 +58,7 @@ def test_status_counts_the_subscribed_channels(bot: BotHarness) -> None:
 
 def test_status_says_when_the_console_refuses_the_credentials(bot: BotHarness) -> None:
     bot.console.inject_fault("401", count=50, path_contains="authenticate")
-    bot.console.expire_tokens()
+    expire_tokens(bot.console)
 
     bot.command("status")
 

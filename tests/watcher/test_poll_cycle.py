@@ -15,6 +15,7 @@ from bot.sandbox.console import SandboxConsoleConfig
 from tests.support.clocks import ManualClock
 from tests.support.constants import STEP
 from tests.support.delivery import drain
+from tests.support.faults import fail_next
 from tests.support.harness import ALICE, CHANNEL, BotHarness, running_bot
 
 
@@ -209,7 +210,7 @@ def test_a_channel_the_bot_was_removed_from_ends_the_watch(
 ) -> None:
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=4)
     bot.follow()
-    bot.slack.fail_next("chat.update", error="channel_not_found")
+    fail_next(bot.slack, "chat.update", error="channel_not_found")
     console_clock.advance(STEP + 1)
 
     bot.poll()  # the edit it owes meets channel_not_found: the watch ends
