@@ -1,4 +1,4 @@
-"""Pieces of ``scanbot bench``: processes, signed command bursts, percentiles, RSS, seeding.
+"""Pieces of ``python -m bench``: processes, signed command bursts, percentiles, RSS, seeding.
 
 Nothing here asserts on time; it measures and returns numbers.
 """
