@@ -26,6 +26,7 @@ from typing import Protocol
 from bot.console.errors import AuthenticationFailed, ConsoleError, PermissionDenied
 from bot.domain.ports import Console
 from bot.domain.progress import Phase, snapshot
+from bot.domain.text import plural
 from bot.ops.report import CheckReport, Finding, Status, ago
 
 
@@ -243,7 +244,7 @@ def _database(database: DatabaseProbe, now: datetime, thresholds: Thresholds) ->
         "open_watches": state.open_watches,
         "poll_lease_owner": state.poll_lease_owner,
     }
-    phrase = f"{state.open_watches} open watch{'es' if state.open_watches != 1 else ''}"
+    phrase = plural(state.open_watches, "open watch", "open watches")
     if state.poll_lease_renewed_at is None:
         if state.open_watches:
             return Finding(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.domain.ports import Console
+from bot.domain.text import plural
 from bot.ops.check import Thresholds, run_checks
 from bot.ops.report import CheckReport, Finding, Status, ago
 from bot.process.health import HealthState
@@ -47,10 +48,10 @@ def gather_status(
 
 
 def _watches(open_watches: int, subscriptions: int | None) -> Finding:
-    phrase = f"{open_watches} open watch{'es' if open_watches != 1 else ''}"
+    phrase = plural(open_watches, "open watch", "open watches")
     data: dict[str, object] = {"open_watches": open_watches}
     if subscriptions is not None:
-        phrase += f", {subscriptions} subscription{'s' if subscriptions != 1 else ''}"
+        phrase += f", {plural(subscriptions, 'subscription')}"
         data["subscriptions"] = subscriptions
     return Finding("watches", Status.OK, phrase, phrase, data)
 

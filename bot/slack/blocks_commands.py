@@ -8,6 +8,7 @@ from datetime import datetime
 from bot.domain.console_types import ScanResult
 from bot.domain.images import ScanTarget
 from bot.domain.progress import Phase, ProgressSnapshot
+from bot.domain.text import plural
 from bot.domain.watch import Watch
 from bot.slack.blocks_kit import (
     ARROW,
@@ -22,7 +23,6 @@ from bot.slack.blocks_kit import (
     image_code,
     image_plain,
     message,
-    plural,
     result_blocks,
     section,
     step_block,

@@ -25,6 +25,7 @@ from bot.domain.events import (
 )
 from bot.domain.progress import Phase
 from bot.domain.registries import registry_lines
+from bot.domain.text import plural
 from bot.domain.watch import WatchState
 from bot.slack.blocks_kit import (
     DASH,
@@ -36,7 +37,6 @@ from bot.slack.blocks_kit import (
     header,
     human_duration,
     message,
-    plural,
     section,
     step_block,
 )
@@ -146,7 +146,7 @@ def regular_complete(event: RegularCompleted) -> SlackMessage:
     """The end of a regular scan: totals, duration and the errors seen."""
     snap = event.snap
     took = human_duration(event.duration)
-    repositories = plural(snap.discovery.total, "repository").replace("repositorys", "repositories")
+    repositories = plural(snap.discovery.total, "repository", "repositories")
     totals = (
         f"{repositories} discovered {DOT} {plural(snap.image_scan.total, 'tag')} found {DOT} "
         f"{plural(snap.image_scan.scanned, 'image')} scanned"

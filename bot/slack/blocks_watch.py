@@ -15,6 +15,7 @@ from bot.domain.progress import Phase, ProgressSnapshot
 from bot.domain.registries import registry_lines
 from bot.domain.results import severity_diff
 from bot.domain.steps import Step
+from bot.domain.text import plural
 from bot.domain.watch import Watch, WatchState
 from bot.slack.blocks_kit import (
     DASH,
@@ -31,7 +32,6 @@ from bot.slack.blocks_kit import (
     image_code,
     image_plain,
     message,
-    plural,
     relative,
     result_blocks,
     section,
