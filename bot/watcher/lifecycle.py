@@ -221,11 +221,12 @@ def _progress(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: date
         followed=watch.watched_seconds,
     )
     replied = change is not stall.Change.NONE
-    last_reply_at = watch.last_thread_post_at or watch.created_at
-    reply = thread_reply(ctx, subject, previous, snap, last_reply_at=last_reply_at, now=now)
-    if moved and reply is not None:  # not moved: a stall was told, no progress reply
-        messages.append(owed.reply(thread, watch.channel_id, reply))
-        replied = True
+    if moved:  # not moved: a stall was told, no progress reply
+        last_reply_at = watch.last_thread_post_at or watch.created_at
+        reply = thread_reply(ctx, subject, previous, snap, last_reply_at=last_reply_at, now=now)
+        if reply is not None:
+            messages.append(owed.reply(thread, watch.channel_id, reply))
+            replied = True
     recorded = ctx.services.store.record_progress(
         watch.id,
         snapshot=snap,

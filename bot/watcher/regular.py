@@ -182,11 +182,13 @@ def _advance(
         after=follow,
         followed=followed,
     )
-    last_reply_at = run.last_thread_post_at or run.created_at
-    reply = thread_reply(ctx, subject, previous, snap, last_reply_at=last_reply_at, now=now)
-    posted = moved and reply is not None
-    if moved and reply is not None:
-        messages.append(owed.reply(thread, run.channel_id, reply))
+    posted = False
+    if moved:
+        last_reply_at = run.last_thread_post_at or run.created_at
+        reply = thread_reply(ctx, subject, previous, snap, last_reply_at=last_reply_at, now=now)
+        if reply is not None:
+            messages.append(owed.reply(thread, run.channel_id, reply))
+            posted = True
     if new_errors:
         messages.append(owed.reply(thread, run.channel_id, RegistryErrors(subject, new_errors)))
     services.store.update_run(
