@@ -1,4 +1,4 @@
-"""The ack phase of ``scanbot bench``: the bot against a minimal bolt app, same requests.
+"""The ack phase of ``python -m bench``: the bot against a minimal bolt app, same requests.
 
 How it keeps the comparison fair on a shared, noisy machine:
 

@@ -1,8 +1,8 @@
-"""The console figures of ``scanbot bench``: whole idle poll cycles over seeded watches.
+"""The console figures of ``python -m bench``: whole idle poll cycles over seeded watches.
 
 Console requests per distinct image per cycle, and a cycle's fetch span beside a bare
 httpx loop sending the same requests at the same concurrency.  :func:`console_scale` does
-it again with its own bot process and database for issue 9's second configuration: 1,000
+it again with its own bot process and database for the second configuration: 1,000
 distinct images followed from 5 channels each, at the default poll interval.
 """
 

@@ -1,4 +1,4 @@
-"""Phases of ``scanbot bench``: follows at once, acks while Slack or the console fail, and
+"""Phases of ``python -m bench``: follows at once, acks while Slack or the console fail, and
 many watches of one channel changing in one cycle.
 
 The sender posts about one message per second per channel, so a channel whose watches all

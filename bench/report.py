@@ -1,4 +1,4 @@
-"""The figures of ``scanbot bench`` against issue 9's targets, and as a plain-text table."""
+"""The figures of ``python -m bench`` against the performance targets, and as a table."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ STARTUP_TARGET = 2.0
 
 
 def targets(result: dict[str, Any]) -> dict[str, Any]:
-    """Issue 9's targets, met or missed, from ``result``'s figures."""
+    """The performance targets (docs/performance.md), met or missed, from ``result``'s figures."""
     acks = result["ack_ms"]
     out: dict[str, Any] = {}
     for kind in ("help", "follow"):

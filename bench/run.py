@@ -1,4 +1,4 @@
-"""``scanbot bench``: the figures of issue 9, measured against loopback stand-ins.
+"""``python -m bench``: the performance figures, measured against loopback stand-ins.
 
 The simulated console and the Slack stand-in run in this process; the bot runs as a
 process (``python -m bot run``) with a database pre-seeded with open watches, a minimal
@@ -210,7 +210,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             baseline.stop()
             if "phase_seconds" in result:
                 clock.lap("stop")
-        if cfg.scale_images:  # issue 9's second console configuration, a bot of its own
+        if cfg.scale_images:  # the second console configuration, a bot of its own
             result["console_scale"] = console_scale(
                 console,
                 slack,

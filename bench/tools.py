@@ -1,4 +1,4 @@
-"""Pieces of ``scanbot bench``: processes, signed command bursts, percentiles, RSS, seeding.
+"""Pieces of ``python -m bench``: processes, signed command bursts, percentiles, RSS, seeding.
 
 Nothing here asserts on time; it measures and returns numbers.
 """
@@ -324,11 +324,6 @@ def cycles_of(requests: Sequence[RecordedRequest], gap: float) -> list[list[Reco
         else:
             groups.append([request])
     return groups
-
-
-def image_of(request: RecordedRequest) -> str:
-    query = request.query
-    return "|".join((query.get(name) or [""])[0] for name in ("registry", "repo", "tag", "digest"))
 
 
 def bare_fetch_seconds(

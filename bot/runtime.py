@@ -241,8 +241,7 @@ def sample_state(store: Store, health: Health, clock: Callable[[], datetime]) ->
     try:
         open_watches = store.count_open()
         pending, oldest = store.outbox_backlog(now=now)
-        list_subscriptions = getattr(store, "list_subscriptions", None)
-        subscriptions = len(list_subscriptions()) if callable(list_subscriptions) else None
+        subscriptions = len(store.subscriptions())
     except SQLAlchemyError as exc:
         log.warning("metrics: the database did not answer: %s", type(exc).__name__)
         return StateSample(last_success_age_seconds=age)

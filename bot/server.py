@@ -31,6 +31,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
+from bot.config.settings import Settings
 from bot.process.collector import freeze_startup_heap
 from bot.process.metrics import CONTENT_TYPE
 from bot.runtime import Runtime
@@ -83,21 +84,11 @@ class ServerLimits:
         }
 
 
-def server_limits(settings: object) -> ServerLimits:
-    """:class:`ServerLimits` from optional settings fields, defaults where a field is absent."""
-    defaults = ServerLimits()
-    return ServerLimits(
-        max_body_bytes=int(getattr(settings, "scanbot_max_body_bytes", defaults.max_body_bytes)),
-        connection_limit=int(
-            getattr(settings, "scanbot_http_connection_limit", defaults.connection_limit)
-        ),
-        channel_timeout_seconds=int(
-            getattr(
-                settings, "scanbot_http_channel_timeout_seconds", defaults.channel_timeout_seconds
-            )
-        ),
-        threads=int(getattr(settings, "scanbot_http_threads", defaults.threads)),
-    )
+def server_limits(settings: Settings) -> ServerLimits:
+    """:class:`ServerLimits` for ``settings``: the body size is ``SCANBOT_MAX_BODY_BYTES``;
+    the connection limit, idle timeout and threads are the product's own (tested against
+    slow clients in ``tests/hardening``), not settings."""
+    return ServerLimits(max_body_bytes=settings.scanbot_max_body_bytes)
 
 
 def create_http_server(

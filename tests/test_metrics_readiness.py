@@ -12,6 +12,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.faults import expire_tokens
 from tests.support.harness import BotHarness
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -55,6 +56,20 @@ def test_metrics_count_console_requests_slack_calls_acks_and_poll_cycles(bot: Bo
 
     bot.command("help")
     assert value(scrape(bot), "scanbot_command_ack_seconds_count") == 2
+
+
+def test_the_subscriptions_gauge_counts_the_subscribed_channels(bot: BotHarness) -> None:
+    """``scanbot_subscriptions`` is the number of subscribed channels.
+
+    Failed before the fix: the gauge asked the store for ``list_subscriptions``, a method
+    that does not exist (the store's is ``subscriptions()``), so it never appeared.
+    """
+    assert ("scanbot_subscriptions", ()) in scrape(bot)
+    for channel in ("C0SUBA", "C0SUBB"):
+        bot.command("subscribe", channel_id=channel)
+    bot.wait_until(lambda: len(bot.runtime.store.subscriptions()) == 2)
+
+    assert value(scrape(bot), "scanbot_subscriptions") == 2
 
 
 def test_metrics_count_console_retries_errors_and_slack_429s(bot: BotHarness) -> None:
@@ -109,7 +124,7 @@ def test_readyz_is_503_while_the_console_refuses_our_credentials(bot: BotHarness
     assert ready(bot)[0] == 200
 
     bot.console.inject_fault("401", count=50, path_contains="authenticate")
-    bot.console.expire_tokens()
+    expire_tokens(bot.console)
     bot.poll()
     status, report = ready(bot)
     assert status == 503

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import gc
 import os
 import signal
@@ -11,10 +12,17 @@ from wsgiref.util import setup_testing_defaults
 
 import httpx
 
+from bot.config.settings import Settings
 from bot.runtime import build_runtime
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack.api import SlackApiStandIn
-from bot.server import SWITCH_INTERVAL_SECONDS, build_wsgi_app, serve
+from bot.server import (
+    SWITCH_INTERVAL_SECONDS,
+    ServerLimits,
+    build_wsgi_app,
+    serve,
+    server_limits,
+)
 from tests.support.harness import BOT_TOKEN, harness_settings, running_bot
 
 
@@ -76,3 +84,45 @@ def test_serve_shortens_the_interpreter_switch_interval_while_serving_then_resto
     assert seen == [SWITCH_INTERVAL_SECONDS]
     assert before > SWITCH_INTERVAL_SECONDS
     assert sys.getswitchinterval() == before
+
+
+def _literal_getattr_names(root: Path) -> list[tuple[str, str]]:
+    """(file, name) of every ``getattr(obj, "name", ...)`` with a literal name in ``root``."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "getattr"
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+                and isinstance(node.args[1].value, str)
+            ):
+                found.append((path.name, node.args[1].value))
+    return found
+
+
+def test_every_setting_the_bot_reads_by_name_exists() -> None:
+    """A setting read with ``getattr`` and a default can never be set if Settings lacks it.
+
+    Failed before the fix: ``bot/server.py`` read ``scanbot_http_connection_limit``,
+    ``scanbot_http_channel_timeout_seconds`` and ``scanbot_http_threads``, which Settings
+    does not define, so those limits were always their defaults.
+    """
+    bot = Path(__file__).resolve().parent.parent / "bot"
+    read = [(f, name) for f, name in _literal_getattr_names(bot) if name.startswith("scanbot_")]
+    assert [(f, name) for f, name in read if name not in Settings.model_fields] == []
+
+
+def test_the_server_takes_the_body_limit_from_settings_and_keeps_its_own_limits(
+    tmp_path: Path,
+) -> None:
+    """``SCANBOT_MAX_BODY_BYTES`` reaches waitress; the connection limits are the product's."""
+    with SandboxConsole(SandboxConsoleConfig()) as console, SlackApiStandIn() as slack:
+        settings = harness_settings(
+            console, slack, tmp_path / "bot.db", scanbot_max_body_bytes=4096
+        )
+        limits = server_limits(settings)
+    assert limits == ServerLimits(max_body_bytes=4096)
+    assert limits.waitress_options()["max_request_body_size"] == 4096

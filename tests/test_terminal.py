@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 
-from bot.cli.terminal import EXIT_CONSOLE, EXIT_OK, EXIT_SCAN_FAILED, show_progress
+from bot.cli.help import EXIT_CONFIG, EXIT_OK, EXIT_SCAN_FAILED
+from bot.cli.terminal import show_progress
 from bot.console.errors import ConsoleUnavailable
-from bot.domain.console_types import ProgressEntry, RegistryStatus, ScanResult
+from bot.domain.console_types import ProgressEntry
 from bot.domain.images import ScanTarget
 from bot.domain.steps import Step
+from tests.support.fake_console import StubConsole
 
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
 
@@ -23,7 +25,7 @@ def entry(
     )
 
 
-class ScriptedConsole:
+class ScriptedConsole(StubConsole):
     def __init__(self, *answers: list[ProgressEntry] | Exception) -> None:
         self.answers = list(answers)
 
@@ -32,15 +34,6 @@ class ScriptedConsole:
         if isinstance(answer, Exception):
             raise answer
         return answer
-
-    def scan_result(self, target: ScanTarget) -> ScanResult | None:
-        return None
-
-    def registry_status(self) -> RegistryStatus:
-        return RegistryStatus()
-
-    def trigger_scan(self, target: ScanTarget) -> None:
-        raise AssertionError("not used here")
 
 
 def run(
@@ -99,7 +92,7 @@ def test_a_console_error_exits_three_with_the_hint_on_stderr() -> None:
     code, out, err = run(
         ScriptedConsole(ConsoleUnavailable("cannot reach console.example.com")), watch=False
     )
-    assert code == EXIT_CONSOLE
+    assert code == EXIT_CONFIG
     assert out == ""
     assert "cannot reach console.example.com" in err
     assert "PRISMA_CONSOLE_URL" in err

@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.text import ELLIPSIS, is_invisible, one_line, printable, strip_controls, truncate
+from bot.domain.text import (
+    ELLIPSIS,
+    is_invisible,
+    one_line,
+    plural,
+    printable,
+    strip_controls,
+    truncate,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,3 +67,10 @@ def test_visible_characters_are_not_invisible(ch: str) -> None:
 
 def test_one_line_collapses_whitespace_and_line_breaks() -> None:
     assert one_line("  a\n\tb \u2028 c\u200b  ") == "a b c"
+
+
+def test_a_count_is_worded_once_for_every_output() -> None:
+    assert plural(1, "image") == "1 image"
+    assert plural(0, "image") == "0 images"
+    assert plural(3, "open watch", "open watches") == "3 open watches"
+    assert plural(2, "repository", "repositories") == "2 repositories"

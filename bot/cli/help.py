@@ -5,8 +5,10 @@ from __future__ import annotations
 import textwrap
 
 from bot.config.settings import Settings, setting_name
+from bot.ops.report import Status
 
-#: Exit codes of every command except ``check`` (which uses the Nagios codes).
+#: Exit codes of every command except ``check`` (which exits with the Nagios codes of
+#: :class:`bot.ops.report.Status`).
 EXIT_OK = 0
 EXIT_SCAN_FAILED = 1  # progress: the scan ended with an error
 EXIT_USAGE = 2  # bad arguments or a bad image reference
@@ -81,10 +83,12 @@ def check_epilog() -> str:
             "the database: open watches and the last poll.  No Slack settings needed.",
             "",
             "exit codes (Nagios):",
-            "  0  OK",
-            "  1  WARNING: slow console, scan failed or stalled, no completion within",
+            f"  {Status.OK:d}  OK",
+            f"  {Status.WARNING:d}  WARNING: slow console, scan failed or stalled, no completion "
+            "within",
             "     --max-age-hours, nobody polling open watches",
-            "  2  CRITICAL: console unreachable, credentials or role refused",
-            "  3  UNKNOWN: configuration it cannot use (a missing or invalid setting)",
+            f"  {Status.CRITICAL:d}  CRITICAL: console unreachable, credentials or role refused",
+            f"  {Status.UNKNOWN:d}  UNKNOWN: configuration it cannot use (a missing or invalid "
+            "setting)",
         ]
     )

@@ -23,6 +23,7 @@ from bot import __version__
 from bot.cli.help import (
     COMMAND_FIELDS,
     EXIT_CONFIG,
+    EXIT_OK,
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
     check_epilog,
@@ -33,8 +34,6 @@ from bot.config.settings import Settings, SettingsError, load_settings
 from bot.console.errors import ConsoleError
 from bot.domain.images import ImageReferenceError, ScanTarget, parse_image_reference
 from bot.process.logging_setup import configure_logging
-
-DEMO_IMAGE = "alpine:3.16"
 
 
 class SlackUnreachable(Exception):  # noqa: N818 - reads as a state
@@ -227,7 +226,7 @@ def _run(settings: Settings, *, host: str) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    return 0
+    return EXIT_OK
 
 
 def _check_slack(settings: Settings) -> None:
@@ -313,7 +312,7 @@ def _sandbox_console(args: argparse.Namespace) -> int:
         step_seconds=args.step_seconds, seed_on_demand=seeds, seed_regular_scan=args.regular
     )
     serve_forever(config, args.host, args.port)
-    return 0
+    return EXIT_OK
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -7,17 +7,13 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+from bot.cli.help import EXIT_CONFIG, EXIT_OK, EXIT_SCAN_FAILED
 from bot.console.errors import ConsoleError
 from bot.domain.images import ScanTarget
 from bot.domain.ports import Console
 from bot.domain.progress import Phase, ProgressSnapshot, interpret
 from bot.domain.steps import Step
 from bot.domain.text import one_line
-
-EXIT_OK = 0
-EXIT_SCAN_FAILED = 1
-EXIT_USAGE = 2
-EXIT_CONSOLE = 3
 
 _BAR_WIDTH = 30
 
@@ -28,7 +24,7 @@ def render(snap: ProgressSnapshot, target: ScanTarget | None) -> list[str]:
     or reorder what is shown (direction overrides)."""
     name = target.display() if target else "regular registry scan"
     lines = [f"{name}: {_plain(snap.summary)}"]
-    if snap.phase in (Phase.DISCOVERING, Phase.SCANNING, Phase.COMPLETE, Phase.FAILED):
+    if snap.phase.running or snap.phase.finished:
         lines.append(_step_line("discovery ", snap.discovery))
         lines.append(_step_line("image scan", snap.image_scan))
     if snap.error:
@@ -71,10 +67,10 @@ def show_progress(
             entries = console.progress(target)
         except ConsoleError as exc:
             print(f"error: {exc}\n{exc.hint}", file=err)
-            return EXIT_CONSOLE
+            return EXIT_CONFIG
         # An on-demand scan reports "finished" once, then []; we may have missed it.
         snap = interpret(entries, saw_running=saw_running, last=previous)
-        if snap.phase in (Phase.DISCOVERING, Phase.SCANNING):
+        if snap.phase.running:
             saw_running = True
         if not entries and target is not None and not saw_running:
             print(
@@ -91,6 +87,6 @@ def show_progress(
             out.flush()
             drawn = len(lines)
         previous = snap
-        if not watch or snap.phase not in (Phase.DISCOVERING, Phase.SCANNING):
+        if not watch or not snap.phase.running:
             return exit_code(snap)
         sleep(interval)

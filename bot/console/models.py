@@ -22,11 +22,8 @@ from typing import Any
 
 from bot.console.errors import UnexpectedResponse
 from bot.domain.console_types import ProgressEntry, RegistryStatus, ScanResult, SeverityCounts
-from bot.domain.steps import Step
+from bot.domain.steps import MAX_ENTRY_COUNT, Step
 
-#: The largest believable count of one step (tags discovered, images scanned); larger
-#: values, and negative ones, are clamped and reported in ``ProgressEntry.clamped``.
-MAX_ENTRY_COUNT = 10**7
 #: Counts of a scan result (vulnerabilities, compliance issues) are clamped to this.
 _MAX_RESULT_COUNT = 2**63 - 1
 _INT_TEXT = re.compile(r"[+-]?[0-9]{1,19}")

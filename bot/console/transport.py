@@ -24,6 +24,7 @@ from bot.console.answers import Answer, read_answer, transport_failure
 from bot.console.errors import ConsoleUnavailable, UnexpectedResponse
 from bot.console.ratelimit import RetryAfterGate, SlidingWindowLimiter
 from bot.console.redact import Redactor
+from bot.domain.text import plural
 
 logger = logging.getLogger(__name__)
 
@@ -202,4 +203,4 @@ def _verify(settings: Settings) -> ssl.SSLContext | bool:
 
 
 def _tries(attempts: int) -> str:
-    return "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    return plural(attempts, "attempt")

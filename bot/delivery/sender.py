@@ -66,7 +66,6 @@ AUTH_PROBE_SECONDS = 60.0
 class SenderStatus:
     """What health and metrics read: the last failure and whether delivery is stopped."""
 
-    delivered: int = 0
     failed_attempts: int = 0
     not_authorized: str | None = None  # the Slack error code while our token is refused
     last_error: str | None = None
@@ -132,12 +131,6 @@ class Sender:
         self.status.storage_error = reason
 
     # --- delivering -----------------------------------------------------------------------
-
-    def drain(self, *, rounds: int = 50) -> None:
-        """Deliver until nothing is due now (tests, shutdown)."""
-        for _ in range(rounds):
-            if not self.deliver_due():
-                return
 
     def deliver_due(self) -> bool:
         """One pass over the threads with messages due; True if anything was delivered."""
@@ -305,7 +298,6 @@ class Sender:
                 assert_never(entry.kind)
 
     def _delivered(self, entry: OutboxEntry) -> None:
-        self.status.delivered += 1
         if self.status.failing_since is not None:
             log.warning(
                 "Slack takes messages again (after %d failed attempts in %.0f s)",

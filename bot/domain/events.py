@@ -111,11 +111,6 @@ class ParentView:
         )
 
 
-def destination_of(watch: Watch) -> Destination:
-    """Where a watch's messages go: its channel, in the thread of its parent once posted."""
-    return Destination(channel_id=watch.channel_id, thread_ts=watch.parent_ts)
-
-
 # --- what happened ----------------------------------------------------------------------
 
 

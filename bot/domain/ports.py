@@ -18,7 +18,18 @@ from bot.domain.images import ScanTarget
 
 
 class Console(Protocol):
-    """What scanbot needs from the console (implemented by ConsoleClient)."""
+    """What scanbot needs from the console: the one console interface (implemented by
+    :class:`bot.console.client.ConsoleClient`; the watcher, the terminal, the checks and
+    the digest all take it).  Every method raises only ``bot.console.errors.ConsoleError``
+    subclasses for the console's failures."""
+
+    def ping(self) -> None:
+        """Reach the console without credentials (``GET /_ping``)."""
+        ...
+
+    def version(self) -> str:
+        """The console's version; the first request that needs credentials."""
+        ...
 
     def progress(self, target: ScanTarget | None = None) -> list[ProgressEntry]: ...
 

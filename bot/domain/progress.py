@@ -26,9 +26,9 @@ from bot.domain.text import one_line, truncate
 
 ERROR_LIMIT = 500  # characters of console error text kept in a snapshot
 TITLE_LIMIT = 300  # characters of a step title kept in a snapshot
-#: A step's count above this is nonsense (no registry holds a billion images): it is capped
-#: and the snapshot is marked :attr:`ProgressSnapshot.suspicious`.
-#: What a person is told when the console's counts were absurd and had to be capped.
+#: What a person is told when the console's counts were absurd and had to be capped: an
+#: entry's count outside ``0..MAX_ENTRY_COUNT`` (clamped by the console parser) or a summed
+#: count above ``MAX_STEP_COUNT`` (see :mod:`bot.domain.steps`).
 SUSPICIOUS_NOTE = "the console's answer looked wrong (absurd counts were capped)"
 
 
@@ -38,6 +38,23 @@ class Phase(StrEnum):
     COMPLETE = "complete"  # the console reported isScanOngoing: false for the scan
     IDLE = "idle"  # no scan in progress ([] from the console)
     FAILED = "failed"  # the scan ended with an error
+
+    @property
+    def running(self) -> bool:
+        """The scan is under way (:data:`RUNNING_PHASES`): more answers will follow."""
+        return self in RUNNING_PHASES
+
+    @property
+    def finished(self) -> bool:
+        """The scan counts as finished (:data:`FINISHED_PHASES`), with or without an error."""
+        return self in FINISHED_PHASES
+
+
+#: The one definition of "the scan is running": the console says it is ongoing.
+RUNNING_PHASES = frozenset({Phase.DISCOVERING, Phase.SCANNING})
+#: The one definition of "the scan is finished": the console said it is no longer ongoing
+#: (``FAILED`` when a step reported an error).  ``IDLE`` is neither: nothing was reported.
+FINISHED_PHASES = frozenset({Phase.COMPLETE, Phase.FAILED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +83,8 @@ class ProgressSnapshot:
         if self.phase is Phase.SCANNING:
             return f"Step 2/2 scanning images: {_counts(self.image_scan)}"
         if self.phase is Phase.COMPLETE:
-            step = self.image_scan
-            if step.total <= 0:
-                return "Scan complete: no images to scan"
-            noun = "image" if step.total == 1 else "images"
-            return f"Scan complete: {step.scanned}/{step.total} {noun} scanned"
+            scanned = self.image_scan.scanned_text()
+            return f"Scan complete: {scanned}" if scanned else "Scan complete: no images to scan"
         if self.phase is Phase.FAILED:
             return f"Scan failed: {self.error}" if self.error else "Scan failed"
         return "No scan in progress"
@@ -160,8 +174,9 @@ def completed_after_empty(last: ProgressSnapshot | None) -> ProgressSnapshot:
 def snapshot(entries: Sequence[ProgressEntry]) -> ProgressSnapshot:
     """Derive the snapshot of one progress answer (several entries are aggregated).
 
-    Counts are clamped per entry and summed per step; a count above
-    :data:`MAX_STEP_COUNT` is capped and marks the snapshot ``suspicious``.  The scan is
+    Counts are clamped per entry and summed per step.  The snapshot is ``suspicious`` when
+    the parser had to clamp an entry's count (:attr:`ProgressEntry.suspicious`) or a sum
+    exceeded :data:`~bot.domain.steps.MAX_STEP_COUNT` (it is capped there).  The scan is
     ongoing when any entry says so.  While ongoing the phase is ``DISCOVERING`` until
     discovery is done, then ``SCANNING``; once not ongoing it is ``FAILED`` if a step
     reports an error, else ``COMPLETE``.  ``[]`` means ``IDLE``.  Linear in the number of
@@ -192,7 +207,9 @@ def snapshot(entries: Sequence[ProgressEntry]) -> ProgressSnapshot:
         error=error,
         started_at=min(starts) if starts else None,
         entries=len(entries),
-        suspicious=discovery_capped or image_scan_capped,
+        suspicious=discovery_capped
+        or image_scan_capped
+        or any(entry.suspicious for entry in entries),
     )
 
 

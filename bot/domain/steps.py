@@ -10,7 +10,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-#: Counts beyond this are nonsense (a sum overflowing, a broken console): capped.
+#: The largest believable count of one progress entry's step (tags discovered, images
+#: scanned): the console parser clamps larger values, and negative ones, and names them in
+#: ``ProgressEntry.clamped``; such an entry makes its snapshot ``suspicious``.
+MAX_ENTRY_COUNT = 10**7
+#: A step's count summed over many entries is capped here (and the snapshot marked
+#: ``suspicious``); stored snapshots are held to it too when read back.
 MAX_STEP_COUNT = 10**9
 NOT_STARTED = "not started"
 
@@ -48,6 +53,14 @@ class Step:
             return NOT_STARTED
         counted = f"{self.scanned}/{self.total} {noun}".rstrip()
         return f"{counted} ({self.percent}%)"
+
+    def scanned_text(self, noun: str = "image") -> str:
+        """``3/10 images scanned`` (``1/1 image scanned``), or ``""`` while the total is
+        unknown.  The one wording of how much of a step was done once it has ended."""
+        if not self.started:
+            return ""
+        nouns = noun if self.total == 1 else f"{noun}s"
+        return f"{self.scanned}/{self.total} {nouns} scanned"
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -17,6 +17,12 @@ ELLIPSIS = "\u2026"
 _INVISIBLE_EXTRA = frozenset("\u2028\u2029\u115f\u1160\u3164\uffa0")
 
 
+def plural(count: int, noun: str, nouns: str = "") -> str:
+    """``1 image`` / ``3 images``: the one wording of a count for every output; ``nouns``
+    for a plural that is not ``noun + "s"`` (``watches``, ``repositories``)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
+
+
 def truncate(text: str, limit: int) -> str:
     """At most ``limit`` characters; a cut text ends with "…" (counted in the limit).
 

@@ -7,7 +7,7 @@ Checks, in order (a later one is skipped when the console cannot be reached):
 3. ``regular_scan``: ``GET /registry/progress`` — idle, running, complete, failed; a scan
    running for longer than ``max_age_hours`` counts as stalled.
 4. ``last_completed``: ``GET /statuses/registry`` — when the last regular scan completed and
-   its errors (needs a :class:`RegistryStatusSource`; skipped without one).
+   its errors (only with ``last_completed=True``).
 5. ``database`` (optional): open watches and the poll lease (needs a :class:`DatabaseProbe`).
 
 CRITICAL: unreachable console, refused credentials.  WARNING: slow console, a scan that failed
@@ -24,26 +24,10 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.console.errors import AuthenticationFailed, ConsoleError, PermissionDenied
-from bot.domain.console_types import ProgressEntry, RegistryStatus
-from bot.domain.images import ScanTarget
+from bot.domain.ports import Console
 from bot.domain.progress import Phase, snapshot
+from bot.domain.text import plural
 from bot.ops.report import CheckReport, Finding, Status, ago
-
-
-class ConsoleProbe(Protocol):
-    """What the checks need of :class:`bot.console.client.ConsoleClient`."""
-
-    def ping(self) -> None: ...
-
-    def version(self) -> str: ...
-
-    def progress(self, target: ScanTarget | None = None) -> list[ProgressEntry]: ...
-
-
-class RegistryStatusSource(Protocol):
-    """Anything with ``registry_status()`` (``ConsoleClient`` once it has it)."""
-
-    def registry_status(self) -> RegistryStatus: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +59,10 @@ class Thresholds:
 
 
 def run_checks(
-    console: ConsoleProbe,
+    console: Console,
     *,
     now: Callable[[], datetime],
-    registry: RegistryStatusSource | None = None,
+    last_completed: bool = False,
     database: DatabaseProbe | None = None,
     thresholds: Thresholds = Thresholds(),
     timer: Callable[[], float] = time.perf_counter,
@@ -97,14 +81,14 @@ def run_checks(
         if version is not None:
             findings[0] = _with_version(findings[0], version)
             findings.append(_regular_scan(console, now(), thresholds))
-            if registry is not None:
-                findings.append(_last_completed(registry, now(), thresholds))
+            if last_completed:
+                findings.append(_last_completed(console, now(), thresholds))
     if database is not None:
         findings.append(_database(database, now(), thresholds))
     return CheckReport(findings=tuple(findings), perfdata=perfdata)
 
 
-def _ping(console: ConsoleProbe, findings: list[Finding]) -> tuple[bool, bool]:
+def _ping(console: Console, findings: list[Finding]) -> tuple[bool, bool]:
     """(reachable, auth_failed) after ``GET /_ping``; appends the console finding."""
     try:
         console.ping()
@@ -144,7 +128,7 @@ def _with_version(finding: Finding, version: str) -> Finding:
     return Finding("console", finding.status, phrase, phrase, {**finding.data, "version": version})
 
 
-def _auth_and_version(console: ConsoleProbe, findings: list[Finding]) -> str | None:
+def _auth_and_version(console: Console, findings: list[Finding]) -> str | None:
     """The console's version (an authenticated request), or None after a finding saying why."""
     try:
         version = console.version()
@@ -171,7 +155,7 @@ def _auth_failure(exc: AuthenticationFailed) -> Finding:
     )
 
 
-def _regular_scan(console: ConsoleProbe, now: datetime, thresholds: Thresholds) -> Finding:
+def _regular_scan(console: Console, now: datetime, thresholds: Thresholds) -> Finding:
     try:
         entries = console.progress(None)
     except AuthenticationFailed as exc:  # e.g. the role lacks monitorImages
@@ -191,7 +175,7 @@ def _regular_scan(console: ConsoleProbe, now: datetime, thresholds: Thresholds) 
             f"{snap.summary}: {snap.error}" if snap.error else snap.summary,
             data,
         )
-    if snap.phase in (Phase.DISCOVERING, Phase.SCANNING):
+    if snap.phase.running:
         running = (now - snap.started_at).total_seconds() if snap.started_at else None
         if running is not None and running > thresholds.max_age_hours * 3600:
             return Finding(
@@ -207,11 +191,9 @@ def _regular_scan(console: ConsoleProbe, now: datetime, thresholds: Thresholds) 
     return Finding("regular_scan", Status.OK, phrase, snap.summary, data)
 
 
-def _last_completed(
-    registry: RegistryStatusSource, now: datetime, thresholds: Thresholds
-) -> Finding:
+def _last_completed(console: Console, now: datetime, thresholds: Thresholds) -> Finding:
     try:
-        status = registry.registry_status()
+        status = console.registry_status()
     except ConsoleError as exc:
         return Finding(
             "last_completed", Status.WARNING, "last completion unknown", f"{exc} {exc.hint}"
@@ -262,7 +244,7 @@ def _database(database: DatabaseProbe, now: datetime, thresholds: Thresholds) ->
         "open_watches": state.open_watches,
         "poll_lease_owner": state.poll_lease_owner,
     }
-    phrase = f"{state.open_watches} open watch{'es' if state.open_watches != 1 else ''}"
+    phrase = plural(state.open_watches, "open watch", "open watches")
     if state.poll_lease_renewed_at is None:
         if state.open_watches:
             return Finding(

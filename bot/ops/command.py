@@ -60,7 +60,7 @@ def run_check_command(
     try:
         with ConsoleClient(settings) as client:
             report = run_checks(
-                client, now=utc_now, registry=client, database=probe, thresholds=thresholds
+                client, now=utc_now, last_completed=True, database=probe, thresholds=thresholds
             )
     finally:
         stamina.set_active(was_active)

@@ -12,30 +12,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
 
-from bot.domain.console_types import ProgressEntry, RegistryStatus
-from bot.domain.images import ScanTarget
+from bot.domain.ports import Console
+from bot.domain.text import plural
 from bot.ops.check import Thresholds, run_checks
 from bot.ops.report import CheckReport, Finding, Status, ago
 from bot.process.health import HealthState
 
 
-@runtime_checkable
-class StatusConsole(Protocol):
-    """What the status needs of the console client (``ConsoleClient`` has it all)."""
-
-    def ping(self) -> None: ...
-
-    def version(self) -> str: ...
-
-    def progress(self, target: ScanTarget | None = None) -> list[ProgressEntry]: ...
-
-    def registry_status(self) -> RegistryStatus: ...
-
-
 def gather_status(
-    console: StatusConsole,
+    console: Console,
     *,
     now: datetime,
     open_watches: int,
@@ -49,7 +35,7 @@ def gather_status(
     checks = run_checks(
         console,
         now=lambda: now,
-        registry=console,
+        last_completed=True,
         thresholds=thresholds or Thresholds(),
         timer=timer,
     )
@@ -62,10 +48,10 @@ def gather_status(
 
 
 def _watches(open_watches: int, subscriptions: int | None) -> Finding:
-    phrase = f"{open_watches} open watch{'es' if open_watches != 1 else ''}"
+    phrase = plural(open_watches, "open watch", "open watches")
     data: dict[str, object] = {"open_watches": open_watches}
     if subscriptions is not None:
-        phrase += f", {subscriptions} subscription{'s' if subscriptions != 1 else ''}"
+        phrase += f", {plural(subscriptions, 'subscription')}"
         data["subscriptions"] = subscriptions
     return Finding("watches", Status.OK, phrase, phrase, data)
 

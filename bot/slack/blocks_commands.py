@@ -8,6 +8,7 @@ from datetime import datetime
 from bot.domain.console_types import ScanResult
 from bot.domain.images import ScanTarget
 from bot.domain.progress import Phase, ProgressSnapshot
+from bot.domain.text import plural
 from bot.domain.watch import Watch
 from bot.slack.blocks_kit import (
     ARROW,
@@ -22,7 +23,6 @@ from bot.slack.blocks_kit import (
     image_code,
     image_plain,
     message,
-    plural,
     result_blocks,
     section,
     step_block,
@@ -51,7 +51,7 @@ def regular_scan(snap: ProgressSnapshot, *, now: datetime) -> SlackMessage:
         step_block(f"Step 1/2 {DOT} Discovery", snap.discovery, ""),
         step_block(f"Step 2/2 {DOT} Image scan", snap.image_scan, "images"),
     ]
-    if snap.phase in (Phase.DISCOVERING, Phase.SCANNING):
+    if snap.phase.running:
         status = escape_truncated(snap.summary, SHOWN_ERROR_CHARS)
         lead = f"*Status:* :hourglass_flowing_sand: {status}"
         if snap.entries > 1:
@@ -71,7 +71,7 @@ def regular_scan(snap: ProgressSnapshot, *, now: datetime) -> SlackMessage:
         return message(f"{idle}. The last scan reported an error: {error}", blocks)
     images = snap.image_scan
     if images.total:
-        last = f"The last scan finished: {images.scanned}/{plural(images.total, 'image')} scanned"
+        last = f"The last scan finished: {images.scanned_text()}"
     else:
         last = "The last scan found no images to scan"
     return message(f"{idle}. {last}", [section(f":zzz: {idle}. {last}."), *steps, checked])
@@ -112,7 +112,7 @@ def scan_just_finished(
     The console reports a finished on-demand scan once; this tells the user its outcome.
     """
     images = snap.image_scan
-    scanned = f" {images.scanned}/{plural(images.total, 'image')} scanned." if images.total else ""
+    scanned = f" {images.scanned_text()}." if images.total else ""
     if snap.phase is Phase.FAILED:
         error = escape_truncated(snap.error, SHOWN_ERROR_CHARS) or "no details given"
         text = f":x: The scan of {image_code(target)} finished with an error: {error}.{scanned}"

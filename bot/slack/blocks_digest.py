@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.domain.text import plural
 from bot.domain.watch import Watch
 from bot.slack.blocks_kit import (
     DOT,
@@ -17,7 +18,6 @@ from bot.slack.blocks_kit import (
     human_duration,
     image_code,
     message,
-    plural,
     section,
 )
 from bot.slack.message import SlackMessage

@@ -25,6 +25,7 @@ from bot.domain.events import (
 )
 from bot.domain.progress import Phase
 from bot.domain.registries import registry_lines
+from bot.domain.text import plural
 from bot.domain.watch import WatchState
 from bot.slack.blocks_kit import (
     DASH,
@@ -36,11 +37,11 @@ from bot.slack.blocks_kit import (
     header,
     human_duration,
     message,
-    plural,
     section,
     step_block,
 )
 from bot.slack.blocks_watch import (
+    PHASE_STATUS,
     scan_complete,
     subject_name,
     thread_update,
@@ -101,12 +102,11 @@ def thread_message(event: Event) -> SlackMessage:
             assert_never(event)
 
 
+#: A regular scan discovers repositories too, and ends "with errors" rather than failing.
 _REGULAR_STATUS = {
+    **PHASE_STATUS,
     Phase.DISCOVERING: (":mag:", "Step 1/2: discovering repositories and tags"),
-    Phase.SCANNING: (":hourglass_flowing_sand:", "Step 2/2: scanning images"),
-    Phase.COMPLETE: (":white_check_mark:", "Scan complete"),
     Phase.FAILED: (":x:", "Scan complete with errors"),
-    Phase.IDLE: (":hourglass:", "Waiting for the console to report the scan"),
 }
 
 
@@ -146,7 +146,7 @@ def regular_complete(event: RegularCompleted) -> SlackMessage:
     """The end of a regular scan: totals, duration and the errors seen."""
     snap = event.snap
     took = human_duration(event.duration)
-    repositories = plural(snap.discovery.total, "repository").replace("repositorys", "repositories")
+    repositories = plural(snap.discovery.total, "repository", "repositories")
     totals = (
         f"{repositories} discovered {DOT} {plural(snap.image_scan.total, 'tag')} found {DOT} "
         f"{plural(snap.image_scan.scanned, 'image')} scanned"

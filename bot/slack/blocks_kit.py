@@ -141,11 +141,6 @@ def image_plain(target: ScanTarget) -> str:
     return escape_truncated(target.display(), SHOWN_IMAGE_CHARS)
 
 
-def plural(count: int, noun: str) -> str:
-    """``1 image`` / ``3 images``."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def human_duration(duration: timedelta) -> str:
     """``12 s``, ``4 min 12 s``, ``1 h 4 min``, ``2 d 3 h`` (two units at most)."""
     seconds = max(0, int(duration.total_seconds()))

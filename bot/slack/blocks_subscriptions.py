@@ -6,6 +6,7 @@ import json
 
 from bot.domain.images import ScanTarget
 from bot.domain.regular import Subscription
+from bot.domain.text import plural
 from bot.slack.blocks_kit import (
     DASH,
     Block,
@@ -15,7 +16,6 @@ from bot.slack.blocks_kit import (
     image_code,
     image_plain,
     message,
-    plural,
     section,
 )
 from bot.slack.message import SlackMessage

@@ -15,6 +15,7 @@ from bot.domain.progress import Phase, ProgressSnapshot
 from bot.domain.registries import registry_lines
 from bot.domain.results import severity_diff
 from bot.domain.steps import Step
+from bot.domain.text import plural
 from bot.domain.watch import Watch, WatchState
 from bot.slack.blocks_kit import (
     DASH,
@@ -31,7 +32,6 @@ from bot.slack.blocks_kit import (
     image_code,
     image_plain,
     message,
-    plural,
     relative,
     result_blocks,
     section,
@@ -45,7 +45,8 @@ STOP_WATCH_ACTION = "stop_watch"
 #: How many watches :func:`watch_list` shows before saying "and N more".
 WATCH_LIST_MAX = 45
 
-_PHASE_STATUS = {
+#: (emoji, text) of a parent's status line per phase: the one wording of each phase.
+PHASE_STATUS = {
     Phase.DISCOVERING: (":mag:", "Step 1/2: discovering tags"),
     Phase.SCANNING: (":hourglass_flowing_sand:", "Step 2/2: scanning images"),
     Phase.COMPLETE: (":white_check_mark:", "Scan complete"),
@@ -65,8 +66,8 @@ def _status(view: ParentView) -> tuple[str, str]:
         return _FINAL_STATUS[view.state]
     if view.state is WatchState.COMPLETED:
         failed = view.snap.phase is Phase.FAILED
-        return _PHASE_STATUS[Phase.FAILED if failed else Phase.COMPLETE]
-    return _PHASE_STATUS[view.snap.phase]
+        return PHASE_STATUS[Phase.FAILED if failed else Phase.COMPLETE]
+    return PHASE_STATUS[view.snap.phase]
 
 
 def watch_parent(view: ParentView) -> SlackMessage:
@@ -121,10 +122,10 @@ def _phase_line(snap: ProgressSnapshot) -> tuple[str, str]:
 def _count_line(snap: ProgressSnapshot) -> str | None:
     if snap.phase is Phase.DISCOVERING and snap.discovery.scanned:
         step = snap.discovery
-        return f"Discovered {step.scanned}/{step.total} ({step.percent}%)"
+        return f"Discovered {step.counts_text()}"
     if snap.phase is Phase.SCANNING and snap.image_scan.scanned:
         step = snap.image_scan
-        return f"Scanned {step.scanned}/{step.total} images ({step.percent}%)"
+        return f"Scanned {step.counts_text('images')}"
     return None
 
 
@@ -187,7 +188,7 @@ def scan_complete(
     mention = user_mention(subject.requester_id)
     image, plain = image_code(subject.target), image_plain(subject.target)
     images = snap.image_scan
-    scanned = f"{images.scanned}/{plural(images.total, 'image')} scanned" if images.total else ""
+    scanned = images.scanned_text()
     took = human_duration(duration)
     if snap.phase is Phase.FAILED:
         error = escape_truncated(snap.error, SHOWN_ERROR_CHARS) or "no details given"

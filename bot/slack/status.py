@@ -7,8 +7,7 @@ from datetime import timedelta
 
 from slack_bolt import Respond
 
-from bot.ops.status import StatusConsole, gather_status
-from bot.slack import blocks
+from bot.ops.status import gather_status
 from bot.slack.blocks_status import status_message
 from bot.watcher.lifecycle import WatchContext
 
@@ -18,23 +17,13 @@ log = logging.getLogger(__name__)
 def show_status(ctx: WatchContext, *, channel_id: str, respond: Respond) -> None:
     services = ctx.services
     console = services.console
-    if not isinstance(console, StatusConsole):
-        respond(
-            **blocks.error_message(
-                "This scanbot cannot check the console.", "Run `scanbot check` on its host."
-            ).as_kwargs(),
-            response_type="ephemeral",
-        )
-        return
-    list_subscriptions = getattr(services.store, "list_subscriptions", None)
-    subscriptions = len(list_subscriptions()) if callable(list_subscriptions) else None
     health = services.health
     now = services.clock()
     report = gather_status(
         console,
         now=now,
         open_watches=len(services.store.list_open()),
-        subscriptions=subscriptions,
+        subscriptions=len(services.store.subscriptions()),
         health=health.state() if health is not None else None,
         stale_after=health.stale_after if health is not None else timedelta(minutes=5),
     )

@@ -1,10 +1,16 @@
-"""Domain events and parent views <-> JSON, for the outbox.
+"""Domain events, parent views, follow states and progress snapshots <-> JSON, for the store.
 
 A small, explicit codec over frozen dataclasses: every dataclass is written with a
 ``"type"`` tag and its fields; fields are read back by their annotations (dataclasses,
 ``X | None``, unions of tagged dataclasses, datetimes, timedeltas, enums, scalars).
-:class:`~bot.domain.progress.ProgressSnapshot` uses its own tolerant ``to_dict``/``from_dict``.
+:class:`~bot.domain.progress.ProgressSnapshot` uses its own tolerant ``to_dict``/``from_dict``
+(:func:`dump_snapshot`, :func:`load_snapshot`: the one place a snapshot meets JSON).
 Only the types registered in :data:`_TYPES` can be read: stored JSON never names code.
+
+Unreadable stored data (not JSON, nested too deeply, the wrong shape) is always a
+:class:`CodecError`, never another exception; the store reads it as "nothing stored" (an
+unreadable snapshot is no snapshot, an unreadable follow state the empty one) and logs a
+warning, so one bad row never makes a watch or a run unreadable.
 """
 
 from __future__ import annotations
@@ -81,6 +87,31 @@ def load_follow_state(text: str | None) -> FollowState:
     if not isinstance(value, FollowState):
         raise CodecError(f"expected a follow state, got {type(value).__name__}")
     return value
+
+
+def dump_snapshot(snapshot: ProgressSnapshot) -> str:
+    """Compact JSON of a progress snapshot (its ``to_dict``)."""
+    return json.dumps(snapshot.to_dict(), separators=(",", ":"), sort_keys=True)
+
+
+def load_snapshot(text: str | None) -> ProgressSnapshot | None:
+    """A stored snapshot; ``None`` and ``""`` (nothing stored) give ``None``.
+
+    Missing or mistyped keys take their defaults (``ProgressSnapshot.from_dict``); text that
+    is not a JSON object is a :class:`CodecError`.
+    """
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise CodecError(f"not JSON: {type(exc).__name__}") from None
+    if not isinstance(data, dict):
+        raise CodecError(f"expected a JSON object, got {type(data).__name__}")
+    try:
+        return ProgressSnapshot.from_dict(data)
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        raise CodecError(f"cannot decode: {type(exc).__name__}: {exc}"[:300]) from None
 
 
 def _load(text: str) -> object:

@@ -242,16 +242,6 @@ class OutboxStore:
             )
             return int(result.rowcount or 0)
 
-    def sent_messages(self, thread_key: str) -> list[tuple[str, str | None]]:
-        """(key, ts) of the thread's delivered messages, oldest first (tests, the digest)."""
-        query = (
-            sa.select(outbox.c.key, outbox.c.sent_ts)
-            .where(outbox.c.thread_key == thread_key, outbox.c.state == EntryState.SENT.value)
-            .order_by(outbox.c.id)
-        )
-        with self._read() as connection:
-            return [(str(key), ts) for key, ts in connection.execute(query)]
-
     # Leases come from the Store (bot.store.watches); declared here for the type checker.
     def _claim(self, name: str, *, owner: str, ttl: timedelta, now: datetime) -> bool:
         raise NotImplementedError

@@ -10,7 +10,6 @@ the messages they owe are stored in one transaction.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -28,6 +27,7 @@ from bot.domain.watch import WatchState
 from bot.store import codec
 from bot.store.outbox import enqueue
 from bot.store.tables import as_utc, regular_runs, subscriptions
+from bot.store.watch_rows import load_follow, load_snapshot
 
 _log = logging.getLogger(__name__)
 _OPEN = (WatchState.PENDING.value, WatchState.ACTIVE.value)
@@ -131,7 +131,7 @@ class RegularStore:
                         scan_key=scan_key,
                         channel_id=channel_id,
                         state=WatchState.ACTIVE.value,
-                        last_snapshot=_dump(snapshot),
+                        last_snapshot=codec.dump_snapshot(snapshot),
                         follow_state=codec.dumps(follow),
                         created_at=now,
                         updated_at=now,
@@ -159,7 +159,7 @@ class RegularStore:
     ) -> bool:
         """Keep an open run's latest snapshot and follow state; False if it ended meanwhile."""
         values: dict[str, Any] = {
-            "last_snapshot": _dump(snapshot),
+            "last_snapshot": codec.dump_snapshot(snapshot),
             "follow_state": codec.dumps(follow),
             "updated_at": as_utc(now),
         }
@@ -193,7 +193,7 @@ class RegularStore:
                 .where(regular_runs.c.id == run_id, regular_runs.c.state.in_(_OPEN))
                 .values(
                     state=state.value,
-                    last_snapshot=_dump(snapshot),
+                    last_snapshot=codec.dump_snapshot(snapshot),
                     finished_at=now,
                     updated_at=now,
                 )
@@ -207,22 +207,10 @@ class RegularStore:
             return True
 
 
-def _dump(snapshot: ProgressSnapshot) -> str:
-    return json.dumps(snapshot.to_dict(), sort_keys=True, separators=(",", ":"))
-
-
 def _to_run(row: RowMapping) -> RegularRun:
-    snapshot = None
-    if row["last_snapshot"]:
-        try:
-            snapshot = ProgressSnapshot.from_dict(json.loads(row["last_snapshot"]))
-        except (ValueError, AttributeError, TypeError):
-            _log.warning("regular run %s: ignoring unreadable stored snapshot", row["id"])
-    try:
-        follow = codec.load_follow_state(row["follow_state"])
-    except codec.CodecError as error:
-        _log.warning("regular run %s: ignoring unreadable follow state (%s)", row["id"], error)
-        follow = FollowState()
+    owner = f"regular run {row['id']}"
+    snapshot = load_snapshot(row["last_snapshot"], owner)
+    follow = load_follow(row["follow_state"], owner)
     return RegularRun(
         id=row["id"],
         scan_key=row["scan_key"],

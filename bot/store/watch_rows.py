@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from sqlalchemy.engine import RowMapping
@@ -14,10 +13,6 @@ from bot.domain.watch import Watch, WatchState
 from bot.store import codec
 
 _log = logging.getLogger("bot.store.watches")
-
-
-def dump_snapshot(snapshot: ProgressSnapshot) -> str:
-    return json.dumps(snapshot.to_dict(), sort_keys=True, separators=(",", ":"))
 
 
 class Parsed:
@@ -33,7 +28,7 @@ class Parsed:
         if text is None:
             return None
         if text not in self.snapshots:
-            self.snapshots[text] = _load_snapshot(text, watch_id)
+            self.snapshots[text] = load_snapshot(text, f"watch {watch_id}")
         return self.snapshots[text]
 
     def follow(self, text: str | None, owner: str) -> FollowState:
@@ -44,18 +39,13 @@ class Parsed:
         return self.follows[text]
 
 
-def _load_snapshot(text: str | None, watch_id: int) -> ProgressSnapshot | None:
-    if text is None:
-        return None
+def load_snapshot(text: str | None, owner: str) -> ProgressSnapshot | None:
+    """A stored snapshot; an unreadable one is none (logged): the next poll then counts as
+    a change, and the watch or run stays readable."""
     try:
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
-        return ProgressSnapshot.from_dict(data)
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        # An unreadable snapshot (e.g. written by another version) only means the next
-        # poll is treated as a change; it must not make the watch unreadable.
-        _log.warning("watch %s: ignoring unreadable stored snapshot (%s)", watch_id, error)
+        return codec.load_snapshot(text)
+    except codec.CodecError as error:
+        _log.warning("%s: ignoring unreadable stored snapshot (%s)", owner, error)
         return None
 
 

@@ -33,19 +33,18 @@ from bot.domain.owed import Owed
 from bot.domain.progress import ProgressSnapshot
 from bot.domain.watch import Watch, WatchState
 from bot.store import codec, db
+from bot.store.codec import dump_snapshot
 from bot.store.digest import DigestStore
 from bot.store.leases import LeaseStore
 from bot.store.outbox import OutboxStore, enqueue
 from bot.store.regular import RegularStore
 from bot.store.tables import as_utc, watches
-from bot.store.watch_rows import Parsed, dump_snapshot, to_watch
+from bot.store.watch_rows import Parsed, to_watch
 
 _log = logging.getLogger(__name__)
 
 _OPEN_STATES = tuple(state.value for state in WatchState if state.is_open)
 _CREATE_ATTEMPTS = 5
-#: Ids bound in one ``IN (...)`` (SQLite before 3.32 allows 999 variables per statement).
-_IDS_PER_STATEMENT = 900
 
 
 class WatchNotFoundError(LookupError):
@@ -255,23 +254,6 @@ class Store(LeaseStore, OutboxStore, DigestStore, RegularStore):
             if result.rowcount and owed:
                 enqueue(connection, owed, now=now)
             return _require(connection, watch_id)
-
-    def add_watched_time(self, watch_ids: Sequence[int], seconds: float, *, now: datetime) -> None:
-        """Add ``seconds`` of following to every open watch in ``watch_ids`` (one statement)."""
-        if not watch_ids or seconds <= 0:
-            return
-        ids = list(watch_ids)
-        with self._write() as connection:
-            # In chunks: old SQLite builds allow 999 bound variables per statement.
-            for start in range(0, len(ids), _IDS_PER_STATEMENT):
-                connection.execute(
-                    watches.update()
-                    .where(
-                        watches.c.id.in_(ids[start : start + _IDS_PER_STATEMENT]),
-                        watches.c.state.in_(_OPEN_STATES),
-                    )
-                    .values(watched_seconds=watches.c.watched_seconds + seconds)
-                )
 
     def add_watched_time_to_open(self, seconds: float, *, now: datetime) -> None:
         """Add ``seconds`` of following to every open watch (one statement, no id list)."""

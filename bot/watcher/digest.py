@@ -16,7 +16,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -54,11 +54,6 @@ class DigestPoster(Protocol):
     def post_digest(self, channel_id: str, digest: Digest) -> None:
         """Post ``digest`` in the channel; raises :class:`bot.domain.events.DeliveryError`."""
         ...
-
-
-@runtime_checkable
-class RegistryStatusSource(Protocol):
-    def registry_status(self) -> RegistryStatus: ...
 
 
 def digest_trigger(settings: Settings) -> CronTrigger:
@@ -153,14 +148,10 @@ def gather_digest(services: Services, *, since: datetime, now: datetime) -> Dige
     finished = services.store.finished_since(since, until=now)
     registry: RegistryStatus | None = None
     registry_error = ""
-    source = services.console
-    if isinstance(source, RegistryStatusSource):
-        try:
-            registry = source.registry_status()
-        except ConsoleError as exc:
-            registry_error = str(exc)
-    else:
-        registry_error = "the console client cannot report the regular scan"
+    try:
+        registry = services.console.registry_status()
+    except ConsoleError as exc:
+        registry_error = str(exc)
     return Digest(
         since=since,
         now=now,

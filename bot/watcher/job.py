@@ -45,7 +45,7 @@ class CycleReport:
     images: int = 0
     console_requests: int = 0
     outcomes: dict[Outcome, int] = field(default_factory=dict)
-    regular: dict[str, int] = field(default_factory=dict)  # subscribed regular-scan runs
+    regular: dict[Outcome, int] = field(default_factory=dict)  # subscribed regular-scan runs
 
 
 @dataclass(slots=True)
@@ -239,7 +239,7 @@ def poll_cycle(
             outcomes[Outcome.ENDED_MEANWHILE] += 1
             continue
         outcomes[advance(ctx, watch, answers.get(watch.id), results=results)] += 1
-    regular_outcomes: dict[str, int] = {}
+    regular_outcomes: dict[Outcome, int] = {}
     if follow_regular:
         answer = fetcher.regular_answer(budget=max(0.0, deadline - time.monotonic()))
         regular_outcomes = regular.advance_all(ctx, answer, elapsed=elapsed)

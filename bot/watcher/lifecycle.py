@@ -18,8 +18,6 @@ from bot.domain.estimate import estimate, sample
 from bot.domain.events import (
     ImageFollow,
     ParentView,
-    PhaseChanged,
-    Progressed,
     Stopped,
 )
 from bot.domain.follow_state import FollowState
@@ -36,6 +34,7 @@ from bot.watcher.context import (
     final_edit,
     link,
     parent_owed,
+    thread_reply,
 )
 from bot.watcher.ending import complete, expire, scan_result
 
@@ -99,7 +98,7 @@ def follow(ctx: WatchContext, target: ScanTarget, *, channel_id: str, user_id: s
     if not entries:
         return NoScanRunning()
     snap = snapshot(entries)
-    if snap.phase in (Phase.COMPLETE, Phase.FAILED):
+    if snap.phase.finished:
         return JustFinished(snap, scan_result(ctx, target))
     now = services.clock()
     # What the console says of the image before this scan's result: the diff's baseline.
@@ -179,7 +178,7 @@ def advance(
         snap = answer.snap  # what interpret() gives for a non-empty answer
     else:
         snap = interpret(answer.entries, saw_running=True, last=watch.last_snapshot)
-    if snap.phase in (Phase.COMPLETE, Phase.FAILED):
+    if snap.phase.finished:
         return complete(ctx, watch, snap, now, results)
     return _progress(ctx, watch, snap, now)
 
@@ -222,14 +221,12 @@ def _progress(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: date
         followed=watch.watched_seconds,
     )
     replied = change is not stall.Change.NONE
-    if not moved:
-        pass  # a stall told: no progress reply
-    elif _turning_point(previous, snap):
-        messages.append(owed.reply(thread, watch.channel_id, PhaseChanged(subject, previous, snap)))
-        replied = True
-    elif _progress_reply_due(ctx, watch, now):
-        messages.append(owed.reply(thread, watch.channel_id, Progressed(subject, previous, snap)))
-        replied = True
+    if moved:  # not moved: a stall was told, no progress reply
+        last_reply_at = watch.last_thread_post_at or watch.created_at
+        reply = thread_reply(ctx, subject, previous, snap, last_reply_at=last_reply_at, now=now)
+        if reply is not None:
+            messages.append(owed.reply(thread, watch.channel_id, reply))
+            replied = True
     recorded = ctx.services.store.record_progress(
         watch.id,
         snapshot=snap,
@@ -244,15 +241,3 @@ def _progress(ctx: WatchContext, watch: Watch, snap: ProgressSnapshot, now: date
     if change is stall.Change.STALLED:
         return Outcome.STALLED
     return Outcome.REPLIED if replied else Outcome.UPDATED
-
-
-def _turning_point(previous: ProgressSnapshot | None, snap: ProgressSnapshot) -> bool:
-    """Phase changes and new errors always get a reply in the thread."""
-    return previous is None or previous.phase != snap.phase or previous.error != snap.error
-
-
-def _progress_reply_due(ctx: WatchContext, watch: Watch, now: datetime) -> bool:
-    """Progress-only replies: at most one per ``SCANBOT_THREAD_UPDATE_SECONDS``."""
-    last = watch.last_thread_post_at or watch.created_at
-    interval = timedelta(seconds=ctx.services.settings.scanbot_thread_update_seconds)
-    return now - last >= interval

@@ -23,8 +23,6 @@ from bot.domain import owed
 from bot.domain.estimate import estimate, sample
 from bot.domain.events import (
     ParentView,
-    PhaseChanged,
-    Progressed,
     RegistryErrors,
     RegularCompleted,
     RegularScanFollow,
@@ -32,17 +30,16 @@ from bot.domain.events import (
 from bot.domain.follow_state import FollowState
 from bot.domain.owed import Owed, regular_thread
 from bot.domain.progress import Phase, ProgressSnapshot, completed_after_empty, snapshot
-from bot.domain.registries import registry_lines
 from bot.domain.regular import RegularRun
 from bot.domain.watch import WatchState
 from bot.watcher import stall
+from bot.watcher.context import Outcome, thread_reply
 from bot.watcher.lifecycle import Answer, WatchContext
 
 log = logging.getLogger(__name__)
 
 #: How often ``GET /statuses/registry`` is asked while a subscribed scan runs.
 STATUS_EVERY = timedelta(seconds=60)
-_RUNNING = (Phase.DISCOVERING, Phase.SCANNING)
 
 
 def wanted(ctx: WatchContext) -> bool:
@@ -51,20 +48,20 @@ def wanted(ctx: WatchContext) -> bool:
     return bool(store.subscriptions()) or bool(store.open_runs())
 
 
-def advance_all(ctx: WatchContext, answer: Answer | None, *, elapsed: float) -> dict[str, int]:
+def advance_all(ctx: WatchContext, answer: Answer | None, *, elapsed: float) -> dict[Outcome, int]:
     """Apply one regular progress answer to every subscribed channel; counts per outcome."""
     if answer is None:
-        return {"waiting": 1}
+        return {Outcome.WAITING: 1}
     if answer.error is not None:
         log.warning("console error for the regular scan: %s", answer.error)
-        return {"console-error": 1}
+        return {Outcome.CONSOLE_ERROR: 1}
     assert answer.entries is not None
     services = ctx.services
     now = services.clock()
     snap = snapshot(answer.entries)
     runs = [_tick(run, elapsed) for run in services.store.open_runs()]
-    outcomes: Counter[str] = Counter()
-    if snap.phase not in _RUNNING:
+    outcomes: Counter[Outcome] = Counter()
+    if not snap.phase.running:
         for run in runs:
             outcomes[_finish(ctx, run, snap, now)] += 1
         return dict(outcomes)
@@ -115,7 +112,7 @@ def _scan_key(snap: ProgressSnapshot, runs: list[RegularRun], now: datetime) -> 
 
 def _open(
     ctx: WatchContext, key: str, channel_id: str, snap: ProgressSnapshot, now: datetime
-) -> str:
+) -> Outcome:
     def owes(run: RegularRun) -> list[Owed]:
         view = ParentView(_subject(run), run.state, snap, now)
         return [owed.parent(regular_thread(run.id), channel_id, view)]
@@ -127,7 +124,7 @@ def _open(
     )
     if created:
         log.info("regular scan %s: following it in %s", key, channel_id)
-    return "opened" if created else "unchanged"
+    return Outcome.OPENED if created else Outcome.UNCHANGED
 
 
 def _status_errors(ctx: WatchContext, runs: list[RegularRun], now: datetime) -> tuple[str, ...]:
@@ -148,7 +145,7 @@ def _advance(
     snap: ProgressSnapshot,
     now: datetime,
     status_errors: tuple[str, ...],
-) -> str:
+) -> Outcome:
     services = ctx.services
     previous = run.last_snapshot
     moved = snap.changed_from(previous)
@@ -186,12 +183,12 @@ def _advance(
         followed=followed,
     )
     posted = False
-    if moved and _turning_point(previous, snap):
-        messages.append(owed.reply(thread, run.channel_id, PhaseChanged(subject, previous, snap)))
-        posted = True
-    elif moved and _reply_due(ctx, run, now):
-        messages.append(owed.reply(thread, run.channel_id, Progressed(subject, previous, snap)))
-        posted = True
+    if moved:
+        last_reply_at = run.last_thread_post_at or run.created_at
+        reply = thread_reply(ctx, subject, previous, snap, last_reply_at=last_reply_at, now=now)
+        if reply is not None:
+            messages.append(owed.reply(thread, run.channel_id, reply))
+            posted = True
     if new_errors:
         messages.append(owed.reply(thread, run.channel_id, RegistryErrors(subject, new_errors)))
     services.store.update_run(
@@ -203,32 +200,14 @@ def _advance(
         owed=messages,
     )
     if change is stall.Change.STALLED:
-        return "stalled"
-    return "replied" if posted or new_errors else ("updated" if messages else "unchanged")
+        return Outcome.STALLED
+    if posted or new_errors:
+        return Outcome.REPLIED
+    return Outcome.UPDATED if messages else Outcome.UNCHANGED
 
 
-def _turning_point(previous: ProgressSnapshot | None, snap: ProgressSnapshot) -> bool:
-    """Phase changes, new errors and a change of what the registries do get a reply."""
-    return (
-        previous is None
-        or previous.phase != snap.phase
-        or previous.error != snap.error
-        or registry_lines(previous) != registry_lines(snap)
-    )
-
-
-def _reply_due(ctx: WatchContext, run: RegularRun, now: datetime) -> bool:
-    last = run.last_thread_post_at or run.created_at
-    interval = timedelta(seconds=ctx.services.settings.scanbot_thread_update_seconds)
-    return now - last >= interval
-
-
-def _finish(ctx: WatchContext, run: RegularRun, snap: ProgressSnapshot, now: datetime) -> str:
-    final = (
-        snap
-        if snap.phase in (Phase.COMPLETE, Phase.FAILED)
-        else completed_after_empty(run.last_snapshot)
-    )
+def _finish(ctx: WatchContext, run: RegularRun, snap: ProgressSnapshot, now: datetime) -> Outcome:
+    final = snap if snap.phase.finished else completed_after_empty(run.last_snapshot)
     errors = run.follow.errors_seen
     if final.error and final.error not in errors:
         errors = (*errors, final.error)
@@ -252,4 +231,4 @@ def _finish(ctx: WatchContext, run: RegularRun, snap: ProgressSnapshot, now: dat
     )
     if done:
         log.info("regular scan %s complete; told in %s", run.scan_key, run.channel_id)
-    return "completed" if done else "ended-meanwhile"
+    return Outcome.COMPLETED if done else Outcome.ENDED_MEANWHILE

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.domain.images import ScanTarget
 from bot.domain.permissions import may_start_scans
-from bot.domain.progress import Phase, snapshot
+from bot.domain.progress import snapshot
 from bot.watcher import lifecycle
 from bot.watcher.lifecycle import FollowResult, WatchContext
 
@@ -33,10 +33,7 @@ def start_and_follow(
     existing = services.store.find_open(channel_id=channel_id, target_key=target.key)
     if existing is not None:
         return lifecycle.AlreadyFollowing(existing)
-    running = snapshot(services.console.progress(target)).phase in (
-        Phase.DISCOVERING,
-        Phase.SCANNING,
-    )
+    running = snapshot(services.console.progress(target)).phase.running
     if running:
         log.info("scan of %s already running; %s follows it in %s", target.key, user_id, channel_id)
     else:

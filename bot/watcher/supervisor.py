@@ -40,7 +40,6 @@ class PollSupervisor:
     sqlite_path: Path | None = None  # the SQLite file, to recreate it if it was deleted
     recreate_database: Callable[[], None] | None = None
     monotonic: Callable[[], float] = time.monotonic
-    last_success: float | None = None
     _problems: dict[str, _Problem] = field(default_factory=dict)
     _resume_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -61,7 +60,6 @@ class PollSupervisor:
             self._storage_failed(exc)
             return None
         self._end("database", "the database answers again; polling resumed")
-        self.last_success = self.monotonic()
         return report
 
     def problems(self) -> dict[str, str]:

@@ -13,6 +13,7 @@ from bot.console.errors import RateLimited, UnexpectedResponse
 from bot.domain.images import ScanTarget
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from tests.support.clocks import ManualClock
+from tests.support.faults import expire_tokens
 
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
 IMAGE_PARAMS = ("repo", "tag", "digest", "registry")
@@ -86,7 +87,7 @@ def test_token_auth_and_one_reauthentication_after_expiry(
     client.progress()
     client.progress(ALPINE)
     assert len(paths(sandbox, "authenticate")) == 1
-    sandbox.expire_tokens()
+    expire_tokens(sandbox)
     assert client.progress() == []
     assert len(paths(sandbox, "authenticate")) == 2
     api_calls = [r for r in sandbox.requests if not r.path.endswith("/authenticate")]

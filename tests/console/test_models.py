@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.console.errors import UnexpectedResponse
-from bot.console.models import MAX_ENTRY_COUNT, parse_progress, parse_scan_results
+from bot.console.models import parse_progress, parse_scan_results
 from bot.domain.console_types import ProgressEntry, ScanResult, SeverityCounts
-from bot.domain.steps import Step
+from bot.domain.steps import MAX_ENTRY_COUNT, Step
 
 # The on-demand example of the registry progress API page, verbatim.
 DOC_ON_DEMAND = json.loads(

@@ -162,6 +162,22 @@ def test_a_follow_state_comes_back_equal_from_its_json(follow: FollowState) -> N
     assert codec.load_follow_state(codec.dumps(follow)) == follow
 
 
+@given(strategy_for(ProgressSnapshot))
+def test_a_snapshot_comes_back_equal_from_its_json(snap: ProgressSnapshot) -> None:
+    assert codec.load_snapshot(codec.dump_snapshot(snap)) == snap
+
+
+@pytest.mark.parametrize("text", ["{not json", "[]", "7", "null", "[" * 100_000])
+def test_a_stored_snapshot_that_is_no_json_object_is_a_codec_error(text: str) -> None:
+    with pytest.raises(codec.CodecError):
+        codec.load_snapshot(text)
+
+
+def test_nothing_stored_is_no_snapshot() -> None:
+    assert codec.load_snapshot(None) is None
+    assert codec.load_snapshot("") is None
+
+
 def test_a_missing_follow_state_is_the_empty_one() -> None:
     assert codec.load_follow_state(None) == FollowState()
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from bot.domain.watch import WatchState
 from tests.support.clocks import ManualClock
 from tests.support.constants import STEP
+from tests.support.faults import accept_then_fail_next, fail_next, reset_next
 from tests.support.harness import CHANNEL, BotHarness
 
 
@@ -40,11 +41,11 @@ def test_a_final_reply_whose_answer_is_lost_is_posted_exactly_once(
 ) -> None:
     parent_ts = start_scan(bot)
     if fault.startswith("accepted-then-"):
-        bot.slack.accept_then_fail_next("chat.postMessage", status=int(fault[-3:]))
+        accept_then_fail_next(bot.slack, "chat.postMessage", status=int(fault[-3:]))
     elif fault == "reset":
-        bot.slack.reset_next("chat.postMessage")
+        reset_next(bot.slack, "chat.postMessage")
     else:
-        bot.slack.fail_next("chat.postMessage", error=fault)
+        fail_next(bot.slack, "chat.postMessage", error=fault)
     finish_scan(bot, console_clock)
 
     bot.poll()  # the completion is owed; its first send fails one way or another
@@ -86,7 +87,7 @@ def test_slack_refusing_the_blocks_of_the_final_reply_gets_a_plain_text_completi
     bot: BotHarness, console_clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     parent_ts = start_scan(bot)
-    bot.slack.fail_next("chat.postMessage", error="invalid_blocks", count=3)
+    fail_next(bot.slack, "chat.postMessage", error="invalid_blocks", count=3)
     finish_scan(bot, console_clock)
     caplog.set_level(logging.WARNING, logger="bot.delivery.sender")
 
@@ -108,8 +109,8 @@ def test_a_channel_gone_ends_the_watch_and_drops_what_it_owed(
     bot: BotHarness, console_clock: ManualClock, error: str
 ) -> None:
     start_scan(bot)
-    bot.slack.fail_next("chat.update", error=error, count=5)
-    bot.slack.fail_next("chat.postMessage", error=error, count=5)
+    fail_next(bot.slack, "chat.update", error=error, count=5)
+    fail_next(bot.slack, "chat.postMessage", error=error, count=5)
     console_clock.advance(STEP + 1)
 
     bot.poll()
@@ -124,7 +125,7 @@ def test_a_refused_token_stops_the_work_reports_it_in_health_and_loses_nothing(
     bot: BotHarness, console_clock: ManualClock, error: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     parent_ts = start_scan(bot)
-    bot.slack.fail_next("chat.postMessage", error=error, count=1)
+    fail_next(bot.slack, "chat.postMessage", error=error, count=1)
     finish_scan(bot, console_clock)
     caplog.set_level(logging.ERROR)
 

@@ -37,6 +37,7 @@ from bot.domain.watch import Watch, WatchState
 from bot.store import Store
 from bot.store.tables import outbox
 from tests.support.clocks import ManualNow
+from tests.support.delivery import drain, sent_messages
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 LATER = 3600.0  # seconds: past any backoff of a first few attempts
@@ -163,7 +164,7 @@ def paced(tmp_path: Path) -> Iterator[World]:
 def opened(world: World, thread: str = "t:1", channel: str = "C1") -> str:
     """Owe and deliver a thread's parent; returns its ts."""
     world.owe(owed.parent(thread, channel, view("parent")))
-    world.sender.drain()
+    drain(world.sender)
     parent_ts = world.store.thread(thread)
     assert parent_ts is not None
     assert parent_ts.parent_ts is not None
@@ -182,7 +183,7 @@ def test_the_messages_of_one_thread_go_in_the_order_they_were_owed(world: World)
         owed.reply("t:1", "C1", said("second")),
         owed.reply("t:1", "C1", said("third")),
     )
-    world.sender.drain()
+    drain(world.sender)
     assert world.notifier.calls == [
         ("post_parent", "C1:parent"),
         ("notify", "C1-p1:first"),
@@ -195,11 +196,11 @@ def test_the_messages_of_one_thread_go_in_the_order_they_were_owed(world: World)
 def test_a_reply_waits_for_its_parent(world: World) -> None:
     world.notifier.fail["post_parent"] = [DeliveryFailed("timeout")]
     world.owe(owed.parent("t:1", "C1", view("parent")), owed.reply("t:1", "C1", said("hi")))
-    world.sender.drain()
+    drain(world.sender)
     assert world.notifier.names() == ["post_parent"]  # the reply was not tried
 
     world.advance(LATER)
-    world.sender.drain()
+    drain(world.sender)
     assert world.notifier.calls[1:] == [
         ("find_parent", "t:1:parent"),
         ("post_parent", "C1:parent"),
@@ -214,7 +215,7 @@ def test_a_failing_thread_does_not_hold_back_the_others(world: World) -> None:
     world.owe(owed.reply("t:1", "C1", said("a")), owed.reply("t:2", "C2", said("b")))
     world.sender.deliver_due()  # one pass: t:1 fails, t:2 still goes
     assert world.notifier.calls == [("notify", "C1-p1:a"), ("notify", "C2-p2:b")]
-    assert [key for key, _ in world.store.sent_messages("t:1")] == ["t:1:parent"]
+    assert [key for key, _ in sent_messages(world.store, "t:1")] == ["t:1:parent"]
 
 
 def test_once_slack_takes_messages_again_what_waits_out_a_backoff_goes_at_once(
@@ -224,8 +225,8 @@ def test_once_slack_takes_messages_again_what_waits_out_a_backoff_goes_at_once(
     opened(world, "t:2", "C2")
     world.notifier.fail["notify"] = [DeliveryFailed("internal_error")]
     world.owe(owed.reply("t:1", "C1", said("a")), owed.reply("t:2", "C2", said("b")))
-    world.sender.drain()  # t:1 fails (backoff), t:2 succeeds: Slack is back
-    assert len(world.store.sent_messages("t:1")) == 2  # the parent and, at once, the reply
+    drain(world.sender)  # t:1 fails (backoff), t:2 succeeds: Slack is back
+    assert len(sent_messages(world.store, "t:1")) == 2  # the parent and, at once, the reply
 
 
 # --- edits ------------------------------------------------------------------------------
@@ -238,7 +239,7 @@ def test_only_the_latest_pending_edit_is_sent(world: World) -> None:
         owed.edit("t:1", "C1", view("v2")),
         owed.edit("t:1", "C1", view("v3")),
     )
-    world.sender.drain()
+    drain(world.sender)
     assert world.notifier.calls == [("update_parent", "v3")]
     assert world.store.outbox_backlog(now=world.clock())[0] == 0
 
@@ -248,9 +249,9 @@ def test_an_edit_is_not_looked_for_before_it_is_sent_again(world: World) -> None
     opened(world)
     world.notifier.fail["update_parent"] = [DeliveryFailed("timeout")]
     world.owe(owed.edit("t:1", "C1", view("v1")))
-    world.sender.drain()
+    drain(world.sender)
     world.advance(LATER)
-    world.sender.drain()
+    drain(world.sender)
     assert world.notifier.calls == [("update_parent", "v1"), ("update_parent", "v1")]
 
 
@@ -262,7 +263,7 @@ def test_threads_with_a_final_message_go_first(world: World) -> None:
     opened(world, "t:2", "C2")
     world.owe(owed.reply("t:1", "C1", said("progress")))
     world.owe(owed.reply("t:2", "C2", said("complete"), final=True))
-    world.sender.drain()
+    drain(world.sender)
     assert world.notifier.calls == [("notify", "C2-p2:complete"), ("notify", "C1-p1:progress")]
 
 
@@ -275,17 +276,17 @@ def test_posts_in_one_channel_are_paced_but_edits_are_not(paced: World) -> None:
         owed.edit("t:1", "C1", view("v1")),
         owed.reply("t:1", "C1", said("hi")),
     )
-    paced.sender.drain()
+    drain(paced.sender)
     assert paced.notifier.calls == [("post_parent", "C1:parent"), ("update_parent", "v1")]
 
     paced.mono.now += 1.0  # one channel interval later (the wall clock has not moved)
-    paced.sender.drain()
+    drain(paced.sender)
     assert paced.notifier.calls[-1] == ("notify", "C1-p1:hi")
 
 
 def test_pacing_is_per_channel(paced: World) -> None:
     paced.owe(owed.parent("t:1", "C1", view("one")), owed.parent("t:2", "C2", view("two")))
-    paced.sender.drain()
+    drain(paced.sender)
     assert paced.notifier.calls == [("post_parent", "C1:one"), ("post_parent", "C2:two")]
 
 
@@ -295,17 +296,17 @@ def test_pacing_is_per_channel(paced: World) -> None:
 def test_a_retry_after_pauses_every_send(world: World) -> None:
     world.notifier.fail["post_parent"] = [DeliveryFailed("ratelimited", retry_after=30.0)]
     world.owe(owed.parent("t:1", "C1", view("one")), owed.parent("t:2", "C2", view("two")))
-    world.sender.drain()
+    drain(world.sender)
     assert world.notifier.calls == [("post_parent", "C1:one")]
     assert world.sender.deliver_now("t:2") is ThreadState.WAITING
     assert world.notifier.calls == [("post_parent", "C1:one")]
 
     world.advance(29.0)
-    world.sender.drain()
+    drain(world.sender)
     assert len(world.notifier.calls) == 1  # still paused
 
     world.advance(1.0)
-    world.sender.drain()
+    drain(world.sender)
     assert ("post_parent", "C2:two") in world.notifier.calls
     assert world.notifier.calls.count(("post_parent", "C1:one")) == 2
 
@@ -316,10 +317,10 @@ def test_a_retry_after_pauses_every_send(world: World) -> None:
 def test_a_parent_found_in_slack_is_not_posted_again(world: World) -> None:
     world.notifier.fail["post_parent"] = [DeliveryFailed("timeout after accepting")]
     world.owe(owed.parent("t:1", "C1", view("parent")), owed.reply("t:1", "C1", said("hi")))
-    world.sender.drain()
+    drain(world.sender)
     world.notifier.found_parent = "C1-earlier"
     world.advance(LATER)
-    world.sender.drain()
+    drain(world.sender)
     assert world.notifier.calls == [
         ("post_parent", "C1:parent"),
         ("find_parent", "t:1:parent"),
@@ -335,12 +336,12 @@ def test_a_reply_found_in_slack_is_not_sent_again(world: World) -> None:
     world.notifier.fail["notify"] = [DeliveryFailed("timeout after accepting")]
     message = owed.reply("t:1", "C1", said("hi"))
     world.owe(message)
-    world.sender.drain()
+    drain(world.sender)
     world.notifier.found_reply = "r-earlier"
     world.advance(LATER)
-    world.sender.drain()
+    drain(world.sender)
     assert world.notifier.calls == [("notify", "C1-p1:hi"), ("find_reply", message.key)]
-    assert (message.key, "r-earlier") in world.store.sent_messages("t:1")
+    assert (message.key, "r-earlier") in sent_messages(world.store, "t:1")
 
 
 def test_a_reply_not_found_in_slack_is_sent_again(world: World) -> None:
@@ -348,9 +349,9 @@ def test_a_reply_not_found_in_slack_is_sent_again(world: World) -> None:
     world.notifier.fail["notify"] = [DeliveryFailed("internal_error")]
     message = owed.reply("t:1", "C1", said("hi"))
     world.owe(message)
-    world.sender.drain()
+    drain(world.sender)
     world.advance(LATER)
-    world.sender.drain()
+    drain(world.sender)
     assert world.notifier.calls == [
         ("notify", "C1-p1:hi"),
         ("find_reply", message.key),
@@ -366,7 +367,7 @@ def test_content_refused_three_times_is_sent_as_plain_text_next(world: World) ->
     world.notifier.fail["notify"] = [ContentRejected("invalid_blocks", code="invalid_blocks")] * 3
     world.owe(owed.reply("t:1", "C1", said("hi")))
     for _ in range(PLAIN_AFTER + 1):
-        world.sender.drain()
+        drain(world.sender)
         world.advance(LATER)
     assert world.notifier.plain == [False] * PLAIN_AFTER + [True]
     assert world.store.outbox_backlog(now=world.clock())[0] == 0
@@ -395,7 +396,7 @@ def test_a_gone_channel_closes_the_thread_and_fails_the_watch(world: World) -> N
     assert failed.state is WatchState.FAILED
     assert world.store.outbox_backlog(now=world.clock())[0] == 0  # the reply was dropped
     world.advance(LATER)
-    world.sender.drain()
+    drain(world.sender)
     assert world.notifier.names() == ["post_parent"]
 
 
@@ -409,18 +410,18 @@ def test_a_refused_token_pauses_delivery_and_is_logged_once(
     world.notifier.fail["post_parent"] = [refused, refused]
     world.owe(owed.parent("t:1", "C1", view("one")), owed.parent("t:2", "C2", view("two")))
     with caplog.at_level(logging.INFO, logger="bot.delivery.sender"):
-        world.sender.drain()
+        drain(world.sender)
         assert world.notifier.calls == [("post_parent", "C1:one")]  # the other waits too
         assert world.sender.status.not_authorized == "token_revoked"
 
         world.advance(AUTH_PROBE_SECONDS)  # a probe: refused again
-        world.sender.drain()
+        drain(world.sender)
         refusals = [r for r in caplog.records if "refuses our token" in r.getMessage()]
         assert len(refusals) == 1
         assert world.notifier.calls.count(("post_parent", "C2:two")) == 0
 
         world.advance(AUTH_PROBE_SECONDS)  # the token works again
-        world.sender.drain()
+        drain(world.sender)
     assert world.sender.status.not_authorized is None
     assert ("post_parent", "C2:two") in world.notifier.calls
     assert any("accepts our token again" in r.getMessage() for r in caplog.records)
@@ -440,7 +441,7 @@ def test_a_message_that_is_not_json_is_dropped_and_the_thread_goes_on(world: Wor
     broken, fine = owed.reply("t:1", "C1", said("x")), owed.reply("t:1", "C1", said("ok"))
     world.owe(broken, fine)
     corrupt(world, broken.key, "{not json")
-    world.sender.drain()
+    drain(world.sender)
     assert world.notifier.calls == [("notify", "C1-p1:ok")]
 
 
@@ -450,5 +451,5 @@ def test_a_message_with_an_unknown_state_is_dropped_and_the_thread_goes_on(world
     world.owe(edit, owed.reply("t:1", "C1", said("ok")))
     text = world.store.pending("t:1")[0].body.replace('"state":"active"', '"state":"bogus"')
     corrupt(world, edit.key, text)
-    world.sender.drain()
+    drain(world.sender)
     assert world.notifier.calls == [("notify", "C1-p1:ok")]

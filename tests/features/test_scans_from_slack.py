@@ -13,6 +13,7 @@ from bot.slack import blocks
 from bot.watcher.lifecycle import Outcome
 from tests.support.clocks import ManualClock
 from tests.support.constants import STEP
+from tests.support.faults import emulate_old_console
 from tests.support.harness import ALICE, CHANNEL, BotHarness, running_bot
 
 BOB = "U0BOB"
@@ -149,7 +150,7 @@ def test_an_html_console_url_is_named_as_such_in_slack(bot: BotHarness) -> None:
 
 
 def test_an_old_console_is_named_too_old_with_the_version_needed(bot: BotHarness) -> None:
-    bot.console.emulate_old_console("22.12.585")
+    emulate_old_console(bot.console, "22.12.585")
     bot.command("alpine:3.16")
     (response,) = bot.slack.wait_for_responses(1)
 

@@ -12,6 +12,7 @@ import json
 from bot.runtime import build_runtime
 from tests.support.clocks import ManualClock
 from tests.support.constants import STEP
+from tests.support.delivery import drain
 from tests.support.harness import BotHarness
 
 CHANNELS = ("C0SUBA", "C0SUBB")
@@ -93,10 +94,10 @@ def test_a_restart_during_a_subscribed_scan_continues_the_same_thread(
     try:
         console_clock.advance(2 * STEP + 1)
         second.poll_once()
-        second.sender.drain()
+        drain(second.sender)
         console_clock.advance(10 * STEP)
         second.poll_once()
-        second.sender.drain()
+        drain(second.sender)
     finally:
         second.shutdown()
 

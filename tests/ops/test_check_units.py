@@ -8,25 +8,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.console.errors import ConsoleUnavailable
-from bot.domain.console_types import ProgressEntry, RegistryStatus
-from bot.domain.images import ScanTarget, parse_image_reference
+from bot.domain.console_types import RegistryStatus
+from bot.domain.images import parse_image_reference
 from bot.ops.check import DatabaseState, Thresholds, run_checks
 from bot.ops.database import StoreProbe
 from bot.ops.report import Status, unknown, worst
 from bot.store import Store
+from tests.support.fake_console import StubConsole
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
 
-class HealthyConsole:
-    def ping(self) -> None:
-        return None
-
-    def version(self) -> str:
-        return "34.04.145"
-
-    def progress(self, target: ScanTarget | None = None) -> list[ProgressEntry]:
-        return []
+class HealthyConsole(StubConsole):
+    """Reachable, accepts the credentials, no regular scan running."""
 
 
 def FakeStatus(  # noqa: N802 - reads like the type it builds
@@ -36,7 +30,9 @@ def FakeStatus(  # noqa: N802 - reads like the type it builds
 
 
 @dataclass
-class FakeRegistry:
+class FakeRegistry(HealthyConsole):
+    """A healthy console whose ``statuses/registry`` says ``status`` (None: it times out)."""
+
     status: RegistryStatus | None
 
     def registry_status(self) -> RegistryStatus:
@@ -53,8 +49,15 @@ class FakeDatabase:
         return self.state
 
 
-def run(**kwargs: object) -> tuple[Status, str]:
-    report = run_checks(HealthyConsole(), now=lambda: NOW, **kwargs)  # type: ignore[arg-type]
+def run(registry: FakeRegistry | None = None, **kwargs: object) -> tuple[Status, str]:
+    """Run the checks against ``registry`` (last completion checked) or a healthy console."""
+    console = registry if registry is not None else HealthyConsole()
+    report = run_checks(
+        console,
+        now=lambda: NOW,
+        last_completed=registry is not None,
+        **kwargs,  # type: ignore[arg-type]
+    )
     return report.status, report.summary()
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from tests.reliability.stage import Stage, gauge, settled, stage
 from tests.support.constants import STEP
+from tests.support.faults import fail_http_next
 
 CHANNEL = "CNOISE"
 CYCLES = 30
@@ -32,7 +33,7 @@ def test_a_slack_outage_and_a_hanging_console_write_a_bounded_number_of_log_line
         s.wait(lambda: settled_outbox(s), channel=CHANNEL, timeout=30)
         start = len(s.log_lines())
         for method in ("chat.postMessage", "chat.update"):
-            s.slack.fail_http_next(method, status=503, count=1_000_000)
+            fail_http_next(s.slack, method, status=503, count=1_000_000)
         for _ in range(CYCLES):  # the scan moves every cycle: edits and replies are owed
             s.clock.advance(STEP)
             time.sleep(1.0)

@@ -16,6 +16,13 @@ from dataclasses import dataclass
 import pytest
 
 from tests.reliability.stage import Stage, settled, stage
+from tests.support.faults import (
+    accept_then_fail_next,
+    fail_http_next,
+    fail_next,
+    reset_next,
+    stall_next,
+)
 
 Inject = Callable[[Stage, str], None]
 
@@ -54,21 +61,21 @@ def _console_401_forever(s: Stage, channel: str) -> None:
 POST = "chat.postMessage"
 FAULTS: dict[str, Fault] = {
     "slack-429": Fault(_slack(lambda s: s.slack.rate_limit_next(POST, retry_after=1, count=2))),
-    "slack-accepted-then-500": Fault(_slack(lambda s: s.slack.accept_then_fail_next(POST))),
-    "slack-reset": Fault(_slack(lambda s: s.slack.reset_next(POST))),
+    "slack-accepted-then-500": Fault(_slack(lambda s: accept_then_fail_next(s.slack, POST))),
+    "slack-reset": Fault(_slack(lambda s: reset_next(s.slack, POST))),
     "console-5xx": Fault(_console("5xx", count=6), on_parent=False),
 }
 SLOW_FAULTS: dict[str, Fault] = {
-    "slack-503": Fault(_slack(lambda s: s.slack.fail_http_next(POST, status=503, count=3))),
-    "slack-500-then-ok": Fault(_slack(lambda s: s.slack.fail_http_next(POST, status=500))),
-    "slack-timeout-12s": Fault(_slack(lambda s: s.slack.stall_next(POST, 12.0)), timeout=120),
+    "slack-503": Fault(_slack(lambda s: fail_http_next(s.slack, POST, status=503, count=3))),
+    "slack-500-then-ok": Fault(_slack(lambda s: fail_http_next(s.slack, POST, status=500))),
+    "slack-timeout-12s": Fault(_slack(lambda s: stall_next(s.slack, POST, 12.0)), timeout=120),
     "slack-invalid_blocks": Fault(
-        _slack(lambda s: s.slack.fail_next(POST, error="invalid_blocks", count=3))
+        _slack(lambda s: fail_next(s.slack, POST, error="invalid_blocks", count=3))
     ),
     "slack-channel_not_found": Fault(_gone("missing_channels"), False, channel_gone=True),
     "slack-is_archived": Fault(_gone("archived_channels"), False, channel_gone=True),
     "slack-account_inactive": Fault(
-        _slack(lambda s: s.slack.fail_next(POST, error="account_inactive")), timeout=180
+        _slack(lambda s: fail_next(s.slack, POST, error="account_inactive")), timeout=180
     ),
     "console-html": Fault(_console("html", count=4), on_parent=False),
     "console-timeout": Fault(_console("delay", count=3, delay_seconds=5.0), on_parent=False),

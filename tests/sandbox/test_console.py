@@ -30,6 +30,7 @@ from tests.sandbox.console_support import (
     tls_context,
 )
 from tests.support.clocks import ManualClock
+from tests.support.faults import expire_tokens
 
 # --- ping, version, authentication -------------------------------------------------------
 
@@ -107,7 +108,7 @@ def test_expire_tokens_invalidates_issued_tokens_but_not_basic_auth(
     console: SandboxConsole, anon: httpx.Client
 ) -> None:
     token = login(anon)
-    console.expire_tokens()
+    expire_tokens(console)
     assert anon.get(f"{V}/version", headers=bearer(token)).status_code == 401
     assert anon.get(f"{V}/version", auth=BASIC).status_code == 200
     assert anon.get(f"{V}/version", headers=bearer(login(anon))).status_code == 200

@@ -13,6 +13,7 @@ from bot.sandbox.console.images import iso
 from tests.sandbox.console_support import ALPINE, V, counts, progress
 from tests.sandbox.openapi import validate
 from tests.support.clocks import ManualClock
+from tests.support.faults import emulate_old_console
 
 
 def status(http: httpx.Client) -> dict[str, Any]:
@@ -130,12 +131,12 @@ def test_a_url_serving_a_web_page_answers_200_with_html(
 def test_a_console_too_old_has_no_progress_endpoint_and_says_its_version(
     console: SandboxConsole, http: httpx.Client
 ) -> None:
-    console.emulate_old_console("22.12.585")
+    emulate_old_console(console, "22.12.585")
 
     assert http.get(f"{V}/version").json() == "22.12.585"
     assert http.get(f"{V}/registry/progress").status_code == 404
     assert http.get(f"{V}/registry").status_code == 200
-    console.emulate_old_console(None)
+    emulate_old_console(console, None)
     assert http.get(f"{V}/registry/progress").status_code == 200
 
 

@@ -17,6 +17,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.sandbox.slack.api import SlackApiStandIn
 from tests.sandbox.slack_support import TOKEN
+from tests.support.faults import fail_http_next, fail_next
 
 CHANNEL = "C0CHAN"
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*scan* running"}}
@@ -268,7 +269,7 @@ def test_joining_a_channel_lets_the_bot_post(client: WebClient, stand_in: SlackA
 def test_fail_next_fails_count_calls_then_recovers(
     client: WebClient, stand_in: SlackApiStandIn
 ) -> None:
-    stand_in.fail_next("chat.postMessage", error="fatal_error", count=2)
+    fail_next(stand_in, "chat.postMessage", error="fatal_error", count=2)
     for _ in range(2):
         with pytest.raises(SlackApiError) as excinfo:
             client.chat_postMessage(channel=CHANNEL, text="x")
@@ -301,7 +302,7 @@ def test_rate_limit_retry_handler_succeeds_after_retry_after(stand_in: SlackApiS
 
 
 def test_fail_http_next_answers_that_status(client: WebClient, stand_in: SlackApiStandIn) -> None:
-    stand_in.fail_http_next("conversations.history", status=503)
+    fail_http_next(stand_in, "conversations.history", status=503)
     with pytest.raises(SlackApiError) as excinfo:
         client.conversations_history(channel=CHANNEL)
     assert excinfo.value.response.status_code == 503
@@ -309,8 +310,8 @@ def test_fail_http_next_answers_that_status(client: WebClient, stand_in: SlackAp
 
 
 def test_faults_are_used_in_the_order_queued(client: WebClient, stand_in: SlackApiStandIn) -> None:
-    stand_in.fail_next("auth.test", error="first")
-    stand_in.fail_http_next("auth.test", status=502)
+    fail_next(stand_in, "auth.test", error="first")
+    fail_http_next(stand_in, "auth.test", status=502)
     with pytest.raises(SlackApiError) as first:
         client.auth_test()
     with pytest.raises(SlackApiError) as second:
@@ -367,7 +368,7 @@ def test_clear_forgets_calls_responses_messages_and_faults(
 ) -> None:
     client.chat_postMessage(channel=CHANNEL, text="x")
     WebhookClient(stand_in.response_url()).send(text="y")
-    stand_in.fail_next("auth.test")
+    fail_next(stand_in, "auth.test")
     stand_in.clear()
     assert (stand_in.calls, stand_in.responses, stand_in.messages(CHANNEL)) == ([], [], [])
     assert client.auth_test()["ok"] is True

@@ -12,6 +12,13 @@ from slack_sdk.errors import SlackApiError
 
 from bot.sandbox.slack import SlackApiStandIn
 from tests.sandbox.slack_support import TOKEN
+from tests.support.faults import (
+    accept_then_fail_next,
+    fail_http_next,
+    fail_next,
+    reset_next,
+    stall_next,
+)
 
 CHANNEL = "C0CHAN"
 META = {"event_type": "scanbot_subscription", "event_payload": {"registry": "r.example.com"}}
@@ -61,7 +68,7 @@ def test_response_url_posts_are_read_per_name(stand_in: SlackApiStandIn) -> None
 def test_an_injected_slack_error_is_raised_and_nothing_is_posted(
     client: WebClient, stand_in: SlackApiStandIn, error: str
 ) -> None:
-    stand_in.fail_next("chat.postMessage", error=error)
+    fail_next(stand_in, "chat.postMessage", error=error)
 
     with pytest.raises(SlackApiError) as excinfo:
         client.chat_postMessage(channel=CHANNEL, text="hello")
@@ -103,8 +110,8 @@ def test_a_rate_limited_call_answers_429_with_retry_after(
 def test_a_5xx_does_nothing_while_accepted_then_500_posts_the_message(
     client: WebClient, stand_in: SlackApiStandIn
 ) -> None:
-    stand_in.fail_http_next("chat.postMessage", status=503)
-    stand_in.accept_then_fail_next("chat.postMessage", status=500)
+    fail_http_next(stand_in, "chat.postMessage", status=503)
+    accept_then_fail_next(stand_in, "chat.postMessage", status=500)
 
     for _ in range(2):
         with pytest.raises(SlackApiError):
@@ -116,7 +123,7 @@ def test_a_5xx_does_nothing_while_accepted_then_500_posts_the_message(
 def test_a_stalled_call_takes_effect_while_the_client_times_out(
     stand_in: SlackApiStandIn,
 ) -> None:
-    stand_in.stall_next("chat.postMessage", seconds=30)
+    stall_next(stand_in, "chat.postMessage", seconds=30)
     impatient = WebClient(token=TOKEN, base_url=stand_in.api_url, timeout=1)
 
     with pytest.raises(TimeoutError):
@@ -127,7 +134,7 @@ def test_a_stalled_call_takes_effect_while_the_client_times_out(
 
 
 def test_a_reset_connection_is_an_error_and_nothing_is_posted(stand_in: SlackApiStandIn) -> None:
-    stand_in.reset_next("chat.postMessage")
+    reset_next(stand_in, "chat.postMessage")
 
     with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
         httpx.post(
@@ -141,7 +148,7 @@ def test_a_reset_connection_is_an_error_and_nothing_is_posted(stand_in: SlackApi
 
 
 def test_stop_cuts_a_stalled_answer_short(stand_in: SlackApiStandIn) -> None:
-    stand_in.stall_next("auth.test", seconds=60)
+    stall_next(stand_in, "auth.test", seconds=60)
     with httpx.Client(timeout=10) as http:
         # The stall holds the request; stopping from here must not wait for it.
         pending = http.build_request(

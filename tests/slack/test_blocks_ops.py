@@ -35,20 +35,12 @@ from tests.slack.block_samples import (
     watch,
 )
 from tests.slack.blockkit import all_texts, block_kit_problems, unsafe_markup
+from tests.support.fake_console import StubConsole
 
 GOLDEN = Path(__file__).parent / "golden" / "ops"
 
 
-class HealthyConsole:
-    def ping(self) -> None:
-        pass
-
-    def version(self) -> str:
-        return "34.04.145"
-
-    def progress(self, target: object = None) -> list[object]:
-        return []
-
+class HealthyConsole(StubConsole):
     def registry_status(self) -> RegistryStatus:
         return RegistryStatus(completed_at=NOW - timedelta(hours=3), scanning=False)
 
@@ -66,7 +58,7 @@ def _status_healthy() -> SlackMessage:
     )
     ticks = iter([0.0, 0.045])
     report = gather_status(
-        HealthyConsole(),  # type: ignore[arg-type]
+        HealthyConsole(),
         now=NOW,
         open_watches=2,
         subscriptions=1,

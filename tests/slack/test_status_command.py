@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.slack.command_text import FollowImage, ShowStatus, parse_command
+from tests.support.faults import expire_tokens
 from tests.support.harness import BotHarness
 
 
@@ -39,9 +40,25 @@ def test_status_reports_console_auth_regular_scan_watches_and_polling(bot: BotHa
     assert bot.slack.calls_to("chat.postMessage") == []  # nothing in the channel
 
 
+def test_status_counts_the_subscribed_channels(bot: BotHarness) -> None:
+    """``/scanprogress status`` says how many channels subscribe to the regular scan.
+
+    Failed before the fix: the count was asked for as ``list_subscriptions``, which the
+    store does not have (its method is ``subscriptions()``), so it was never shown.
+    """
+    bot.command("subscribe", channel_id="C0SUBA")
+    bot.slack.wait_for_responses(1)  # the subscription's confirmation
+    bot.slack.clear()
+
+    bot.command("status")
+
+    (reply,) = bot.slack.wait_for_responses(1)
+    assert "0 open watches, 1 subscription" in json.dumps(reply.body)
+
+
 def test_status_says_when_the_console_refuses_the_credentials(bot: BotHarness) -> None:
     bot.console.inject_fault("401", count=50, path_contains="authenticate")
-    bot.console.expire_tokens()
+    expire_tokens(bot.console)
 
     bot.command("status")
 

@@ -12,6 +12,7 @@ from bot.store import Store
 from bot.watcher.job import prune_history
 from bot.watcher.lifecycle import WatchContext
 from bot.watcher.services import Services
+from tests.support.delivery import sent_messages
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -75,7 +76,7 @@ def test_prune_forgets_delivered_messages_but_never_those_still_owed(tmp_path: P
         store.mark_sent(delivered, ts="1.1", now=T0)
 
         assert store.prune_outbox(created_before=T0 + timedelta(days=1)) == 1
-        assert store.sent_messages("watch:1") == []
+        assert sent_messages(store, "watch:1") == []
         assert len(store.pending("watch:2")) == 1  # still owed: kept, however old
     finally:
         store.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bot.domain.follow_state import FollowState
 from bot.domain.images import ScanTarget
 from bot.domain.progress import Phase, ProgressSnapshot
 from bot.domain.steps import Step
@@ -392,6 +393,56 @@ def test_in_memory_store_is_safe_to_share_between_threads() -> None:
 
 
 # --- robustness -----------------------------------------------------------------------
+
+
+#: Stored snapshot texts that cannot be read: not JSON, not an object, nested too deeply.
+UNREADABLE_SNAPSHOTS = ("{not json", "[1, 2]", "5", "null", "[" * 100_000 + "]" * 100_000)
+
+
+@pytest.mark.parametrize("garbage", UNREADABLE_SNAPSHOTS, ids=range(len(UNREADABLE_SNAPSHOTS)))
+def test_an_unreadable_snapshot_reads_as_none_for_watches_and_regular_runs_alike(
+    tmp_path: Path, garbage: str
+) -> None:
+    """Watches and regular runs read their snapshot with one codec function: whatever is
+    unreadable is no snapshot, and the row stays readable.
+
+    Failed before the fix: the two copies of the snapshot's JSON code in the store let a
+    too deeply nested text escape as ``RecursionError``, making the watch and the run
+    unreadable (and they caught different exceptions otherwise).
+    """
+    url = f"sqlite:///{tmp_path / 'scanbot.db'}"
+    store = Store(url)
+    store.migrate()
+    watch = new_watch(store)
+    store.record_progress(
+        watch.id, snapshot=scanning(1), saw_running=True, thread_posted_at=None, now=at(1)
+    )
+    run, _ = store.create_run(
+        scan_key="1",
+        channel_id="C1",
+        snapshot=scanning(1),
+        follow=FollowState(),
+        now=at(1),
+        owe=lambda _run: [],
+    )
+    raw = sa.create_engine(url)
+    try:
+        with raw.begin() as connection:
+            for table, row_id in (("watches", watch.id), ("regular_runs", run.id)):
+                connection.execute(
+                    sa.text(f"UPDATE {table} SET last_snapshot = :s WHERE id = :id"),
+                    {"s": garbage, "id": row_id},
+                )
+        read = store.get(watch.id)
+        assert read is not None
+        assert read.last_snapshot is None
+        assert read.saw_running is True
+        (open_run,) = store.open_runs()
+        assert open_run.id == run.id
+        assert open_run.last_snapshot is None
+    finally:
+        raw.dispose()
+        store.close()
 
 
 def test_unreadable_stored_snapshot_reads_as_none(tmp_path: Path) -> None:

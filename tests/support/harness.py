@@ -27,6 +27,7 @@ from bot.sandbox.slack.signing import block_action_body, signed_headers, slash_c
 from bot.server import BackgroundServer, build_wsgi_app
 from bot.watcher.job import CycleReport
 from tests.support.clocks import ManualNow
+from tests.support.delivery import drain
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -118,7 +119,7 @@ class BotHarness:
 
     def deliver(self) -> None:
         """Deliver every message due now, as the sender's thread would."""
-        self.runtime.sender.drain()
+        drain(self.runtime.sender)
 
     def follow(self, text: str = "alpine:3.16", *, channel_id: str = CHANNEL) -> str:
         """``/scanprogress <text>`` in ``channel_id``; returns the parent message's ts."""

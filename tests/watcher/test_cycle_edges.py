@@ -17,6 +17,7 @@ from bot.domain.watch import WatchState
 from bot.runtime import build_runtime
 from tests.support.clocks import ManualClock
 from tests.support.constants import STEP
+from tests.support.faults import fail_next
 from tests.support.harness import ALICE, BOT_TOKEN, CHANNEL, BotHarness
 
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
@@ -27,7 +28,7 @@ def test_a_parent_that_cannot_be_edited_still_ends_the_watch_with_one_final_repl
 ) -> None:
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=2)
     parent_ts = bot.follow()
-    bot.slack.fail_next("chat.update", error="message_not_found", count=10)
+    fail_next(bot.slack, "chat.update", error="message_not_found", count=10)
     console_clock.advance(10 * STEP)
 
     assert bot.poll().outcomes == {"completed": 1}
@@ -42,7 +43,7 @@ def test_a_deleted_parent_ends_the_watch_while_the_scan_runs(
 ) -> None:
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=4)
     bot.follow()
-    bot.slack.fail_next("chat.update", error="message_not_found")
+    fail_next(bot.slack, "chat.update", error="message_not_found")
     console_clock.advance(STEP + 1)
 
     bot.poll()  # the cycle owes an edit; Slack says the parent is gone when it is sent

@@ -25,6 +25,7 @@ from bot.watcher.digest import LAST_POSTED, Digest, cron_weekdays, digest_trigge
 from bot.watcher.scheduler import DIGEST_JOB_ID, add_digest_job, build_scheduler
 from bot.watcher.services import Services
 from tests.slack.block_samples import COMPLETE, FAILED, SCANNING
+from tests.support.fake_console import StubConsole
 from tests.support.harness import running_bot
 
 # 2026-01-05 is a Monday; Berlin is UTC+1 in January, so 09:00 Berlin is 08:00 UTC.
@@ -32,17 +33,11 @@ MONDAY_0700_UTC = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
 OWNER = "test-replica"
 
 
-class Console:
+class Console(StubConsole):
     def __init__(self) -> None:
         self.status: RegistryStatus | Exception = RegistryStatus(
             completed_at=MONDAY_0700_UTC - timedelta(hours=6), scanning=False
         )
-
-    def progress(self, target: object = None) -> list[object]:
-        return []
-
-    def scan_result(self, target: object) -> None:
-        return None
 
     def registry_status(self) -> RegistryStatus:
         if isinstance(self.status, Exception):
@@ -79,7 +74,7 @@ def store(tmp_path: Path) -> Store:
 
 
 def services(store: Store, console: Console, **overrides: object) -> Services:
-    return Services(settings=settings(**overrides), console=console, store=store)  # type: ignore[arg-type]
+    return Services(settings=settings(**overrides), console=console, store=store)
 
 
 def finish(

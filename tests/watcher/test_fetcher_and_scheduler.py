@@ -9,19 +9,20 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.console.errors import ConsoleUnavailable
-from bot.domain.console_types import ProgressEntry, RegistryStatus, ScanResult
+from bot.domain.console_types import ProgressEntry
 from bot.domain.images import ScanTarget
 from bot.domain.watch import Watch, WatchState
 from bot.process.frontdoor import FrontDoor
 from bot.watcher.job import ConsoleFetcher
 from bot.watcher.lifecycle import Answer
 from bot.watcher.scheduler import POLL_JOB_ID, PRUNE_JOB_ID, build_scheduler
+from tests.support.fake_console import StubConsole
 
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
 NGINX = ScanTarget(repo="library/nginx", tag="1.25")
 
 
-class GatedConsole:
+class GatedConsole(StubConsole):
     """A console whose answers for ``slow`` images wait until ``gate`` is set."""
 
     def __init__(self, slow: set[str], fail: set[str] | None = None) -> None:
@@ -40,15 +41,6 @@ class GatedConsole:
         if target.key in self.fail:
             raise ConsoleUnavailable("console down")
         return [ProgressEntry(is_scan_ongoing=True)]
-
-    def scan_result(self, target: ScanTarget) -> ScanResult | None:
-        return None
-
-    def registry_status(self) -> RegistryStatus:
-        return RegistryStatus()
-
-    def trigger_scan(self, target: ScanTarget) -> None:
-        raise AssertionError("not used here")
 
 
 def fetcher_for(console: GatedConsole) -> ConsoleFetcher:

@@ -14,6 +14,8 @@ from bot.domain.watch import WatchState
 from bot.sandbox.console import SandboxConsoleConfig
 from tests.support.clocks import ManualClock
 from tests.support.constants import STEP
+from tests.support.delivery import drain
+from tests.support.faults import fail_next
 from tests.support.harness import ALICE, CHANNEL, BotHarness, running_bot
 
 
@@ -208,7 +210,7 @@ def test_a_channel_the_bot_was_removed_from_ends_the_watch(
 ) -> None:
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=4)
     bot.follow()
-    bot.slack.fail_next("chat.update", error="channel_not_found")
+    fail_next(bot.slack, "chat.update", error="channel_not_found")
     console_clock.advance(STEP + 1)
 
     bot.poll()  # the edit it owes meets channel_not_found: the watch ends
@@ -233,7 +235,7 @@ def test_watches_resume_in_the_same_thread_after_a_restart(
         try:
             console_clock.advance(10 * STEP)
             assert second.poll_once().outcomes == {"completed": 1}
-            second.sender.drain()
+            drain(second.sender)
         finally:
             second.shutdown()
         replies = slack.thread(CHANNEL, parent_ts)

@@ -22,6 +22,7 @@ from bot.store import Store
 from bot.watcher import stall
 from bot.watcher.services import Services
 from bot.watcher.stall import Change, check
+from tests.support.fake_console import StubConsole
 
 AFTER = 30 * 60.0  # SCANBOT_STALL_MINUTES=30
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -31,7 +32,7 @@ SUBJECT = ImageFollow(
 SNAP = ProgressSnapshot(phase=Phase.SCANNING, image_scan=Step(total=10, scanned=3))
 
 
-class FakeConsole:
+class FakeConsole(StubConsole):
     """Answers ``registry_status`` with what a test sets; records how often it was asked."""
 
     def __init__(self, status: RegistryStatus | ConsoleError) -> None:

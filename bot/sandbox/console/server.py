@@ -16,11 +16,9 @@ Python API (the clock is any ``() -> float``; tests pass a manual one)::
         console.add_registry_status_error("No available Defender was found")
         console.clear_registry_status_errors()
         console.seed_result("library/alpine:3.16", scanned_epoch=...)   # an older result
-        console.emulate_old_console("22.12.585")    # /version old, 404 on registry/progress
         console.inject_fault("5xx" | "delay" | "401" | "429" | "reset" | "malformed" | "html",
                              count=1, path_contains="/registry/progress",
                              delay_seconds=0.0, retry_after=1.0)
-        console.expire_tokens()          # every token issued so far becomes invalid
         console.clear_faults()           # drop injected faults not yet consumed
         console.requests                 # [RecordedRequest(method, path, query, ...)]
         console.clear_requests()
@@ -212,11 +210,6 @@ class SandboxConsole(StandIn):
         """The console's "now" in epoch seconds (what ``scanTime`` values are made from)."""
         return self._state.epoch()
 
-    def emulate_old_console(self, version: str | None = "22.12.585") -> None:
-        """Answer like a console older than 30.02: ``version`` on ``/version`` and 404 on
-        ``/registry/progress``; ``None`` makes it current again."""
-        self._routes.mode.old_version = version
-
     # --- faults, tokens, recording --------------------------------------------------
     def inject_fault(
         self,
@@ -233,10 +226,6 @@ class SandboxConsole(StandIn):
     def clear_faults(self) -> None:
         """Drop every injected fault not yet consumed."""
         self._faults.clear()
-
-    def expire_tokens(self) -> None:
-        """Invalidate every token issued so far."""
-        self._routes.tokens.expire_all()
 
     @property
     def requests(self) -> list[RecordedRequest]:

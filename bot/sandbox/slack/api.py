@@ -18,15 +18,10 @@ Python API::
         not_in_channel: set[str]     # chat.postMessage & co. answer "not_in_channel"
         missing_channels: set[str]   # every channel method answers "channel_not_found"
         archived_channels: set[str]  # posting answers "is_archived"
-        # faults, per method, used up one per call in the order queued:
-        def fail_next(self, method, error="internal_error", count=1) -> None   # ok: false
-            # e.g. invalid_blocks, channel_not_found, is_archived, account_inactive,
-            # invalid_auth, message_not_found; nothing is done
+        # faults, per method, used up one per call in the order queued (the kinds:
+        # bot.sandbox.slack.faults.FaultKind; the tests' shorthands: tests/support/faults.py):
+        def queue_fault(self, method, fault: SlackFault) -> None
         def rate_limit_next(self, method, retry_after=1, count=1) -> None   # HTTP 429
-        def fail_http_next(self, method, status=500, count=1) -> None       # HTTP 5xx
-        def stall_next(self, method, seconds, count=1) -> None   # done, answered late
-        def accept_then_fail_next(self, method, status=500, count=1) -> None  # done, then 5xx
-        def reset_next(self, method, count=1) -> None   # connection dropped, nothing done
         # what happened:
         calls: list[RecordedCall];  def calls_to(self, method) -> list[RecordedCall]
         responses: list[RecordedResponse];  def responses_to(self, name) -> list[dict]
@@ -178,34 +173,15 @@ class SlackApiStandIn(StandIn):
 
     # --- faults --------------------------------------------------------------------------
 
-    def fail_next(self, method: str, error: str = "internal_error", count: int = 1) -> None:
-        """The next ``count`` calls to ``method`` answer ``{"ok": false, "error": error}``
-        and do nothing (``invalid_blocks``, ``channel_not_found``, ``is_archived``,
-        ``account_inactive``, ``invalid_auth``, ...)."""
-        self._faults.add(method, SlackFault(FaultKind.ERROR, count, error=error))
+    def queue_fault(self, method: str, fault: SlackFault) -> None:
+        """Answer the next ``fault.remaining`` calls to ``method`` with ``fault`` (after the
+        faults already queued for it); a ``STALL`` stall is cut short by ``stop()``."""
+        self._faults.add(method, fault)
 
     def rate_limit_next(self, method: str, retry_after: int = 1, count: int = 1) -> None:
         """The next ``count`` calls to ``method`` answer HTTP 429 with ``Retry-After``."""
         fault = SlackFault(FaultKind.RATE_LIMITED, count, status=429, retry_after=retry_after)
-        self._faults.add(method, fault)
-
-    def fail_http_next(self, method: str, status: int = 500, count: int = 1) -> None:
-        """The next ``count`` calls to ``method`` answer HTTP ``status`` with a text body."""
-        self._faults.add(method, SlackFault(FaultKind.HTTP_STATUS, count, status=status))
-
-    def stall_next(self, method: str, seconds: float, count: int = 1) -> None:
-        """The next ``count`` calls to ``method`` take effect but are answered only after
-        ``seconds`` (a client with a shorter timeout gives up; ``stop()`` cuts it short)."""
-        self._faults.add(method, SlackFault(FaultKind.STALL, count, seconds=seconds))
-
-    def accept_then_fail_next(self, method: str, status: int = 500, count: int = 1) -> None:
-        """The next ``count`` calls to ``method`` take effect (the message is posted), then
-        answer HTTP ``status``: the client cannot tell that it worked."""
-        self._faults.add(method, SlackFault(FaultKind.ACCEPTED_THEN_FAIL, count, status=status))
-
-    def reset_next(self, method: str, count: int = 1) -> None:
-        """The next ``count`` calls to ``method`` have their connection reset, unanswered."""
-        self._faults.add(method, SlackFault(FaultKind.RESET, count))
+        self.queue_fault(method, fault)
 
     # --- what happened ---------------------------------------------------------------
 
