@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Run by .ci/run: render the Kubernetes overlay and validate it against Kubernetes' schemas.
+# Installs what it needs: kubernetes-validate from PyPI into .venv, and Debian's kubectl 1.20
+# (its kustomize v2.0.3, the oldest the manifests promise to build with) unpacked into a
+# temporary folder, not installed.  The kubectl on the PATH, if any, renders it too.
+# Fails loudly on the first problem.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+work=$(mktemp -d /tmp/scanbot-ci-deploy.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# Fetch a Debian package's files into $work/root without installing it (no conflicts, no services).
+unpack_deb() {
+    (cd "$work" && { apt-get download "$1" >/dev/null 2>&1 \
+        || { apt-get update -qq && apt-get download "$1" >/dev/null; }; })
+    dpkg-deb -x "$work"/"$1"_*.deb "$work/root"
+}
+
+echo "--- Kubernetes manifests: render (kustomize) and validate (kubernetes-validate --strict)"
+.venv/bin/pip install -q 'kubernetes-validate==1.37.0'
+unpack_deb kubernetes-client
+renderers=("$work/root/usr/bin/kubectl")
+if command -v kubectl >/dev/null 2>&1; then renderers+=("$(command -v kubectl)"); fi
+for kubectl in "${renderers[@]}"; do
+    echo "kustomize of $("$kubectl" version --client 2>/dev/null | head -1)"
+    for dir in overlays/production base; do
+        out="$work/$(basename "$dir").yaml"
+        "$kubectl" kustomize "deploy/kustomize/$dir" >"$out" 2>"$work/stderr" \
+            || { cat "$work/stderr"; echo "FAILED: kustomize deploy/kustomize/$dir"; exit 1; }
+        for version in 1.27.0 1.37.0; do
+            .venv/bin/kubernetes-validate --strict --quiet -k "$version" "$out" \
+                || { echo "FAILED: deploy/kustomize/$dir against Kubernetes $version"; exit 1; }
+        done
+    done
+done
+echo "Kubernetes manifests valid"
