@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run by .ci/run: render the Kubernetes overlay and validate it against Kubernetes' schemas.
+# Run by .ci/run: render the Kubernetes overlay and validate it against Kubernetes' schemas;
+# validate docker-compose.yml against the Compose Specification.
 # Installs what it needs: kubernetes-validate from PyPI into .venv, and Debian's kubectl 1.20
 # (its kustomize v2.0.3, the oldest the manifests promise to build with) unpacked into a
 # temporary folder, not installed.  The kubectl on the PATH, if any, renders it too.
@@ -35,3 +36,7 @@ for kubectl in "${renderers[@]}"; do
     done
 done
 echo "Kubernetes manifests valid"
+
+echo "--- docker-compose.yml against the Compose Specification schema (check-jsonschema)"
+.venv/bin/pip install -q 'check-jsonschema==0.39.0'
+.venv/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
