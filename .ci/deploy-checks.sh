@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run by .ci/run: render the Kubernetes overlay and validate it against Kubernetes' schemas;
-# validate docker-compose.yml against the Compose Specification.
+# validate docker-compose.yml against the Compose Specification; check and unit-test the
+# Prometheus alert rules with promtool (from Debian's prometheus package, unpacked, not installed).
 # Installs what it needs: kubernetes-validate from PyPI into .venv, and Debian's kubectl 1.20
 # (its kustomize v2.0.3, the oldest the manifests promise to build with) unpacked into a
 # temporary folder, not installed.  The kubectl on the PATH, if any, renders it too.
@@ -40,3 +41,8 @@ echo "Kubernetes manifests valid"
 echo "--- docker-compose.yml against the Compose Specification schema (check-jsonschema)"
 .venv/bin/pip install -q 'check-jsonschema==0.39.0'
 .venv/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+
+echo "--- Prometheus alert rules: promtool check rules, promtool test rules (Debian's prometheus)"
+unpack_deb prometheus
+"$work/root/usr/bin/promtool" check rules monitoring/alerts.yml
+(cd monitoring && "$work/root/usr/bin/promtool" test rules alerts.test.yml)
