@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run by .ci/run: render the Kubernetes overlay and validate it against Kubernetes' schemas;
 # validate docker-compose.yml against the Compose Specification; check and unit-test the
-# Prometheus alert rules with promtool (from Debian's prometheus package, unpacked, not installed).
+# Prometheus alert rules with promtool (from Debian's prometheus package, unpacked, not installed);
+# check that requirements.lock matches pyproject.toml and installs with --require-hashes.
 # Installs what it needs: kubernetes-validate from PyPI into .venv, and Debian's kubectl 1.20
 # (its kustomize v2.0.3, the oldest the manifests promise to build with) unpacked into a
 # temporary folder, not installed.  The kubectl on the PATH, if any, renders it too.
@@ -46,3 +47,17 @@ echo "--- Prometheus alert rules: promtool check rules, promtool test rules (Deb
 unpack_deb prometheus
 "$work/root/usr/bin/promtool" check rules monitoring/alerts.yml
 (cd monitoring && "$work/root/usr/bin/promtool" test rules alerts.test.yml)
+
+echo "--- requirements.lock: current with pyproject.toml (.ci/lock.sh), and installs as the image does"
+cp requirements.lock "$work/requirements.lock"
+bash .ci/lock.sh "$work/requirements.lock"
+diff -u requirements.lock "$work/requirements.lock" \
+    || { echo "FAILED: requirements.lock does not match pyproject.toml: run bash .ci/lock.sh"; exit 1; }
+"${PYTHON:-python3}" -m venv "$work/image"
+PIP_CONFIG_FILE=/dev/null "$work/image/bin/pip" install -q --no-cache-dir --require-hashes \
+    -r requirements.lock
+.venv/bin/pip wheel -q --no-deps --wheel-dir "$work/wheel" .
+"$work/image/bin/pip" install -q --no-deps "$work"/wheel/scanbot-*.whl
+"$work/image/bin/pip" check
+"$work/image/bin/scanbot" --version
+echo "deploy and build checks passed"
