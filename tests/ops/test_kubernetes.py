@@ -102,6 +102,8 @@ def check_deployment(deployment: Doc) -> None:
     assert security["capabilities"] == {"drop": ["ALL"]}
     assert security["seccompProfile"] == {"type": "RuntimeDefault"}
     assert pod["automountServiceAccountToken"] is False
+    # No SCANBOT_SERVICE_HOST / SCANBOT_PORT=tcp://... injected beside scanbot's own settings.
+    assert pod["enableServiceLinks"] is False
 
     volumes = {volume["name"]: volume for volume in pod["volumes"]}
     mounts = {mount["mountPath"]: mount for mount in main["volumeMounts"]}
