@@ -54,8 +54,9 @@ bash .ci/lock.sh "$work/requirements.lock"
 diff -u requirements.lock "$work/requirements.lock" \
     || { echo "FAILED: requirements.lock does not match pyproject.toml: run bash .ci/lock.sh"; exit 1; }
 "${PYTHON:-python3}" -m venv "$work/image"
-PIP_CONFIG_FILE=/dev/null "$work/image/bin/pip" install -q --no-cache-dir --require-hashes \
-    -r requirements.lock
+# From PyPI only, as in the image (not from this machine's local wheel folders).
+env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null \
+    "$work/image/bin/pip" install -q --no-cache-dir --require-hashes -r requirements.lock
 .venv/bin/pip wheel -q --no-deps --wheel-dir "$work/wheel" .
 "$work/image/bin/pip" install -q --no-deps "$work"/wheel/scanbot-*.whl
 "$work/image/bin/pip" check
