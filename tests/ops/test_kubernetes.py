@@ -8,6 +8,7 @@ CI renders it and validates it against Kubernetes' schemas (``.ci/deploy-checks.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -24,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 KUSTOMIZE = ROOT / "deploy" / "kustomize"
 BASE = KUSTOMIZE / "base"
 OVERLAY = KUSTOMIZE / "overlays" / "production"
+OPERATOR = KUSTOMIZE / "prometheus-operator"
+ALERTS = ROOT / "monitoring" / "alerts.yml"
 SECRET_SETTINGS = (
     "PRISMA_PASSWORD",
     "SLACK_BOT_TOKEN",
@@ -185,9 +188,7 @@ def test_the_disruption_budget_keeps_a_replica_and_selects_the_pods() -> None:
 
 
 def test_the_service_monitor_scrapes_the_metrics_port_of_the_service() -> None:
-    monitor = one(
-        documents([KUSTOMIZE / "servicemonitor" / "servicemonitor.yaml"]), "ServiceMonitor"
-    )
+    monitor = one(documents([OPERATOR / "servicemonitor.yaml"]), "ServiceMonitor")
     service = one(base_resources(), "Service")
     assert (
         monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
@@ -195,6 +196,51 @@ def test_the_service_monitor_scrapes_the_metrics_port_of_the_service() -> None:
     assert monitor["spec"]["endpoints"] == [
         {"port": "metrics", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}
     ]
+
+
+def prometheus_rule_text() -> str:
+    """deploy/kustomize/prometheus-operator/prometheusrule.yaml, made from monitoring/alerts.yml."""
+    rule = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {
+            "name": "scanbot",
+            "labels": {"app.kubernetes.io/name": "scanbot", "app.kubernetes.io/component": "bot"},
+        },
+        "spec": {"groups": yaml.safe_load(ALERTS.read_text())["groups"]},
+    }
+    header = (
+        "# scanbot's alert rules for the Prometheus Operator: monitoring/alerts.yml, wrapped.\n"
+        "# Made from that file; after changing it: "
+        "SCANBOT_UPDATE_GOLDEN=1 pytest tests/ops/test_kubernetes.py\n"
+    )
+    return header + yaml.dump(
+        rule, Dumper=_BlockDumper, sort_keys=False, width=100, allow_unicode=True
+    )
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings (PromQL) as ``|`` blocks, as a person would write them."""
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _string)
+
+
+def test_the_prometheus_rule_holds_exactly_the_alert_rules() -> None:
+    path = OPERATOR / "prometheusrule.yaml"
+    if os.environ.get("SCANBOT_UPDATE_GOLDEN") == "1":
+        path.write_text(prometheus_rule_text())
+    assert path.read_text() == prometheus_rule_text(), (
+        "prometheusrule.yaml differs from monitoring/alerts.yml: "
+        "SCANBOT_UPDATE_GOLDEN=1 pytest tests/ops/test_kubernetes.py"
+    )
+    kustomization = yaml.safe_load((OPERATOR / "kustomization.yaml").read_text())
+    assert kustomization["resources"] == ["servicemonitor.yaml", "prometheusrule.yaml"]
 
 
 def test_the_overlay_patches_only_the_replica_count_and_keeps_it_at_two_or_more() -> None:
