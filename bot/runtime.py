@@ -105,6 +105,7 @@ class Runtime:
             "database": "ok" if self.store.ping() else "unreachable",
         }
         problems = dict(self.supervisor.problems())
+        problems.update(self.monitor.lasting_faults())
         status = self.sender.status
         if status.not_authorized is not None:
             problems["slack"] = f"Slack refuses the bot token ({status.not_authorized})"
@@ -198,7 +199,9 @@ def build_runtime(
         ),
         slack_refused=lambda: sender.status.not_authorized,
         sqlite_path=sqlite_file,
-        recreate_database=store.migrate if sqlite_file is not None else None,
+        recreate_database=store.reopen if sqlite_file is not None else None,
+        file_problem=store.file_problem,
+        database_lost=functools.partial(health.lasting_fault, "database"),
     )
     scheduler = build_scheduler(
         front_door.behind(without_collections(supervisor.run)),
