@@ -20,6 +20,7 @@ from bot.config.settings import Settings
 from bot.console.client import ConsoleClient
 from bot.console.observer import FanOut
 from bot.delivery.sender import Sender
+from bot.domain.permissions import rules_in_force
 from bot.domain.ports import Console, utc_now
 from bot.process.collector import without_collections
 from bot.process.frontdoor import FrontDoor
@@ -153,6 +154,8 @@ def build_runtime(
     ``channel_interval`` is the pace of posts per channel (Slack allows about one a second).
     """
     settings.require_slack()
+    for rule in rules_in_force(settings.permissions):
+        log.info("permissions: %s", rule)
     store = Store(settings.scanbot_database_url)
     store.migrate()
     for channel_id in settings.scanbot_notify_channels:  # SCANBOT_NOTIFY_CHANNELS

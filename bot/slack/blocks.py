@@ -32,6 +32,7 @@ from bot.slack.blocks_follow import (
     stalled,
     thread_message,
 )
+from bot.slack.blocks_permissions import stop_refused, subscriptions_full
 from bot.slack.blocks_subscriptions import (
     SCAN_NOW_ACTION,
     scan_refused,
@@ -74,9 +75,11 @@ __all__ = [
     "scan_refused",
     "scan_requested_not_reported",
     "stalled",
+    "stop_refused",
     "storage_unavailable",
     "subscribed",
     "subscription_list",
+    "subscriptions_full",
     "thread_message",
     "thread_update",
     "unsubscribed",

@@ -137,6 +137,8 @@ NEW_CASES: dict[str, Callable[[], SlackMessage]] = {
     "scan_refused": lambda: blocks.scan_refused("U0BOB", "C0123ABC"),
     "subscribed": lambda: blocks.subscribed("C0SUB", already=False),
     "unsubscribed_setting": lambda: blocks.unsubscribed("C0SUB", removed=True, from_setting=True),
+    "stop_refused": lambda: blocks.stop_refused("U0ALICE"),
+    "subscriptions_full": lambda: blocks.subscriptions_full(50),
 }
 CASES: dict[str, Callable[[], SlackMessage]] = {
     "watch_parent_discovering": lambda: blocks.watch_parent(
