@@ -32,7 +32,12 @@ from bot.slack.blocks_follow import (
     stalled,
     thread_message,
 )
-from bot.slack.blocks_permissions import stop_refused, subscriptions_full
+from bot.slack.blocks_permissions import (
+    channel_subscription,
+    member_status,
+    stop_refused,
+    subscriptions_full,
+)
 from bot.slack.blocks_subscriptions import (
     SCAN_NOW_ACTION,
     scan_refused,
@@ -58,10 +63,12 @@ __all__ = [
     "WATCH_LIST_MAX",
     "already_watching",
     "busy_message",
+    "channel_subscription",
     "dropped_at_restart",
     "error_message",
     "follow_ack",
     "help_text",
+    "member_status",
     "no_scan_in_progress",
     "not_in_channel",
     "parent_message",

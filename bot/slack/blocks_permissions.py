@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from bot.slack.blocks_kit import message, section
+from datetime import datetime
+
+from bot.ops.report import CheckReport, Status
+from bot.slack.blocks_kit import DOT, context, header, message, plural, section
 from bot.slack.message import SlackMessage
-from bot.slack.mrkdwn import user_mention
+from bot.slack.mrkdwn import channel_mention, slack_date, user_mention
+
+_WORDS = {
+    Status.OK: ":white_check_mark: working",
+    Status.WARNING: ":warning: working, with a problem an admin can see",
+    Status.CRITICAL: ":red_circle: not working; an admin can see why",
+    Status.UNKNOWN: ":grey_question: not known right now",
+}
+_ADMINS_SEE = (
+    "Details (console version, latency, the last console error) are for admins "
+    "(`SCANBOT_ADMIN_USERS`); whoever runs scanbot also sees them with `scanbot check`."
+)
 
 
 def stop_refused(starter_id: str) -> SlackMessage:
@@ -32,3 +46,42 @@ def subscriptions_full(limit: int) -> SlackMessage:
     )
     fallback = f"No more channels can subscribe: SCANBOT_MAX_SUBSCRIPTIONS allows {limit}"
     return message(fallback, [section(text)])
+
+
+def member_status(
+    report: CheckReport,
+    *,
+    channel_id: str,
+    channel_watches: int,
+    subscribed: bool,
+    now: datetime,
+) -> SlackMessage:
+    """``status`` for someone who is not an admin: whether scanning works, and this
+    channel's own state; nothing about the console or other channels."""
+    here = channel_mention(channel_id)
+    regular = "is subscribed" if subscribed else "is not subscribed"
+    blocks = [
+        header("scanbot status"),
+        section(f"*Scanning:* {_WORDS[report.status]}"),
+        section(
+            f"*This channel* ({here}) follows {plural(channel_watches, 'scan')} and "
+            f"{regular} to the regular registry scan."
+        ),
+        context(f"Checked {slack_date(now)} {DOT} only you can see this {DOT} {_ADMINS_SEE}"),
+    ]
+    return message(f"scanbot status: {report.status.name}", blocks)
+
+
+def channel_subscription(channel_id: str, *, subscribed: bool) -> SlackMessage:
+    """``subscriptions`` for someone who is not an admin: this channel only."""
+    here = channel_mention(channel_id)
+    if subscribed:
+        text = f"{here} is subscribed to the regular registry scan."
+    else:
+        text = (
+            f"{here} is not subscribed to the regular registry scan. "
+            "`/scanprogress subscribe` subscribes it."
+        )
+    note = "The list of every subscribed channel is for admins (`SCANBOT_ADMIN_USERS`)."
+    fallback = f"This channel is {'' if subscribed else 'not '}subscribed to the regular scan"
+    return message(fallback, [section(text), context(note)])

@@ -34,6 +34,7 @@ from bot.domain.images import ScanTarget
 from bot.domain.progress import Phase, ProgressSnapshot, snapshot
 from bot.domain.steps import Step
 from bot.domain.watch import WatchState
+from bot.ops.report import CheckReport, Finding, Status
 from bot.slack import blocks
 from bot.slack.blocks_kit import message
 from bot.slack.message import SlackMessage
@@ -139,6 +140,14 @@ NEW_CASES: dict[str, Callable[[], SlackMessage]] = {
     "unsubscribed_setting": lambda: blocks.unsubscribed("C0SUB", removed=True, from_setting=True),
     "stop_refused": lambda: blocks.stop_refused("U0ALICE"),
     "subscriptions_full": lambda: blocks.subscriptions_full(50),
+    "member_status": lambda: blocks.member_status(
+        CheckReport(findings=(Finding("console", Status.WARNING, "console slow", "slow"),)),
+        channel_id="C0123ABC",
+        channel_watches=2,
+        subscribed=True,
+        now=NOW,
+    ),
+    "channel_subscription": lambda: blocks.channel_subscription("C0SUB", subscribed=False),
 }
 CASES: dict[str, Callable[[], SlackMessage]] = {
     "watch_parent_discovering": lambda: blocks.watch_parent(

@@ -117,7 +117,7 @@ def _answer(
                 watches = ctx.services.store.list_open(channel_id=channel_id)
                 respond(**blocks.watch_list(watches, now=ctx.services.clock()).as_kwargs())
             case ShowStatus():
-                show_status(ctx, channel_id=channel_id, respond=respond)
+                show_status(ctx, channel_id=channel_id, respond=respond, user_id=user_id)
             case StopWatch():
                 _stop(ctx, client, request, channel_id=channel_id, user_id=user_id, respond=respond)
             case FollowImage():
@@ -173,7 +173,12 @@ def _subscriptions(
             message = blocks.unsubscribed(channel_id, removed=removed, from_setting=configured)
             respond(**message.as_kwargs())
         case ListSubscriptions():
-            respond(**blocks.subscription_list(store.subscriptions(), channel_id).as_kwargs())
+            listed = store.subscriptions()
+            if ctx.services.settings.permissions.is_admin(user_id):
+                respond(**blocks.subscription_list(listed, channel_id).as_kwargs())
+            else:  # other channels' ids, private ones included, are for admins only
+                here = any(sub.channel_id == channel_id for sub in listed)
+                respond(**blocks.channel_subscription(channel_id, subscribed=here).as_kwargs())
         case _:
             assert_never(request)
 
