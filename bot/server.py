@@ -34,8 +34,9 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 from bot.process.collector import freeze_startup_heap
 from bot.process.metrics import CONTENT_TYPE
 from bot.runtime import Runtime
-from bot.slack.guard import DEFAULT_MAX_BODY_BYTES, ReplayCache, SlackRequestGuard
+from bot.slack.guard import DEFAULT_MAX_BODY_BYTES, Replays, SlackRequestGuard
 from bot.slack.listeners.commands import COMMAND
+from bot.slack.replays import SharedReplays
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -155,7 +156,7 @@ def build_wsgi_app(
     *,
     serve_slack: bool,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-    replay_cache: ReplayCache | None = None,
+    replay_cache: Replays | None = None,
 ) -> WSGIApplication:
     """The process's WSGI app: Slack events (HTTP mode only) and the health check."""
     slack = _guarded_slack(runtime, max_body_bytes, replay_cache) if serve_slack else None
@@ -183,7 +184,7 @@ def build_wsgi_app(
 
 
 def _guarded_slack(
-    runtime: Runtime, max_body_bytes: int, replay_cache: ReplayCache | None
+    runtime: Runtime, max_body_bytes: int, replay_cache: Replays | None
 ) -> WSGIApplication:
     secret = runtime.settings.slack_signing_secret
     if secret is None:
@@ -192,7 +193,8 @@ def _guarded_slack(
         SlackRequestHandler(runtime.app, path=SLACK_EVENTS_PATH),
         signing_secret=secret.get_secret_value(),
         max_body_bytes=max_body_bytes,
-        replay_cache=replay_cache,
+        # Shared through the database: a replay is ignored by every replica, after restarts too.
+        replay_cache=replay_cache if replay_cache is not None else SharedReplays(runtime.store),
         commands=frozenset({COMMAND}),
     )
     return runtime.front_door.wrap(guard)  # background work gives way to these requests

@@ -37,6 +37,7 @@ from bot.store.digest import DigestStore
 from bot.store.leases import LeaseStore
 from bot.store.outbox import OutboxStore, enqueue
 from bot.store.regular import RegularStore
+from bot.store.replays import ReplayStore
 from bot.store.sqlite_file import SqliteFile
 from bot.store.tables import as_utc, watches
 from bot.store.watch_rows import Parsed, dump_snapshot, to_watch
@@ -58,7 +59,7 @@ def open_key(channel_id: str, target_key: str) -> str:
     return f"{channel_id}|{target_key}"
 
 
-class Store(LeaseStore, OutboxStore, DigestStore, RegularStore):
+class Store(LeaseStore, OutboxStore, DigestStore, RegularStore, ReplayStore):
     """Persistence of watches, leases and the outbox; thread-safe, one transaction per call.
 
     Methods that change a watch take the messages that change owes (``owed``) and store
