@@ -148,6 +148,7 @@ NEW_CASES: dict[str, Callable[[], SlackMessage]] = {
         now=NOW,
     ),
     "channel_subscription": lambda: blocks.channel_subscription("C0SUB", subscribed=False),
+    "interrupted_at_restart": blocks.interrupted_at_restart,
 }
 CASES: dict[str, Callable[[], SlackMessage]] = {
     "watch_parent_discovering": lambda: blocks.watch_parent(

@@ -37,7 +37,7 @@ from bot.slack.command_text import (
     Unsubscribe,
     parse_command,
 )
-from bot.slack.errors import report_unexpected, tell_dropped
+from bot.slack.errors import report_unexpected, tell_dropped, tell_interrupted
 from bot.slack.mrkdwn import escape
 from bot.slack.people import may_stop
 from bot.slack.status import show_status
@@ -94,6 +94,7 @@ def handle_scanprogress(
         lambda: _answer(ctx, client, request, command, respond),
         on_error=lambda error: report_unexpected(error, respond),
         on_dropped=lambda: tell_dropped(respond),
+        on_interrupted=lambda: tell_interrupted(respond),
     )
 
 
