@@ -20,6 +20,7 @@ from bot.config.settings import Settings
 from bot.console.client import ConsoleClient
 from bot.console.observer import FanOut
 from bot.delivery.sender import Sender
+from bot.domain.permissions import rules_in_force
 from bot.domain.ports import Console, utc_now
 from bot.process.collector import without_collections
 from bot.process.frontdoor import FrontDoor
@@ -105,6 +106,7 @@ class Runtime:
             "database": "ok" if self.store.ping() else "unreachable",
         }
         problems = dict(self.supervisor.problems())
+        problems.update(self.monitor.lasting_faults())
         status = self.sender.status
         if status.not_authorized is not None:
             problems["slack"] = f"Slack refuses the bot token ({status.not_authorized})"
@@ -152,6 +154,8 @@ def build_runtime(
     ``channel_interval`` is the pace of posts per channel (Slack allows about one a second).
     """
     settings.require_slack()
+    for rule in rules_in_force(settings.permissions):
+        log.info("permissions: %s", rule)
     store = Store(settings.scanbot_database_url)
     store.migrate()
     for channel_id in settings.scanbot_notify_channels:  # SCANBOT_NOTIFY_CHANNELS
@@ -198,7 +202,9 @@ def build_runtime(
         ),
         slack_refused=lambda: sender.status.not_authorized,
         sqlite_path=sqlite_file,
-        recreate_database=store.migrate if sqlite_file is not None else None,
+        recreate_database=store.reopen if sqlite_file is not None else None,
+        file_problem=store.file_problem,
+        database_lost=functools.partial(health.lasting_fault, "database"),
     )
     scheduler = build_scheduler(
         front_door.behind(without_collections(supervisor.run)),

@@ -34,9 +34,11 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 from bot.config.settings import Settings
 from bot.process.collector import freeze_startup_heap
 from bot.process.metrics import CONTENT_TYPE
+from bot.process.slowclients import limited_channel
 from bot.runtime import Runtime
-from bot.slack.guard import DEFAULT_MAX_BODY_BYTES, ReplayCache, SlackRequestGuard
+from bot.slack.guard import DEFAULT_MAX_BODY_BYTES, Replays, SlackRequestGuard
 from bot.slack.listeners.commands import COMMAND
+from bot.slack.replays import SharedReplays
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -53,7 +55,10 @@ class ServerLimits:
     Idle or slow connections cost a file descriptor each but no worker thread (waitress
     only hands complete requests to threads), so a high ``connection_limit`` with a short
     ``channel_timeout`` keeps Slack and ``/healthz`` answered while hundreds are open.
-    ``poll()`` instead of ``select()`` lifts the 1024-descriptor ceiling.
+    ``poll()`` instead of ``select()`` lifts the 1024-descriptor ceiling.  Two limits are
+    ours (:mod:`bot.process.slowclients`): a request must be complete, head and body,
+    ``request_deadline_seconds`` after its first byte however it is trickled, and one peer
+    address holds at most ``per_peer_connections``.
     """
 
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -65,6 +70,8 @@ class ServerLimits:
     recv_bytes: int = 8192
     inbuf_overflow: int = 256 * 1024  # request bodies above this buffer to a temp file
     backlog: int = 1024
+    request_deadline_seconds: float = 10.0  # a whole request (head and body), however slow
+    per_peer_connections: int = 100  # connections one address may hold at once
 
     def waitress_options(self) -> dict[str, Any]:
         """Keyword arguments for :func:`waitress.server.create_server`."""
@@ -100,10 +107,22 @@ def create_http_server(
     socket_map: dict[int, socket.socket] | None = None,
 ) -> BaseWSGIServer | MultiSocketServer:
     """waitress serving ``app`` with ``limits`` (unstarted; ``run()`` or drive its map)."""
-    options = (limits or ServerLimits()).waitress_options()
+    limits = limits or ServerLimits()
+    options = limits.waitress_options()
     if socket_map is not None:
         options["map"] = socket_map
-    return create_server(app, host=host, port=port, **options)
+    server = create_server(app, host=host, port=port, **options)
+    channel = limited_channel(
+        request_deadline=limits.request_deadline_seconds, per_peer=limits.per_peer_connections
+    )
+    entries: list[object] = (
+        list((server.map or {}).values()) if isinstance(server, MultiSocketServer) else [server]
+    )
+    for listener in entries:
+        if not isinstance(listener, BaseWSGIServer):
+            continue
+        listener.channel_class = channel  # each accepted connection gets our two limits
+    return server
 
 
 #: How long a thread may hold the interpreter lock while another waits for it (CPython's
@@ -146,7 +165,7 @@ def build_wsgi_app(
     *,
     serve_slack: bool,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-    replay_cache: ReplayCache | None = None,
+    replay_cache: Replays | None = None,
 ) -> WSGIApplication:
     """The process's WSGI app: Slack events (HTTP mode only) and the health check."""
     slack = _guarded_slack(runtime, max_body_bytes, replay_cache) if serve_slack else None
@@ -174,7 +193,7 @@ def build_wsgi_app(
 
 
 def _guarded_slack(
-    runtime: Runtime, max_body_bytes: int, replay_cache: ReplayCache | None
+    runtime: Runtime, max_body_bytes: int, replay_cache: Replays | None
 ) -> WSGIApplication:
     secret = runtime.settings.slack_signing_secret
     if secret is None:
@@ -183,7 +202,8 @@ def _guarded_slack(
         SlackRequestHandler(runtime.app, path=SLACK_EVENTS_PATH),
         signing_secret=secret.get_secret_value(),
         max_body_bytes=max_body_bytes,
-        replay_cache=replay_cache,
+        # Shared through the database: a replay is ignored by every replica, after restarts too.
+        replay_cache=replay_cache if replay_cache is not None else SharedReplays(runtime.store),
         commands=frozenset({COMMAND}),
     )
     return runtime.front_door.wrap(guard)  # background work gives way to these requests

@@ -286,11 +286,16 @@ def test_the_guard_passes_other_methods_through_untouched() -> None:
 
 
 def test_150_idle_half_sent_requests_do_not_block_slack_or_health(guarded: BotHarness) -> None:
-    """waitress's default limit of 100 connections queued everything after them."""
+    """waitress's default limit of 100 connections queued everything after them.  They come
+    from three loopback addresses (50 each, within the per-address cap)."""
     require_open_files(150 + 256)
     with ExitStack() as stack:
-        for _ in range(150):
-            sock = stack.enter_context(socket.create_connection(("127.0.0.1", _port(guarded))))
+        for n in range(150):
+            sock = stack.enter_context(
+                socket.create_connection(
+                    ("127.0.0.1", _port(guarded)), source_address=(f"127.0.1.{1 + n // 50}", 0)
+                )
+            )
             sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: bot\r\n")
         health = httpx.get(f"{guarded.url}/healthz", timeout=10)
         assert health.status_code == 503  # answered (scheduler not started in tests)

@@ -130,4 +130,5 @@ def test_manifest_asks_only_for_the_scopes_the_bot_uses(name: str) -> None:
     # commands: /scanprogress; chat:write: parent, edits, replies; channels/groups:history:
     # conversations.history finds a parent posted just before a crash (public/private
     # channels).  No im/mpim:history: in a DM the lookup fails soft and the parent is reposted.
-    assert scopes == {"commands", "chat:write", "channels:history", "groups:history"}
+    # users:read: users.info tells whether a watch's starter has left the workspace.
+    assert scopes == {"commands", "chat:write", "channels:history", "groups:history", "users:read"}

@@ -275,3 +275,32 @@ def test_a_stuck_piece_does_not_keep_the_process_from_exiting(tmp_path: Path) ->
         tmp_path,
         printed="closed",
     )
+
+
+def test_close_tells_the_users_of_work_still_running_and_of_work_never_started() -> None:
+    """Before, only work that never started was told; running work's users heard nothing."""
+    work = WorkQueue(threads=1, capacity=4)
+    release = threading.Event()
+    started = threading.Event()
+    told: list[str] = []
+
+    def hang() -> None:
+        started.set()
+        release.wait(10)
+
+    for name, task in (("running", hang), ("queued", lambda: None)):
+        reservation = work.reserve()
+        assert reservation is not None
+        reservation.submit(
+            task,
+            on_error=lambda _e: None,
+            on_dropped=functools.partial(told.append, f"{name} dropped"),
+            on_interrupted=functools.partial(told.append, f"{name} interrupted"),
+        )
+    assert started.wait(5)
+    try:
+        work.close(timeout=0.1)
+    finally:
+        release.set()
+
+    assert sorted(told) == ["queued dropped", "running interrupted"]

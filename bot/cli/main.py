@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
+import os
 import sys
 from collections.abc import Iterator, Sequence
 
@@ -30,10 +32,12 @@ from bot.cli.help import (
     progress_epilog,
     run_epilog,
 )
-from bot.config.settings import Settings, SettingsError, load_settings
+from bot.config.settings import Settings, SettingsError, load_settings, unknown_variables
 from bot.console.errors import ConsoleError
 from bot.domain.images import ImageReferenceError, ScanTarget, parse_image_reference
 from bot.process.logging_setup import configure_logging
+
+log = logging.getLogger(__name__)
 
 
 class SlackUnreachable(Exception):  # noqa: N818 - reads as a state
@@ -172,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"scanbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings.scanbot_log_level, settings.scanbot_log_format)
+    for warning in unknown_variables(os.environ):
+        log.warning("%s", warning)
     try:
         if args.command == "run":
             return _run(settings, host=args.host)

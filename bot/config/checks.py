@@ -9,12 +9,18 @@ from __future__ import annotations
 import re
 import zoneinfo
 
+from bot.domain.permissions import NOBODY
+
 # Slack ids: channels C…/G… (private, legacy)/D… (DM); users U…/W… (Enterprise Grid).
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
-def _split(value: object, pattern: re.Pattern[str], what: str, example: str) -> object:
+def _split(
+    value: object, pattern: re.Pattern[str], what: str, example: str, *, nobody: str = ""
+) -> object:
+    if nobody and isinstance(value, str) and value.strip().lower() == nobody:
+        return (nobody,)
     if isinstance(value, (list, tuple)):
         items = [str(item).strip() for item in value]
     elif isinstance(value, str):
@@ -32,6 +38,12 @@ def _split(value: object, pattern: re.Pattern[str], what: str, example: str) -> 
             )
         if item not in ids:
             ids.append(item)
+    if not ids and isinstance(value, str) and value.strip():
+        also = f", or {nobody!r} for nobody" if nobody else ""
+        raise ValueError(
+            f"{value!r} holds no {what} ids: give comma-separated ids such as {example}, "
+            f"leave it unset for none{also}"
+        )
     return tuple(ids)
 
 
@@ -41,8 +53,18 @@ def split_channel_ids(value: object) -> object:
 
 
 def split_user_ids(value: object) -> object:
-    """``"U012AB,W345CD"`` → ``("U012AB", "W345CD")``; refuses names such as ``@alice``."""
-    return _split(value, _USER_ID, "user", "U0123ABCD (profile > ⋮ > Copy member ID)")
+    """``"U012AB,W345CD"`` → ``("U012AB", "W345CD")``; refuses names such as ``@alice``
+    and a value without ids (``","``); ``none`` is ``("none",)``: a list naming nobody."""
+    return _split(
+        value, _USER_ID, "user", "U0123ABCD (profile > ⋮ > Copy member ID)", nobody=NOBODY
+    )
+
+
+def split_permission_channel_ids(value: object) -> object:
+    """As :func:`split_channel_ids`, and ``none`` is ``("none",)``: a list naming nobody."""
+    return _split(
+        value, _CHANNEL_ID, "channel", "C0123ABCD (channel details > About)", nobody=NOBODY
+    )
 
 
 def check_cron(value: str) -> str:

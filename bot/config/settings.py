@@ -8,6 +8,7 @@ variable.  Secrets are :class:`pydantic.SecretStr`, so they never show in reprs 
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Collection, Mapping
@@ -30,6 +31,7 @@ from bot.config.checks import (
     check_cron,
     check_timezone,
     split_channel_ids,
+    split_permission_channel_ids,
     split_user_ids,
 )
 from bot.domain.permissions import Permissions
@@ -39,6 +41,7 @@ _API_VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.\d+)*$")
 
 ChannelIds = Annotated[tuple[str, ...], BeforeValidator(split_channel_ids)]
 UserIds = Annotated[tuple[str, ...], BeforeValidator(split_user_ids)]
+PermissionChannelIds = Annotated[tuple[str, ...], BeforeValidator(split_permission_channel_ids)]
 
 
 class SettingsError(ValueError):
@@ -149,7 +152,7 @@ class Settings(BaseSettings):
     )
     scanbot_admin_users: UserIds = Field(default=(), validation_alias=_env("SCANBOT_ADMIN_USERS"))
     scanbot_scan_users: UserIds = Field(default=(), validation_alias=_env("SCANBOT_SCAN_USERS"))
-    scanbot_scan_channels: ChannelIds = Field(
+    scanbot_scan_channels: PermissionChannelIds = Field(
         default=(), validation_alias=_env("SCANBOT_SCAN_CHANNELS")
     )
     scanbot_stall_minutes: float = Field(
@@ -180,6 +183,9 @@ class Settings(BaseSettings):
     )
     scanbot_shutdown_seconds: float = Field(
         default=8.0, ge=0.0, le=3600.0, validation_alias=_env("SCANBOT_SHUTDOWN_SECONDS")
+    )
+    scanbot_max_subscriptions: int = Field(
+        default=50, ge=1, le=100_000, validation_alias=_env("SCANBOT_MAX_SUBSCRIPTIONS")
     )
 
     @field_validator("scanbot_log_level", "scanbot_log_format", "prisma_auth", mode="before")
@@ -284,12 +290,33 @@ def setting_name(field_name: str) -> str:
     return _alias_of(field_name)
 
 
+#: Variables read by something other than :class:`Settings` (tests, the benchmark).
+_READ_ELSEWHERE = frozenset(
+    {"SCANBOT_TEST_POSTGRES_URL", "SCANBOT_UPDATE_GOLDEN", "SCANBOT_CHAOS_SEED"}
+)
+
+
 def _alias_of(field_name: str) -> str:
     alias = Settings.model_fields[field_name].validation_alias
     if isinstance(alias, AliasChoices):
         first = alias.choices[0]
         return first if isinstance(first, str) else field_name.upper()
     return field_name.upper()
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning per ``SCANBOT_``/``PRISMA_``/``SLACK_`` variable that no setting reads
+    (a misspelling is silently ignored otherwise), with the closest known name."""
+    known = sorted({_alias_of(name) for name in Settings.model_fields} | _READ_ELSEWHERE)
+    warnings: list[str] = []
+    for key in sorted(environ):
+        name = key.upper()
+        if not name.startswith(("SCANBOT_", "PRISMA_", "SLACK_")) or name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        warnings.append(f"the environment variable {key} is not a scanbot setting: ignored{hint}")
+    return warnings
 
 
 def load_settings(

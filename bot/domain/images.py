@@ -22,6 +22,7 @@ tag or digest is rejected (no silent ``latest``): the console's on-demand API ne
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.domain.text import truncate
@@ -159,6 +160,15 @@ def parse_image_reference(text: str) -> ScanTarget:
                 )
             tag = word.removeprefix(":")
     return _build(registry, repo, tag, digest)
+
+
+def target_from_fields(fields: Mapping[str, str]) -> ScanTarget:
+    """The image named by ``repo``/``tag``/``digest``/``registry`` fields (a button's value),
+    checked with the same grammar as a typed reference; :class:`ImageReferenceError` else."""
+    unknown = set(fields) - {"repo", "tag", "digest", "registry"}
+    if unknown or "repo" not in fields:
+        raise ImageReferenceError(f"the fields are repo, tag, digest and registry, {_EG_KV}")
+    return _build(fields.get("registry"), fields["repo"], fields.get("tag"), fields.get("digest"))
 
 
 def _show(text: str) -> str:

@@ -46,6 +46,7 @@ class Health:
         self._lock = threading.Lock()
         self.stale_after = timedelta(seconds=stale_after or 3 * poll_seconds + 10)
         self._state = HealthState(started_at=clock())
+        self._lasting_faults: dict[str, str] = {}
 
     def state(self) -> HealthState:
         with self._lock:
@@ -83,6 +84,17 @@ class Health:
             self._update(last_error=f"console {endpoint}: {detail or outcome}", last_error_at=now)
         elif endpoint != "_ping":  # _ping needs no credentials: it proves nothing about them
             self._update(console_auth_ok=True, console_auth_error="")
+
+    def lasting_fault(self, component: str, reason: str) -> None:
+        """A fault of this process that holds until it restarts (the SQLite file deleted
+        under it): ``/healthz`` answers 503 with ``reason`` under ``component`` from now on."""
+        with self._lock:
+            self._lasting_faults[component] = reason
+
+    def lasting_faults(self) -> dict[str, str]:
+        """The faults recorded by :meth:`lasting_fault`, by component (``/healthz``)."""
+        with self._lock:
+            return dict(self._lasting_faults)
 
     def _update(self, **changes: object) -> None:
         with self._lock:

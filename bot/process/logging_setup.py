@@ -3,7 +3,9 @@
 ``SCANBOT_LOG_FORMAT=text`` (default) writes ``time LEVEL logger: message``;
 ``SCANBOT_LOG_FORMAT=json`` writes one JSON object per line with ``time``, ``level``,
 ``logger``, ``message`` and any ``extra=`` fields.  Either way a filter masks anything shaped
-like a token and every Slack ``response_url`` (a link that lets anyone post to the channel).
+like a token and every Slack ``response_url`` (a link that lets anyone post to the channel),
+and another writes line breaks and other control characters in a message as escapes
+(``\\n``), so text from outside (an image name, a console error) cannot forge a log line.
 """
 
 from __future__ import annotations
@@ -67,6 +69,25 @@ class SecretMaskingFilter(logging.Filter):
         return True
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def escape_controls(text: str) -> str:
+    """Line breaks and other control characters (not tab) as escapes: one line stays one."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+class OneLineFilter(logging.Filter):
+    """A message is one line: outside text with a line break cannot start a forged one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        escaped = escape_controls(message)
+        if escaped != message:
+            record.msg, record.args = escaped, None
+        return True
+
+
 class BoltNoiseFilter(logging.Filter):
     """Drops bolt's start-up notice that ``token`` is unused when ``client`` is given."""
 
@@ -121,6 +142,7 @@ def build_handler(log_format: str = "text") -> logging.Handler:
             MaskingTextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
         )
     handler.addFilter(SecretMaskingFilter())
+    handler.addFilter(OneLineFilter())
     handler.addFilter(BoltNoiseFilter())
     return handler
 

@@ -10,9 +10,10 @@ Stopping (:meth:`WorkQueue.close`) finishes the work already accepted, for a bou
 time.  What is still queued then never runs: each such piece's ``on_dropped`` tells its
 user to ask again (best effort, for a bounded time).  A piece still running then is
 abandoned on its thread (a daemon thread, so a piece stuck on a hanging console or a
-``Retry-After`` cannot keep the process from exiting); its failure once the console and
-the database are closed is logged in one line, and its user is not told of an internal
-error that is only the restart.
+``Retry-After`` cannot keep the process from exiting) and its ``on_interrupted`` tells its
+user that the answer may not come (best effort, in the same bounded time); its failure
+once the console and the database are closed is logged in one line, and its user is not
+told of an internal error that is only the restart.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class _Piece:
     work: Callable[[], None]
     on_error: Callable[[Exception], None]
     on_dropped: Callable[[], None] | None
+    on_interrupted: Callable[[], None] | None = None
 
 
 class Reservation:
@@ -53,13 +55,15 @@ class Reservation:
         *,
         on_error: Callable[[Exception], None],
         on_dropped: Callable[[], None] | None = None,
+        on_interrupted: Callable[[], None] | None = None,
     ) -> None:
         """Queue ``work``.  ``on_error`` gets what it raises; ``on_dropped`` runs instead of
-        it if the bot stops before ``work`` started (to tell the user to ask again)."""
+        it if the bot stops before ``work`` started (to tell the user to ask again);
+        ``on_interrupted`` if the bot stops while ``work`` still runs."""
         if self._used:
             raise RuntimeError("a reservation is used once")
         self._used = True
-        self._queue._queue(_Piece(work, on_error, on_dropped))
+        self._queue._queue(_Piece(work, on_error, on_dropped, on_interrupted))
 
     def cancel(self) -> None:
         """Give the place back unused (the ack failed); a no-op once submitted or cancelled."""
@@ -80,6 +84,7 @@ class WorkQueue:
         self._changed = threading.Condition()
         self._busy = 0  # reserved, queued or running
         self._dropped: list[_Piece] = []  # queued when the stop came: they never ran
+        self._running: dict[int, _Piece] = {}  # by id(): running now
         self._closing = False  # no new reservations
         self._stopped = False  # queued work is dropped, running work abandoned
 
@@ -108,6 +113,8 @@ class WorkQueue:
         future.add_done_callback(cancelled_by_the_stop)
 
     def _run(self, piece: _Piece) -> None:
+        with self._changed:
+            self._running[id(piece)] = piece
         try:
             with self._front_door.background():
                 piece.work()
@@ -117,6 +124,8 @@ class WorkQueue:
             else:
                 self._report(piece, exc)
         finally:
+            with self._changed:
+                self._running.pop(id(piece), None)
             self._release()
 
     @staticmethod
@@ -155,22 +164,29 @@ class WorkQueue:
         with self._changed:
             dropped, self._dropped = self._dropped, []
             running = self._busy
+            interrupted = list(self._running.values())
         log.warning(
             "stopping: %d piece(s) of Slack work still running are abandoned, %d queued "
             "one(s) dropped (their users are asked to try again)",
             running,
             len(dropped),
         )
-        told = _tell_dropped(dropped, deadline=time.monotonic() + NOTICE_SECONDS)
-        if told < len(dropped):
-            log.warning("%d user(s) could not be told in time", len(dropped) - told)
+        notices = [p.on_dropped for p in dropped] + [p.on_interrupted for p in interrupted]
+        told = _tell(notices, deadline=time.monotonic() + NOTICE_SECONDS)
+        if told < len(notices):
+            log.warning("%d user(s) could not be told in time", len(notices) - told)
 
 
 def _tell_dropped(pieces: list[_Piece], *, deadline: float) -> int:
     """Run each piece's ``on_dropped`` on a daemon thread until ``deadline``; how many ran."""
-    notices = [piece.on_dropped for piece in pieces if piece.on_dropped is not None]
+    return _tell([piece.on_dropped for piece in pieces], deadline=deadline)
+
+
+def _tell(callbacks: list[Callable[[], None] | None], *, deadline: float) -> int:
+    """Run each callback on a daemon thread until ``deadline``; how many ran (or had none)."""
+    notices = [notice for notice in callbacks if notice is not None]
     if not notices:
-        return len(pieces)
+        return len(callbacks)
     done = [0]
 
     def tell() -> None:
@@ -180,13 +196,13 @@ def _tell_dropped(pieces: list[_Piece], *, deadline: float) -> int:
             try:
                 notice()
             except Exception as exc:  # noqa: BLE001 - best effort: the bot is stopping
-                log.warning("could not tell a user their request was dropped: %s", _one_line(exc))
+                log.warning("could not tell a user about the stop: %s", _one_line(exc))
             done[0] += 1
 
     teller = threading.Thread(target=tell, name="scanbot-work-notices", daemon=True)
     teller.start()
     teller.join(max(0.0, deadline - time.monotonic()))
-    return len(pieces) - len(notices) + done[0]
+    return len(callbacks) - len(notices) + done[0]
 
 
 def _one_line(exc: Exception) -> str:

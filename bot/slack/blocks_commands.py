@@ -223,6 +223,15 @@ def dropped_at_restart() -> SlackMessage:
     )
 
 
+def interrupted_at_restart() -> SlackMessage:
+    """Ephemeral: the bot stopped while it was working on this request."""
+    return error_message(
+        "scanbot restarted while it was answering this request.",
+        "It may be done or not: `/scanprogress list` shows what this channel follows. "
+        "Run the command again in a minute if it is missing.",
+    )
+
+
 def storage_unavailable() -> SlackMessage:
     """Ephemeral: the database cannot be written, so nothing new can be followed."""
     return error_message(

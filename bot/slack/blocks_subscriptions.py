@@ -42,7 +42,7 @@ def scan_refused(user_id: str, channel_id: str) -> SlackMessage:
     )
     fallback = (
         "You may not start scans from Slack here: SCANBOT_SCAN_USERS and "
-        "SCANBOT_SCAN_CHANNELS decide who may"
+        "SCANBOT_SCAN_CHANNELS decide who may, besides admins (SCANBOT_ADMIN_USERS)"
     )
     return message(fallback, [section(text)])
 

@@ -55,7 +55,13 @@ def run_after_ack(work: WorkQueue, respond: Respond, task: Callable[[], None]) -
         task,
         on_error=lambda error: report_unexpected(error, respond),
         on_dropped=lambda: tell_dropped(respond),
+        on_interrupted=lambda: tell_interrupted(respond),
     )
+
+
+def tell_interrupted(respond: Respond) -> None:
+    """Tell the user the bot stopped while working on their request (it may be unfinished)."""
+    respond(**blocks.interrupted_at_restart().as_kwargs(), replace_original=False)
 
 
 def tell_dropped(respond: Respond) -> None:

@@ -9,7 +9,9 @@
    and refuses a forged, stale or unsigned request with ``401``, so nothing unverified
    is ever parsed;
 3. ignores a replay — a signature it has already accepted within the signing window —
-   with an empty ``200`` and without dispatching it (the memory is per process);
+   with an empty ``200`` and without dispatching it (in the database, shared by every
+   replica and kept across restarts, when the server gives it
+   :class:`bot.slack.replays.SharedReplays`; per process otherwise);
 4. refuses a signed body bolt could not parse (not UTF-8, not a form, ``payload=`` that
    is not a JSON object, a form that is neither a slash command nor an interaction, a
    command or interaction type no listener handles, missing fields the listeners need, a
@@ -29,7 +31,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
 from slack_bolt.request import BoltRequest
@@ -62,6 +64,13 @@ class RefusedError(Exception):
         self.reason = reason
 
 
+class Replays(Protocol):
+    """Where accepted signatures are remembered: :class:`ReplayCache` (this process) or
+    :class:`bot.slack.replays.SharedReplays` (the database, every replica)."""
+
+    def seen_before(self, signature: str, *, timestamp: int | None = None) -> bool: ...
+
+
 class ReplayCache:
     """Signatures accepted recently, each kept for twice the signing window, bounded in size.
 
@@ -90,8 +99,10 @@ class ReplayCache:
         with self._lock:
             return len(self._expiry)
 
-    def seen_before(self, signature: str) -> bool:
-        """True if ``signature`` was recorded and has not expired; otherwise record it."""
+    def seen_before(self, signature: str, *, timestamp: int | None = None) -> bool:
+        """True if ``signature`` was recorded and has not expired; otherwise record it.
+        (``timestamp``, the request's, is for shared caches; this one keeps its own time.)"""
+        del timestamp
         now = self._clock()
         with self._lock:
             while self._expiry:
@@ -268,7 +279,7 @@ class SlackRequestGuard:
         *,
         signing_secret: str,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        replay_cache: ReplayCache | None = None,
+        replay_cache: Replays | None = None,
         commands: frozenset[str] = DEFAULT_COMMANDS,
         interaction_types: frozenset[str] = DEFAULT_INTERACTION_TYPES,
         clock: Callable[[], float] = time.time,
@@ -283,7 +294,7 @@ class SlackRequestGuard:
         self._commands = commands
         self._interaction_types = interaction_types
         self._max_body_bytes = max_body_bytes
-        self._replays = replay_cache if replay_cache is not None else ReplayCache()
+        self._replays: Replays = replay_cache if replay_cache is not None else ReplayCache()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST":
@@ -292,7 +303,9 @@ class SlackRequestGuard:
             body = read_body(environ, self._max_body_bytes)
             if not self._verified(environ, body):
                 raise RefusedError(401, "invalid or missing Slack signature")
-            if self._replays.seen_before(str(environ["HTTP_X_SLACK_SIGNATURE"])):
+            signature = str(environ["HTTP_X_SLACK_SIGNATURE"])
+            timestamp = int(str(environ["HTTP_X_SLACK_REQUEST_TIMESTAMP"]))
+            if self._replays.seen_before(signature, timestamp=timestamp):
                 log.info("ignored a replayed Slack request from %s", _client(environ))
                 return _answer(start_response, 200, b"")
             body = check_shape(

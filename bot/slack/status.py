@@ -8,13 +8,15 @@ from datetime import timedelta
 from slack_bolt import Respond
 
 from bot.ops.status import gather_status
+from bot.slack import blocks
 from bot.slack.blocks_status import status_message
 from bot.watcher.lifecycle import WatchContext
 
 log = logging.getLogger(__name__)
 
 
-def show_status(ctx: WatchContext, *, channel_id: str, respond: Respond) -> None:
+def show_status(ctx: WatchContext, *, channel_id: str, respond: Respond, user_id: str = "") -> None:
+    """Admins see every check's details; others whether scanning works and their channel."""
     services = ctx.services
     console = services.console
     health = services.health
@@ -28,4 +30,15 @@ def show_status(ctx: WatchContext, *, channel_id: str, respond: Respond) -> None
         stale_after=health.stale_after if health is not None else timedelta(minutes=5),
     )
     log.info("status asked in %s: %s", channel_id, report.summary())
-    respond(**status_message(report, now=now).as_kwargs(), response_type="ephemeral")
+    if services.settings.permissions.is_admin(user_id):
+        respond(**status_message(report, now=now).as_kwargs(), response_type="ephemeral")
+        return
+    subscribed = any(s.channel_id == channel_id for s in services.store.subscriptions())
+    answer = blocks.member_status(
+        report,
+        channel_id=channel_id,
+        channel_watches=len(services.store.list_open(channel_id=channel_id)),
+        subscribed=subscribed,
+        now=now,
+    )
+    respond(**answer.as_kwargs(), response_type="ephemeral")

@@ -33,6 +33,14 @@ _log = logging.getLogger(__name__)
 _OPEN = (WatchState.PENDING.value, WatchState.ACTIVE.value)
 
 
+class SubscriptionLimitError(Exception):
+    """As many channels are subscribed as ``SCANBOT_MAX_SUBSCRIPTIONS`` allows."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} channels are subscribed already")
+        self.limit = limit
+
+
 class RegularStore:
     """The subscriptions half of :class:`bot.store.Store` (mixed in; uses its transactions)."""
 
@@ -44,8 +52,17 @@ class RegularStore:
 
     # --- subscriptions -----------------------------------------------------------------
 
-    def subscribe(self, channel_id: str, *, by_user: str, source: str, now: datetime) -> bool:
-        """Subscribe ``channel_id``; False when it already was."""
+    def subscribe(
+        self,
+        channel_id: str,
+        *,
+        by_user: str,
+        source: str,
+        now: datetime,
+        limit: int | None = None,
+    ) -> bool:
+        """Subscribe ``channel_id``; False when it already was.  With ``limit``, raises
+        :class:`SubscriptionLimitError` when that many channels are subscribed already."""
         try:
             with self._write() as connection:
                 if connection.execute(
@@ -54,6 +71,12 @@ class RegularStore:
                     )
                 ).first():
                     return False
+                if limit is not None:
+                    count = connection.execute(
+                        sa.select(sa.func.count()).select_from(subscriptions)
+                    ).scalar_one()
+                    if count >= limit:
+                        raise SubscriptionLimitError(limit)
                 connection.execute(
                     subscriptions.insert().values(
                         channel_id=channel_id,

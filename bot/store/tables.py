@@ -157,3 +157,12 @@ regular_runs = sa.Table(
     sa.Column("finished_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("scan_key", "channel_id", name="uq_regular_runs_scan_channel"),
 )
+
+#: Signatures of Slack requests accepted recently, shared by every replica (a replay is
+#: refused by all of them); a row is kept until its request's signing window has passed.
+seen_requests = sa.Table(
+    "seen_requests",
+    metadata,
+    sa.Column("signature", sa.String(128), primary_key=True),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+)

@@ -38,6 +38,8 @@ from bot.store.digest import DigestStore
 from bot.store.leases import LeaseStore
 from bot.store.outbox import OutboxStore, enqueue
 from bot.store.regular import RegularStore
+from bot.store.replays import ReplayStore
+from bot.store.sqlite_file import SqliteFile
 from bot.store.tables import as_utc, watches
 from bot.store.watch_rows import Parsed, to_watch
 
@@ -56,7 +58,7 @@ def open_key(channel_id: str, target_key: str) -> str:
     return f"{channel_id}|{target_key}"
 
 
-class Store(LeaseStore, OutboxStore, DigestStore, RegularStore):
+class Store(LeaseStore, OutboxStore, DigestStore, RegularStore, ReplayStore):
     """Persistence of watches, leases and the outbox; thread-safe, one transaction per call.
 
     Methods that change a watch take the messages that change owes (``owed``) and store
@@ -70,6 +72,11 @@ class Store(LeaseStore, OutboxStore, DigestStore, RegularStore):
         self._turns: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if db.is_memory_sqlite(self._engine.url) else contextlib.nullcontext()
         )
+        path = self.sqlite_file()
+        self._file = SqliteFile(path) if path is not None else None
+        if self._file is not None:
+            file = self._file
+            sa.event.listen(self._engine, "do_connect", lambda *_: file.create_private())
 
     def __repr__(self) -> str:
         return f"Store({self._engine.url.render_as_string(hide_password=True)!r})"
@@ -80,6 +87,20 @@ class Store(LeaseStore, OutboxStore, DigestStore, RegularStore):
         """Create the schema or upgrade it to the latest revision (idempotent)."""
         with self._turns:
             db.migrate(self._engine)
+        if self._file is not None:
+            self._file.remember()  # the pool holds connections now: -wal and -shm exist
+
+    def file_problem(self) -> str | None:
+        """For a SQLite file: what happened to the files opened (deleted, replaced), or
+        None while the path still names them.  Always None for other databases."""
+        return self._file.problem() if self._file is not None else None
+
+    def reopen(self) -> None:
+        """Close every pooled connection, then open the database again and migrate it:
+        after the SQLite file was deleted, this creates an empty one at its path."""
+        with self._turns:
+            self._engine.dispose()
+        self.migrate()
 
     def ping(self) -> bool:
         """True when the database answers ``SELECT 1``; False, never an exception, otherwise."""

@@ -39,6 +39,10 @@ class PollSupervisor:
     slack_refused: Callable[[], str | None]  # the Slack error code while our token is refused
     sqlite_path: Path | None = None  # the SQLite file, to recreate it if it was deleted
     recreate_database: Callable[[], None] | None = None
+    # What happened to the SQLite file opened (deleted, replaced), None while it is intact.
+    file_problem: Callable[[], str | None] = lambda: None
+    # Told once per lost database file, with the reason (``/healthz`` turns 503 for good).
+    database_lost: Callable[[str], None] = lambda _reason: None
     monotonic: Callable[[], float] = time.monotonic
     _problems: dict[str, _Problem] = field(default_factory=dict)
     _resume_at: float = 0.0
@@ -54,6 +58,7 @@ class PollSupervisor:
         self._end("slack", "Slack accepts the bot token again; polling resumed")
         if now < self._resume_at:
             return None
+        self._check_file()
         try:
             report = self.cycle()
         except SQLAlchemyError as exc:
@@ -66,6 +71,26 @@ class PollSupervisor:
         """What keeps the bot from working now, by component (empty when all is well)."""
         with self._lock:
             return {name: problem.reason for name, problem in self._problems.items()}
+
+    def _check_file(self) -> None:
+        """Before each cycle: is the SQLite file still the one opened?  Open connections
+        go on writing to a deleted file without an error, so only its path tells."""
+        problem = self.file_problem()
+        if problem is None:
+            return
+        reason = (
+            f"the SQLite database {self.sqlite_path} was changed under the running bot "
+            f"({problem}): everything stored since it was opened is lost (open watches, "
+            "subscriptions, messages owed); recreating an empty database at that path; "
+            "restart scanbot once the cause is found"
+        )
+        log.error("%s", reason)
+        self.database_lost(reason)
+        if self.recreate_database is not None:
+            try:
+                self.recreate_database()
+            except SQLAlchemyError as exc:
+                self._storage_failed(exc)
 
     def _storage_failed(self, exc: SQLAlchemyError) -> None:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]

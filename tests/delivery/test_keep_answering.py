@@ -147,6 +147,6 @@ def test_a_deleted_database_file_is_recreated_with_a_warning(
     bot.runtime.supervisor.run()
 
     assert path.exists()
-    assert any("open watches were lost" in r.getMessage() for r in caplog.records)
+    assert any("was changed under the running bot" in r.getMessage() for r in caplog.records)
     assert bot.runtime.store.list_open() == []
     assert bot.runtime.store.ping()

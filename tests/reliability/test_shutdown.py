@@ -4,7 +4,9 @@
 thread and a 1 s shutdown grace.  Three follows are acked; the first one's work hangs on
 the console, the other two wait behind it.  On SIGTERM the process must exit within its
 grace (not wait for the hanging console), tell the two users whose follows never started
-to run the command again, and not tell anyone that something went wrong inside scanbot.
+to run the command again, tell the one whose follow was running that the answer may not
+come (before, that user heard nothing), and not tell anyone that something went wrong
+inside scanbot.
 """
 
 from __future__ import annotations
@@ -85,10 +87,12 @@ def test_sigterm_drops_unstarted_follows_telling_their_users_and_exits_in_time(
         took = time.monotonic() - stopped_at
         assert took < PROMPT, f"the stop waited for the hanging console ({took:.1f} s)"
 
-        wait_for(lambda: slack.responses_to("follow1") and slack.responses_to("follow2"))
+        wait_for(lambda: all(slack.responses_to(f"follow{n}") for n in range(3)))
         for name in ("follow1", "follow2"):
             (answer,) = slack.responses_to(name)
             assert "restarted before it could answer" in json.dumps(answer)
+        (running,) = slack.responses_to("follow0")
+        assert "restarted while it was answering" in json.dumps(running)
         everything = json.dumps([r.body for r in slack.responses])
         assert "Something went wrong" not in everything
         assert slack.calls_to("chat.postMessage") == []  # no follow got as far as a parent

@@ -34,6 +34,7 @@ from bot.domain.images import ScanTarget
 from bot.domain.progress import Phase, ProgressSnapshot, snapshot
 from bot.domain.steps import Step
 from bot.domain.watch import WatchState
+from bot.ops.report import CheckReport, Finding, Status
 from bot.slack import blocks
 from bot.slack.blocks_kit import message
 from bot.slack.message import SlackMessage
@@ -137,6 +138,17 @@ NEW_CASES: dict[str, Callable[[], SlackMessage]] = {
     "scan_refused": lambda: blocks.scan_refused("U0BOB", "C0123ABC"),
     "subscribed": lambda: blocks.subscribed("C0SUB", already=False),
     "unsubscribed_setting": lambda: blocks.unsubscribed("C0SUB", removed=True, from_setting=True),
+    "stop_refused": lambda: blocks.stop_refused("U0ALICE"),
+    "subscriptions_full": lambda: blocks.subscriptions_full(50),
+    "member_status": lambda: blocks.member_status(
+        CheckReport(findings=(Finding("console", Status.WARNING, "console slow", "slow"),)),
+        channel_id="C0123ABC",
+        channel_watches=2,
+        subscribed=True,
+        now=NOW,
+    ),
+    "channel_subscription": lambda: blocks.channel_subscription("C0SUB", subscribed=False),
+    "interrupted_at_restart": blocks.interrupted_at_restart,
 }
 CASES: dict[str, Callable[[], SlackMessage]] = {
     "watch_parent_discovering": lambda: blocks.watch_parent(

@@ -18,6 +18,7 @@ Python API::
         not_in_channel: set[str]     # chat.postMessage & co. answer "not_in_channel"
         missing_channels: set[str]   # every channel method answers "channel_not_found"
         archived_channels: set[str]  # posting answers "is_archived"
+        deleted_users: set[str]      # users.info answers "deleted": true for them
         # faults, per method, used up one per call in the order queued (the kinds:
         # bot.sandbox.slack.faults.FaultKind; the tests' shorthands: tests/support/faults.py):
         def queue_fault(self, method, fault: SlackFault) -> None
@@ -37,7 +38,8 @@ Requests are ``POST`` (or ``GET``) ``/api/<method>`` with a form or JSON body an
 ``Authorization: Bearer`` or a ``token`` parameter; a wrong token answers ``invalid_auth``.
 Methods: ``auth.test``, ``chat.postMessage`` (with ``metadata``), ``chat.update``,
 ``chat.postEphemeral``, ``conversations.history``, ``conversations.replies``,
-``conversations.join``, ``conversations.info``; anything else answers ``unknown_method``.
+``conversations.join``, ``conversations.info``, ``users.info``; anything else answers
+``unknown_method``.
 Like Slack, history and replies return a message's ``metadata`` only with
 ``include_all_metadata``; ``messages()`` and ``thread()`` always show it.  Calls are
 recorded (without the token) when they arrive, even when they then fail.
@@ -170,6 +172,16 @@ class SlackApiStandIn(StandIn):
     def archived_channels(self, channels: set[str]) -> None:
         with self._cond:
             self._workspace.archived_channels = set(channels)
+
+    @property
+    def deleted_users(self) -> set[str]:
+        """Users who left the workspace (``users.info`` says ``deleted``)."""
+        return self._workspace.deleted_users
+
+    @deleted_users.setter
+    def deleted_users(self, users: set[str]) -> None:
+        with self._cond:
+            self._workspace.deleted_users = set(users)
 
     # --- faults --------------------------------------------------------------------------
 

@@ -99,6 +99,7 @@ class SlackWorkspace:
         self.not_in_channel: set[str] = set()
         self.missing_channels: set[str] = set()
         self.archived_channels: set[str] = set()
+        self.deleted_users: set[str] = set()
         self._top: dict[str, list[Message]] = {}
         self._replies: dict[tuple[str, str], list[Message]] = {}
         self._by_ts: dict[tuple[str, str], Message] = {}
@@ -113,6 +114,7 @@ class SlackWorkspace:
             "conversations.replies": self._replies_of,
             "conversations.join": self._join,
             "conversations.info": self._info,
+            "users.info": self._user_info,
         }
 
     # --- state seen by tests ---------------------------------------------------------
@@ -331,3 +333,19 @@ class SlackWorkspace:
     def _info(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(params, member=False)
         return {"ok": True, "channel": self._channel_info(channel)}
+
+    def _user_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Every well-formed user id exists; those in ``deleted_users`` were deactivated."""
+        user = str(params.get("user") or "")
+        if not user.startswith(("U", "W")) or not user[1:].isalnum():
+            raise SlackMethodError("user_not_found")
+        return {
+            "ok": True,
+            "user": {
+                "id": user,
+                "team_id": self.team_id,
+                "name": user.lower(),
+                "deleted": user in self.deleted_users,
+                "is_bot": user == self.bot_user_id,
+            },
+        }

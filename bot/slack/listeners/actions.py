@@ -7,10 +7,12 @@ import re
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 
 from bot.process.workqueue import WorkQueue
 from bot.slack import blocks
 from bot.slack.errors import run_after_ack
+from bot.slack.people import may_stop
 from bot.watcher import lifecycle
 from bot.watcher.lifecycle import WatchContext
 
@@ -23,11 +25,17 @@ def register(app: App, ctx: WatchContext, work: WorkQueue) -> None:
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
     ) -> None:
         ack()
-        run_after_ack(work, respond, lambda: handle_stop_button(ctx, body, action, respond))
+        run_after_ack(
+            work, respond, lambda: handle_stop_button(ctx, app.client, body, action, respond)
+        )
 
 
 def handle_stop_button(
-    ctx: WatchContext, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ctx: WatchContext,
+    client: WebClient,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Respond,
 ) -> None:
     user_id = str((body.get("user") or {}).get("id") or "")
     channel_id = str((body.get("channel") or {}).get("id") or "")
@@ -41,6 +49,9 @@ def handle_stop_button(
             ).as_kwargs(),
             replace_original=False,
         )
+        return
+    if not may_stop(ctx.services.settings.permissions, client, watch, user_id=user_id):
+        respond(**blocks.stop_refused(watch.requester_id).as_kwargs(), replace_original=False)
         return
     if not lifecycle.stop(ctx, watch, by_user=user_id):
         respond(text="That scan is no longer being followed.", replace_original=False)

@@ -13,6 +13,7 @@ import logging
 from typing import Any, assert_never
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.console.errors import ConsoleError
@@ -36,9 +37,11 @@ from bot.slack.command_text import (
     Unsubscribe,
     parse_command,
 )
-from bot.slack.errors import report_unexpected, tell_dropped
+from bot.slack.errors import report_unexpected, tell_dropped, tell_interrupted
 from bot.slack.mrkdwn import escape
+from bot.slack.people import may_stop
 from bot.slack.status import show_status
+from bot.store.regular import SubscriptionLimitError
 from bot.watcher import lifecycle, regular
 from bot.watcher.lifecycle import FollowResult, WatchContext
 from bot.watcher.start import Refused, start_and_follow
@@ -52,11 +55,17 @@ HELP_HINT = "Type `/scanprogress help` for examples."
 def register(app: App, ctx: WatchContext, work: WorkQueue) -> None:
     @app.command(COMMAND)
     def scanprogress(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        handle_scanprogress(ctx, work, ack, command, respond)
+        handle_scanprogress(ctx, work, ack, command, respond, client=app.client)
 
 
 def handle_scanprogress(
-    ctx: WatchContext, work: WorkQueue, ack: Ack, command: dict[str, Any], respond: Respond
+    ctx: WatchContext,
+    work: WorkQueue,
+    ack: Ack,
+    command: dict[str, Any],
+    respond: Respond,
+    *,
+    client: WebClient,
 ) -> None:
     request = parse_command(str(command.get("text") or ""))
     # Parsing is pure and takes microseconds: answers that need no I/O go in the ack itself.
@@ -82,13 +91,20 @@ def handle_scanprogress(
         reservation.cancel()  # the ack failed: the place in the queue goes back
         raise
     reservation.submit(
-        lambda: _answer(ctx, request, command, respond),
+        lambda: _answer(ctx, client, request, command, respond),
         on_error=lambda error: report_unexpected(error, respond),
         on_dropped=lambda: tell_dropped(respond),
+        on_interrupted=lambda: tell_interrupted(respond),
     )
 
 
-def _answer(ctx: WatchContext, request: Command, command: dict[str, Any], respond: Respond) -> None:
+def _answer(
+    ctx: WatchContext,
+    client: WebClient,
+    request: Command,
+    command: dict[str, Any],
+    respond: Respond,
+) -> None:
     """The work after the ack, on the bot's work queue."""
     channel_id = str(command.get("channel_id") or "")
     user_id = str(command.get("user_id") or "")
@@ -102,9 +118,9 @@ def _answer(ctx: WatchContext, request: Command, command: dict[str, Any], respon
                 watches = ctx.services.store.list_open(channel_id=channel_id)
                 respond(**blocks.watch_list(watches, now=ctx.services.clock()).as_kwargs())
             case ShowStatus():
-                show_status(ctx, channel_id=channel_id, respond=respond)
+                show_status(ctx, channel_id=channel_id, respond=respond, user_id=user_id)
             case StopWatch():
-                _stop(ctx, request, channel_id=channel_id, user_id=user_id, respond=respond)
+                _stop(ctx, client, request, channel_id=channel_id, user_id=user_id, respond=respond)
             case FollowImage():
                 _follow(ctx, request, channel_id=channel_id, user_id=user_id, respond=respond)
             case StartScan():
@@ -140,7 +156,17 @@ def _subscriptions(
     match request:
         case Subscribe():
             now = ctx.services.clock()
-            created = store.subscribe(channel_id, by_user=user_id, source="command", now=now)
+            try:
+                created = store.subscribe(
+                    channel_id,
+                    by_user=user_id,
+                    source="command",
+                    now=now,
+                    limit=ctx.services.settings.scanbot_max_subscriptions,
+                )
+            except SubscriptionLimitError as full:
+                respond(**blocks.subscriptions_full(full.limit).as_kwargs())
+                return
             respond(**blocks.subscribed(channel_id, already=not created).as_kwargs())
         case Unsubscribe():
             removed = regular.unsubscribe(ctx, channel_id)
@@ -148,7 +174,12 @@ def _subscriptions(
             message = blocks.unsubscribed(channel_id, removed=removed, from_setting=configured)
             respond(**message.as_kwargs())
         case ListSubscriptions():
-            respond(**blocks.subscription_list(store.subscriptions(), channel_id).as_kwargs())
+            listed = store.subscriptions()
+            if ctx.services.settings.permissions.is_admin(user_id):
+                respond(**blocks.subscription_list(listed, channel_id).as_kwargs())
+            else:  # other channels' ids, private ones included, are for admins only
+                here = any(sub.channel_id == channel_id for sub in listed)
+                respond(**blocks.channel_subscription(channel_id, subscribed=here).as_kwargs())
         case _:
             assert_never(request)
 
@@ -210,9 +241,20 @@ def _answer_follow(
 
 
 def _stop(
-    ctx: WatchContext, request: StopWatch, *, channel_id: str, user_id: str, respond: Respond
+    ctx: WatchContext,
+    client: WebClient,
+    request: StopWatch,
+    *,
+    channel_id: str,
+    user_id: str,
+    respond: Respond,
 ) -> None:
     watch = ctx.services.store.find_open(channel_id=channel_id, target_key=request.target.key)
+    if watch is not None and not may_stop(
+        ctx.services.settings.permissions, client, watch, user_id=user_id
+    ):
+        respond(**blocks.stop_refused(watch.requester_id).as_kwargs())
+        return
     if watch is None or not lifecycle.stop(ctx, watch, by_user=user_id):
         respond(
             **blocks.error_message(

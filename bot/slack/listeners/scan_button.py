@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.console.errors import ConsoleError
-from bot.domain.images import ImageReferenceError, ScanTarget
+from bot.domain.images import ImageReferenceError, ScanTarget, target_from_fields
 from bot.process.workqueue import WorkQueue
 from bot.slack import blocks
 from bot.slack.blocks_kit import OPEN_CONSOLE_ACTION
@@ -44,8 +44,8 @@ def target_of(value: str) -> ScanTarget | None:
     if not all(isinstance(v, str) and 0 < len(v) <= 500 for v in data.values()):
         return None
     try:
-        return ScanTarget(**data)
-    except (ImageReferenceError, TypeError):
+        return target_from_fields(data)  # the grammar of typed references, not just types
+    except ImageReferenceError:
         return None
 
 
