@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     scanbot_stall_minutes: float = Field(
         default=30.0, gt=0, validation_alias=_env("SCANBOT_STALL_MINUTES")
     )
+    scanbot_result_wait_minutes: float = Field(
+        default=10.0, ge=0, validation_alias=_env("SCANBOT_RESULT_WAIT_MINUTES")
+    )
     scanbot_digest_channels: ChannelIds = Field(
         default=(), validation_alias=_env("SCANBOT_DIGEST_CHANNELS")
     )

@@ -144,6 +144,9 @@ class Completed:
     ``baseline`` is the image's result when following started (for the diff); ``fresh`` is
     False when the console only had an older result than this scan's (``result`` is then
     None: an old result is never shown as new); ``console_link`` the image's console page.
+    ``result_wait`` is how long this scan's result is still looked for when it was not there
+    yet (zero: not looked for); it is then told in a reply of its own
+    (:class:`ResultArrived` or :class:`ResultMissing`).
     """
 
     subject: ImageFollow
@@ -152,6 +155,28 @@ class Completed:
     result: ScanResult | None
     baseline: ScanResult | None = None
     fresh: bool = True
+    console_link: str = ""
+    result_wait: timedelta = timedelta()
+
+
+@dataclass(frozen=True, slots=True)
+class ResultArrived:
+    """This scan's result appeared in the console after "Scan complete" was told."""
+
+    subject: ImageFollow
+    result: ScanResult
+    baseline: ScanResult | None = None
+    console_link: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ResultMissing:
+    """The console wrote no result of this scan within ``waited`` after it completed;
+    ``older`` is the older result it still shows (never shown as this scan's)."""
+
+    subject: ImageFollow
+    waited: timedelta
+    older: ScanResult | None = None
     console_link: str = ""
 
 
@@ -225,6 +250,8 @@ Event = (
     Progressed
     | PhaseChanged
     | Completed
+    | ResultArrived
+    | ResultMissing
     | Failed
     | Expired
     | Stopped

@@ -32,6 +32,7 @@ from bot.slack.blocks_follow import (
     stalled,
     thread_message,
 )
+from bot.slack.blocks_result import result_arrived, result_missing
 from bot.slack.blocks_subscriptions import (
     SCAN_NOW_ACTION,
     scan_refused,
@@ -68,6 +69,8 @@ __all__ = [
     "regular_complete",
     "regular_parent",
     "regular_scan",
+    "result_arrived",
+    "result_missing",
     "resumed",
     "scan_complete",
     "scan_just_finished",

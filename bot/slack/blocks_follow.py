@@ -19,6 +19,8 @@ from bot.domain.events import (
     RegistryErrors,
     RegularCompleted,
     RegularScanFollow,
+    ResultArrived,
+    ResultMissing,
     Resumed,
     Stalled,
     Stopped,
@@ -40,6 +42,7 @@ from bot.slack.blocks_kit import (
     section,
     step_block,
 )
+from bot.slack.blocks_result import result_arrived, result_missing
 from bot.slack.blocks_watch import (
     scan_complete,
     subject_name,
@@ -80,7 +83,12 @@ def thread_message(event: Event) -> SlackMessage:
                 baseline=event.baseline,
                 fresh=event.fresh,
                 console_link=event.console_link,
+                result_wait=event.result_wait,
             )
+        case ResultArrived():
+            return result_arrived(event)
+        case ResultMissing():
+            return result_missing(event)
         case Failed():
             return scan_complete(
                 event.subject, event.snap, duration=event.duration, result=event.result

@@ -37,6 +37,7 @@ from bot.store.digest import DigestStore
 from bot.store.leases import LeaseStore
 from bot.store.outbox import OutboxStore, enqueue
 from bot.store.regular import RegularStore
+from bot.store.result_waits import ResultWaitStore
 from bot.store.tables import as_utc, watches
 from bot.store.watch_rows import Parsed, dump_snapshot, to_watch
 
@@ -57,7 +58,7 @@ def open_key(channel_id: str, target_key: str) -> str:
     return f"{channel_id}|{target_key}"
 
 
-class Store(LeaseStore, OutboxStore, DigestStore, RegularStore):
+class Store(LeaseStore, OutboxStore, DigestStore, RegularStore, ResultWaitStore):
     """Persistence of watches, leases and the outbox; thread-safe, one transaction per call.
 
     Methods that change a watch take the messages that change owes (``owed``) and store
@@ -292,13 +293,16 @@ class Store(LeaseStore, OutboxStore, DigestStore, RegularStore):
         now: datetime,
         snapshot: ProgressSnapshot | None = None,
         owe: Callable[[Watch], Sequence[Owed]] | None = None,
+        result_wait_until: datetime | None = None,
     ) -> Watch | None:
         """Move an open watch to the final ``state``; None if it was already finished.
 
         Exactly one of several concurrent callers gets the watch back, and only that one
         stores the final messages ``owe(finished_watch)`` returns, in the same transaction:
         the end of a watch is told exactly once.  ``snapshot``, when given, becomes the last
-        snapshot.  Raises :class:`WatchNotFoundError` for an unknown id.
+        snapshot.  ``result_wait_until``: the scan's result is looked for until then
+        (:mod:`bot.store.result_waits`; the console was asked for it ``now``).  Raises
+        :class:`WatchNotFoundError` for an unknown id.
         """
         if state.is_open:
             raise ValueError(f"finish() needs a final state, not {state.value}")
@@ -311,6 +315,9 @@ class Store(LeaseStore, OutboxStore, DigestStore, RegularStore):
         }
         if snapshot is not None:
             values["last_snapshot"] = dump_snapshot(snapshot)
+        if result_wait_until is not None:
+            values["result_wait_until"] = as_utc(result_wait_until)
+            values["result_checked_at"] = now
         with self._write() as connection:
             result = connection.execute(
                 watches.update()

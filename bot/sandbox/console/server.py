@@ -16,6 +16,8 @@ Python API (the clock is any ``() -> float``; tests pass a manual one)::
         console.add_registry_status_error("No available Defender was found")
         console.clear_registry_status_errors()
         console.seed_result("library/alpine:3.16", scanned_epoch=...)   # an older result
+        console.set_result_delay(25.0)   # results written 25 s after the final answer;
+                                         # None: never (config: result_delay_seconds)
         console.emulate_old_console("22.12.585")    # /version old, 404 on registry/progress
         console.inject_fault("5xx" | "delay" | "401" | "429" | "reset" | "malformed" | "html",
                              count=1, path_contains="/registry/progress",
@@ -113,6 +115,7 @@ class SandboxConsole(StandIn):
             clock,
             config.step_seconds,
             previous_regular_age=config.previous_regular_scan_age_seconds,
+            result_delay=config.result_delay_seconds,
         )
         self._routes = ConsoleRoutes(
             config,
@@ -207,6 +210,11 @@ class SandboxConsole(StandIn):
     def seed_result(self, image: str, *, scanned_epoch: float) -> None:
         """Give ``image`` a result from an older scan, dated ``scanned_epoch``."""
         self._state.seed_result(ImageRef.from_key(image), scanned_epoch)
+
+    def set_result_delay(self, seconds: float | None) -> None:
+        """On-demand scan results are written ``seconds`` after the final progress answer
+        (0: as the scan ends, the default); None: never (the image keeps its older result)."""
+        self._state.set_result_delay(seconds)
 
     def epoch(self) -> float:
         """The console's "now" in epoch seconds (what ``scanTime`` values are made from)."""
