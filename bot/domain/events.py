@@ -210,12 +210,14 @@ class Stopped:
 @dataclass(frozen=True, slots=True)
 class Stalled:
     """The counts have not moved for ``stalled_for``; ``cause`` is the likely reason ("" if
-    unknown).  Told once per stall; watches mention their requester, subscriptions nobody."""
+    unknown).  Told once per stall; watches mention their requester, subscriptions their
+    ``mention`` (Slack markup, "" for nobody)."""
 
     subject: Subject
     snap: ProgressSnapshot
     stalled_for: timedelta
     cause: str = ""
+    mention: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +235,7 @@ class RegistryErrors:
 
     subject: RegularScanFollow
     errors: tuple[str, ...]
+    mention: str = ""  # who the subscription pings ("" for nobody)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +246,7 @@ class RegularCompleted:
     snap: ProgressSnapshot
     duration: timedelta
     errors: tuple[str, ...] = ()
+    mention: str = ""  # pinged when the scan failed or saw errors ("" for nobody)
 
 
 #: Every event a thread can receive.  Handlers ``match`` on it and end with ``assert_never``.

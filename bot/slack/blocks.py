@@ -35,10 +35,16 @@ from bot.slack.blocks_follow import (
 from bot.slack.blocks_result import result_arrived, result_missing
 from bot.slack.blocks_subscriptions import (
     SCAN_NOW_ACTION,
+    SNOOZE_DAY_ACTION,
+    SNOOZE_HOUR_ACTION,
+    not_subscribed,
     scan_refused,
     scan_requested_not_reported,
+    snoozed,
     subscribed,
     subscription_list,
+    subscription_refused,
+    unsnoozed,
     unsubscribed,
 )
 from bot.slack.blocks_watch import (
@@ -54,6 +60,8 @@ from bot.slack.blocks_watch import (
 
 __all__ = [
     "SCAN_NOW_ACTION",
+    "SNOOZE_DAY_ACTION",
+    "SNOOZE_HOUR_ACTION",
     "STOP_WATCH_ACTION",
     "WATCH_LIST_MAX",
     "already_watching",
@@ -64,6 +72,7 @@ __all__ = [
     "help_text",
     "no_scan_in_progress",
     "not_in_channel",
+    "not_subscribed",
     "parent_message",
     "registry_errors",
     "regular_complete",
@@ -76,12 +85,15 @@ __all__ = [
     "scan_just_finished",
     "scan_refused",
     "scan_requested_not_reported",
+    "snoozed",
     "stalled",
     "storage_unavailable",
     "subscribed",
     "subscription_list",
+    "subscription_refused",
     "thread_message",
     "thread_update",
+    "unsnoozed",
     "unsubscribed",
     "watch_expired",
     "watch_list",

@@ -43,6 +43,7 @@ from bot.slack.blocks_kit import (
     step_block,
 )
 from bot.slack.blocks_result import result_arrived, result_missing
+from bot.slack.blocks_subscriptions import snooze_buttons
 from bot.slack.blocks_watch import (
     scan_complete,
     subject_name,
@@ -52,7 +53,7 @@ from bot.slack.blocks_watch import (
     watch_stopped,
 )
 from bot.slack.message import SlackMessage
-from bot.slack.mrkdwn import escape, escape_truncated, slack_date, user_mention
+from bot.slack.mrkdwn import alert_mention, escape, escape_truncated, slack_date, user_mention
 
 #: Errors listed in one message before "and N more".
 ERRORS_SHOWN = 10
@@ -159,12 +160,17 @@ def regular_complete(event: RegularCompleted) -> SlackMessage:
         f"{repositories} discovered {DOT} {plural(snap.image_scan.total, 'tag')} found {DOT} "
         f"{plural(snap.image_scan.scanned, 'image')} scanned"
     )
+    failed = bool(event.errors or snap.error)
     if event.errors:
         lead = f":warning: *Regular registry scan complete with errors* {DASH} took {took}"
     else:
         lead = f":white_check_mark: *Regular registry scan complete* {DASH} took {took}"
-    blocks = [section(f"{lead}\n{totals}")]
+    who = alert_mention(event.mention) if failed else ""
+    needs_look = f"\n{who}: this scan needs a look." if who else ""
+    blocks = [section(f"{lead}\n{totals}{needs_look}")]
     blocks.append(_errors_block(event.errors) if event.errors else context("No errors seen."))
+    if failed:
+        blocks.append(snooze_buttons(event.subject.channel_id))
     fallback = f"Regular registry scan complete in {took}: {totals}"
     if event.errors:
         fallback += f", {plural(len(event.errors), 'error')}"
@@ -174,11 +180,14 @@ def regular_complete(event: RegularCompleted) -> SlackMessage:
 def registry_errors(event: RegistryErrors) -> SlackMessage:
     """New errors of the console's registry scan status."""
     count = plural(len(event.errors), "new error")
+    who = alert_mention(event.mention)
+    lead = f":warning: {who + ', t' if who else 'T'}he console's registry scan status reports"
     return message(
         f"Regular registry scan: the console reports {count}: {event.errors[0][:200]}",
         [
-            section(f":warning: The console's registry scan status reports {count}:"),
+            section(f"{lead} {count}:"),
             _errors_block(event.errors),
+            snooze_buttons(event.subject.channel_id),
         ],
     )
 
@@ -192,7 +201,10 @@ def _errors_block(errors: tuple[str, ...]) -> Block:
 
 def _who(event: Stalled | Resumed) -> str:
     subject = event.subject
-    return f"{user_mention(subject.requester_id)}, " if isinstance(subject, ImageFollow) else ""
+    if isinstance(subject, ImageFollow):
+        return f"{user_mention(subject.requester_id)}, "
+    who = alert_mention(event.mention) if isinstance(event, Stalled) else ""
+    return f"{who}, " if who else ""
 
 
 def stalled(event: Stalled) -> SlackMessage:
@@ -207,7 +219,10 @@ def stalled(event: Stalled) -> SlackMessage:
         text += f"\nLikely cause: {escape_truncated(event.cause, SHOWN_ERROR_CHARS)}"
     else:
         text += "\nThe console reports no error; check its Defenders and registry settings."
-    return message(f"{name}: scan stalled for {took}", [section(text)])
+    blocks: list[Block] = [section(text)]
+    if isinstance(event.subject, RegularScanFollow):
+        blocks.append(snooze_buttons(event.subject.channel_id))
+    return message(f"{name}: scan stalled for {took}", blocks)
 
 
 def resumed(event: Resumed) -> SlackMessage:

@@ -142,6 +142,10 @@ subscriptions = sa.Table(
     sa.Column("created_by", sa.String(64), nullable=False),
     sa.Column("source", sa.String(16), nullable=False),  # command | setting
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("level", sa.String(16), nullable=False, server_default="normal"),  # quiet|...
+    sa.Column("mention", sa.String(64), nullable=True),  # <@U…> or <!subteam^S…>
+    sa.Column("snoozed_until", UTCDateTime, nullable=True),
+    sa.Column("snoozed_by", sa.String(64), nullable=True),
 )
 
 #: One subscribed channel's thread about one regular scan (thread key ``regular:<id>``).

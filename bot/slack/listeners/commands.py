@@ -33,10 +33,12 @@ from bot.slack.command_text import (
     StartScan,
     StopWatch,
     Subscribe,
+    Unsnooze,
     Unsubscribe,
     parse_command,
 )
 from bot.slack.errors import report_unexpected, tell_dropped
+from bot.slack.listeners.snooze import refusal
 from bot.slack.mrkdwn import escape
 from bot.slack.status import show_status
 from bot.watcher import lifecycle, regular
@@ -112,7 +114,7 @@ def _answer(ctx: WatchContext, request: Command, command: dict[str, Any], respon
                     ctx, request.target, channel_id=channel_id, user_id=user_id
                 )
                 answer_start(result, request.target, channel_id, user_id, respond)
-            case Subscribe() | Unsubscribe() | ListSubscriptions():
+            case Subscribe() | Unsubscribe() | Unsnooze() | ListSubscriptions():
                 _subscriptions(
                     ctx, request, channel_id=channel_id, user_id=user_id, respond=respond
                 )
@@ -130,25 +132,53 @@ def _answer(ctx: WatchContext, request: Command, command: dict[str, Any], respon
 
 def _subscriptions(
     ctx: WatchContext,
-    request: Subscribe | Unsubscribe | ListSubscriptions,
+    request: Subscribe | Unsubscribe | Unsnooze | ListSubscriptions,
     *,
     channel_id: str,
     user_id: str,
     respond: Respond,
 ) -> None:
     store = ctx.services.store
+    now = ctx.services.clock()
+    if isinstance(request, ListSubscriptions):
+        respond(**blocks.subscription_list(store.subscriptions(), channel_id, now=now).as_kwargs())
+        return
+    refused = refusal(ctx, channel_id=channel_id, user_id=user_id)
+    if refused is not None:
+        respond(**refused.as_kwargs())
+        return
+    current = store.subscription(channel_id)
+    configured = channel_id in ctx.services.settings.scanbot_notify_channels
     match request:
         case Subscribe():
-            now = ctx.services.clock()
-            created = store.subscribe(channel_id, by_user=user_id, source="command", now=now)
-            respond(**blocks.subscribed(channel_id, already=not created).as_kwargs())
+            created = store.subscribe(
+                channel_id,
+                by_user=user_id,
+                source="command",
+                now=now,
+                level=request.level,
+                mention=request.mention,
+            )
+            now_subscribed = store.subscription(channel_id)
+            assert now_subscribed is not None
+            answer = blocks.subscribed(
+                channel_id,
+                already=not created,
+                level=now_subscribed.level,
+                mention=now_subscribed.mention,
+            )
+            respond(**answer.as_kwargs())
         case Unsubscribe():
             removed = regular.unsubscribe(ctx, channel_id)
-            configured = channel_id in ctx.services.settings.scanbot_notify_channels
             message = blocks.unsubscribed(channel_id, removed=removed, from_setting=configured)
             respond(**message.as_kwargs())
-        case ListSubscriptions():
-            respond(**blocks.subscription_list(store.subscriptions(), channel_id).as_kwargs())
+        case Unsnooze():
+            if current is None:
+                respond(**blocks.not_subscribed(channel_id, "unsnooze").as_kwargs())
+                return
+            store.snooze(channel_id, until=None, by_user=user_id)
+            was = current.snoozed(now)
+            respond(**blocks.unsnoozed(channel_id, was_snoozed=was).as_kwargs())
         case _:
             assert_never(request)
 

@@ -1,4 +1,5 @@
-"""A completed watch that still waits for its scan's result.
+"""A completed watch that still waits for its scan's result; a subscription's level,
+mention and snooze.
 
 Revision ID: 0005
 Revises: 0004
@@ -25,9 +26,21 @@ def upgrade() -> None:
         batch.create_index(
             batch.f("ix_watches_result_wait_until"), ["result_wait_until"], unique=False
         )
+    with op.batch_alter_table("subscriptions") as batch:
+        batch.add_column(
+            sa.Column("level", sa.String(length=16), nullable=False, server_default="normal")
+        )
+        batch.add_column(sa.Column("mention", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("snoozed_until", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("snoozed_by", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("subscriptions") as batch:
+        batch.drop_column("snoozed_by")
+        batch.drop_column("snoozed_until")
+        batch.drop_column("mention")
+        batch.drop_column("level")
     with op.batch_alter_table("watches") as batch:
         batch.drop_index(batch.f("ix_watches_result_wait_until"))
         batch.drop_column("result_checked_at")
