@@ -70,6 +70,19 @@ Subject = ImageFollow | RegularScanFollow
 
 
 @dataclass(frozen=True, slots=True)
+class RegularOverdue:
+    """The dead-man's switch, told in a subscribed channel: no regular scan has completed
+    since ``last_completed`` for over ``max_age`` (``recovered_at`` None), or one completed
+    again at ``recovered_at``.  ``mention`` is pinged for the outage, never the recovery."""
+
+    channel_id: str
+    last_completed: datetime
+    max_age: timedelta
+    recovered_at: datetime | None = None
+    mention: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Estimate:
     """A rate and what it predicts: "~12 min left at 4 images/min"."""
 
@@ -81,7 +94,7 @@ class Estimate:
 class ParentView:
     """Everything the parent message shows: it is edited in place to the latest view."""
 
-    subject: Subject
+    subject: Subject | RegularOverdue
     state: WatchState  # open states show live progress (and a Stop button); others are final
     snap: ProgressSnapshot
     now: datetime

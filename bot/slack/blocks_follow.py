@@ -18,6 +18,7 @@ from bot.domain.events import (
     Progressed,
     RegistryErrors,
     RegularCompleted,
+    RegularOverdue,
     RegularScanFollow,
     ResultArrived,
     ResultMissing,
@@ -28,6 +29,7 @@ from bot.domain.events import (
 from bot.domain.progress import Phase
 from bot.domain.registries import registry_lines
 from bot.domain.watch import WatchState
+from bot.slack.blocks_deadman import regular_overdue
 from bot.slack.blocks_kit import (
     DASH,
     DOT,
@@ -66,6 +68,8 @@ def parent_message(view: ParentView) -> SlackMessage:
             return watch_parent(view)
         case RegularScanFollow():
             return regular_parent(view)
+        case RegularOverdue():
+            return regular_overdue(view)
         case _:
             assert_never(view.subject)
 

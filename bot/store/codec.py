@@ -23,6 +23,7 @@ from bot.domain.events import (
     Event,
     ImageFollow,
     ParentView,
+    RegularOverdue,
     RegularScanFollow,
 )
 from bot.domain.follow_state import FollowState
@@ -45,6 +46,7 @@ _TYPES: dict[str, type[Any]] = {
         ParentView,
         ImageFollow,
         RegularScanFollow,
+        RegularOverdue,
         Estimate,
         FollowState,
         ScanTarget,

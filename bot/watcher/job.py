@@ -26,7 +26,7 @@ from bot.domain.ports import Console
 from bot.domain.watch import Watch, WatchState
 from bot.process.daemonpool import DaemonPool
 from bot.process.frontdoor import FrontDoor
-from bot.watcher import regular, result_wait
+from bot.watcher import deadman, regular, result_wait
 from bot.watcher.lifecycle import Answer, Outcome, WatchContext, advance
 
 if TYPE_CHECKING:
@@ -47,6 +47,7 @@ class CycleReport:
     outcomes: dict[Outcome, int] = field(default_factory=dict)
     regular: dict[str, int] = field(default_factory=dict)  # subscribed regular-scan runs
     results: dict[str, int] = field(default_factory=dict)  # awaited results: arrived, ...
+    deadman: str = ""  # the dead-man's switch: overdue, recovered, ok ("" not asked)
 
 
 @dataclass(slots=True)
@@ -245,6 +246,7 @@ def poll_cycle(
     if follow_regular:
         answer = fetcher.regular_answer(budget=max(0.0, deadline - time.monotonic()))
         regular_outcomes = regular.advance_all(ctx, answer, elapsed=elapsed)
+    switch = deadman.check(ctx) if not outcomes[Outcome.LEASE_LOST] else ""
     ctx.delivery.kick()
     report = CycleReport(
         ran=True,
@@ -254,6 +256,7 @@ def poll_cycle(
         outcomes=dict(outcomes),
         regular=regular_outcomes,
         results=awaited,
+        deadman=switch,
     )
     if watches:
         log.info(

@@ -12,8 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.events import RegistryErrors, RegularCompleted, RegularScanFollow, Stalled
+from bot.domain.events import (
+    ParentView,
+    RegistryErrors,
+    RegularCompleted,
+    RegularOverdue,
+    RegularScanFollow,
+    Stalled,
+)
+from bot.domain.progress import Phase, ProgressSnapshot
 from bot.domain.regular import Level, Subscription
+from bot.domain.watch import WatchState
 from bot.slack import blocks
 from bot.slack.message import SlackMessage
 from tests.slack.block_samples import COMPLETE, FAILED, HOSTILE, NOW, SCANNING
@@ -22,6 +31,7 @@ from tests.slack.blockkit import all_texts, block_kit_problems, unsafe_markup
 GOLDEN = Path(__file__).parent / "golden_channels"
 REGULAR = RegularScanFollow(run_id=3, channel_id="C0SUB", scan_key="1795796291", since=NOW)
 ONCALL = "<!subteam^S0ONCALL>"
+IDLE = ProgressSnapshot(phase=Phase.IDLE)
 
 CHANNEL_CASES: dict[str, Callable[[], SlackMessage]] = {
     "subscribed_quiet_mention": lambda: blocks.subscribed(
@@ -74,6 +84,28 @@ CHANNEL_CASES: dict[str, Callable[[], SlackMessage]] = {
     "snoozed": lambda: blocks.snoozed("C0SUB", until=NOW + timedelta(days=1), by_user="U0ALICE"),
     "unsnoozed": lambda: blocks.unsnoozed("C0SUB", was_snoozed=True),
     "not_subscribed": lambda: blocks.not_subscribed("C0SUB", "snooze"),
+    "regular_overdue": lambda: blocks.parent_message(
+        ParentView(
+            RegularOverdue("C0SUB", NOW - timedelta(hours=50), timedelta(hours=48), mention=ONCALL),
+            WatchState.ACTIVE,
+            IDLE,
+            NOW,
+        )
+    ),
+    "regular_recovered": lambda: blocks.parent_message(
+        ParentView(
+            RegularOverdue(
+                "C0SUB",
+                NOW - timedelta(hours=50),
+                timedelta(hours=48),
+                recovered_at=NOW,
+                mention=ONCALL,
+            ),
+            WatchState.COMPLETED,
+            IDLE,
+            NOW,
+        )
+    ),
 }
 
 
@@ -110,6 +142,11 @@ def test_a_success_never_pings_and_a_failure_pings_the_subscription_mention() ->
     assert ONCALL in failure
     assert "Snooze 1 h" in failure
     assert "Snooze 1 day" in failure
+
+
+def test_the_recovery_pings_nobody() -> None:
+    assert ONCALL in json.dumps(CHANNEL_CASES["regular_overdue"]().as_kwargs())
+    assert ONCALL not in json.dumps(CHANNEL_CASES["regular_recovered"]().as_kwargs())
 
 
 def test_a_stored_mention_that_is_not_a_mention_never_reaches_slack() -> None:

@@ -36,9 +36,12 @@ class ScanSimulator:
     ) -> None:
         self._clock = clock
         self._result_delay = result_delay
-        self._previous_regular_age = previous_regular_age
         self._clock0 = clock()
         self._epoch0 = float(int(datetime.now(UTC).timestamp()))
+        #: When the last regular scan before this console started completed (epoch seconds).
+        self._previous_regular_epoch = (
+            None if previous_regular_age is None else self._epoch0 - previous_regular_age
+        )
         self._default_step = default_step
         self._lock = threading.RLock()
         self._on_demand: dict[ImageRef, OnDemandScan] = {}
@@ -226,8 +229,8 @@ class ScanSimulator:
             errors = list(dict.fromkeys([*self._status_errors, *filter(None, scan_errors)]))
             if last is not None:
                 completed, scan_time = not last[1].fail_with, iso(self.epoch(last[0]))
-            elif self._previous_regular_age is not None:
-                completed, scan_time = True, iso(self.epoch() - self._previous_regular_age)
+            elif self._previous_regular_epoch is not None:
+                completed, scan_time = True, iso(self._previous_regular_epoch)
             else:
                 completed, scan_time = False, ZERO_TIME
             return {
