@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from slack_bolt import Respond
 
+from bot.ops.report import CheckReport
 from bot.ops.status import StatusConsole, gather_status
 from bot.slack import blocks
 from bot.slack.blocks_status import status_message
@@ -16,9 +17,8 @@ log = logging.getLogger(__name__)
 
 
 def show_status(ctx: WatchContext, *, channel_id: str, respond: Respond) -> None:
-    services = ctx.services
-    console = services.console
-    if not isinstance(console, StatusConsole):
+    report = status_report(ctx)
+    if report is None:
         respond(
             **blocks.error_message(
                 "This scanbot cannot check the console.", "Run `scanbot check` on its host."
@@ -26,11 +26,22 @@ def show_status(ctx: WatchContext, *, channel_id: str, respond: Respond) -> None
             response_type="ephemeral",
         )
         return
+    log.info("status asked in %s: %s", channel_id, report.summary())
+    now = ctx.services.clock()
+    respond(**status_message(report, now=now).as_kwargs(), response_type="ephemeral")
+
+
+def status_report(ctx: WatchContext) -> CheckReport | None:
+    """The checks of ``/scanprogress status`` (None when the console cannot be checked)."""
+    services = ctx.services
+    console = services.console
+    if not isinstance(console, StatusConsole):
+        return None
     list_subscriptions = getattr(services.store, "list_subscriptions", None)
     subscriptions = len(list_subscriptions()) if callable(list_subscriptions) else None
     health = services.health
     now = services.clock()
-    report = gather_status(
+    return gather_status(
         console,
         now=now,
         open_watches=len(services.store.list_open()),
@@ -38,5 +49,3 @@ def show_status(ctx: WatchContext, *, channel_id: str, respond: Respond) -> None
         health=health.state() if health is not None else None,
         stale_after=health.stale_after if health is not None else timedelta(minutes=5),
     )
-    log.info("status asked in %s: %s", channel_id, report.summary())
-    respond(**status_message(report, now=now).as_kwargs(), response_type="ephemeral")
