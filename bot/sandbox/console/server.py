@@ -12,6 +12,7 @@ Python API (the clock is any ``() -> float``; tests pass a manual one)::
                                    images=12, fail_with=None)   # 1-4 registries in parallel
         console.finish_all()             # jump every scan to its end
         console.stall(30.0, image=None)  # counts stop moving for 30 s of clock, then resume
+        console.stall_regular(30.0)      # only the regular scan's counts stop moving
         console.set_step_error("...", image=None)   # the current step reports an error
         console.add_registry_status_error("No available Defender was found")
         console.clear_registry_status_errors()
@@ -194,6 +195,10 @@ class SandboxConsole(StandIn):
         """Ongoing scans (only ``image``'s, a key like ``library/alpine:3.16``) stop moving
         for ``seconds`` of clock time, then resume where they were."""
         self._state.stall(seconds, _image(image))
+
+    def stall_regular(self, seconds: float) -> None:
+        """Only the regular scan stops moving for ``seconds`` of clock time, then resumes."""
+        self._state.stall_regular(seconds)
 
     def set_step_error(self, message: str, *, image: str | None = None) -> None:
         """The current step of ongoing scans (or ``image``'s) reports ``error: message``

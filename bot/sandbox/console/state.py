@@ -198,6 +198,17 @@ class ScanSimulator:
                     timeline.begin(now)
                     timeline.stall(now, seconds)
 
+    def stall_regular(self, seconds: float) -> None:
+        """Only the regular scan stops moving for ``seconds``, then resumes."""
+        if seconds <= 0:
+            raise ValueError("a stall lasts more than 0 seconds")
+        with self._lock:
+            now = self._clock()
+            for scan in self._regular.values():
+                for timeline in scan.timelines:
+                    if timeline.ongoing(now):
+                        timeline.stall(now, seconds)
+
     def set_step_error(self, message: str, image: ImageRef | None) -> None:
         """The current step of ongoing scans (or ``image``'s) reports ``message`` ("" clears)."""
         with self._lock:
