@@ -269,3 +269,16 @@ def test_help_lists_settings_exit_codes_and_option_help() -> None:
     sandbox_help = scanbot("sandbox-console", "--help").stdout
     assert "bind address" in sandbox_help
     assert "0 picks a free one" in sandbox_help
+
+
+def test_the_sandbox_console_writes_results_late_or_never_on_request() -> None:
+    assert "--result-delay" in scanbot("sandbox-console", "--help").stdout
+    refused = subprocess.run(
+        [sys.executable, "-m", "bot", "sandbox-console", "--result-delay", "soon"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "'soon' is not a number of seconds or 'never'" in refused.stderr

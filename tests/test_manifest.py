@@ -110,6 +110,16 @@ def test_http_manifest_sends_everything_to_the_events_path() -> None:
         assert command["url"].startswith("https://")
         assert command["url"].endswith("/slack/events")
     assert data["settings"]["interactivity"]["request_url"].endswith("/slack/events")
+    assert data["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")
+
+
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_the_home_tab_and_its_event_are_declared_and_handled(name: str) -> None:
+    data = manifest(name)
+    assert data["features"]["app_home"]["home_tab_enabled"] is True
+    declared = set(data["settings"]["event_subscriptions"]["bot_events"])
+    assert declared == {"app_home_opened"}
+    assert declared == registered().get("event", set())
 
 
 def test_socket_mode_manifest_differs_only_in_socket_mode_and_request_urls() -> None:
@@ -120,6 +130,7 @@ def test_socket_mode_manifest_differs_only_in_socket_mode_and_request_urls() -> 
     for command in http["features"]["slash_commands"]:
         command["url"] = None
     http["settings"]["interactivity"].pop("request_url")
+    http["settings"]["event_subscriptions"].pop("request_url")
     http["settings"]["socket_mode_enabled"] = True
     assert http == socket
 

@@ -132,6 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=2.0,
         help="simulated seconds per scanned item (default 2.0)",
     )
+    sandbox.add_argument(
+        "--result-delay",
+        type=_result_delay,
+        default=0.0,
+        metavar="SECONDS|never",
+        help="write an on-demand scan's result this long after its final progress answer, "
+        "or never (the image keeps its older result); default 0",
+    )
     demo = commands.add_parser(
         "demo",
         help="watch the bot follow a scan in a simulated channel (no Slack or Prisma needed)",
@@ -310,12 +318,29 @@ def _sandboxed(settings: Settings, target: ScanTarget | None) -> Iterator[Settin
         )
 
 
+def _result_delay(text: str) -> float | None:
+    """``--result-delay``: seconds (>= 0) or ``never``."""
+    if text.strip().lower() == "never":
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        message = f"{text!r} is not a number of seconds or 'never'"
+        raise argparse.ArgumentTypeError(message) from None
+    if not seconds >= 0:
+        raise argparse.ArgumentTypeError("the delay is 0 seconds or more, or 'never'")
+    return seconds
+
+
 def _sandbox_console(args: argparse.Namespace) -> int:
     from bot.sandbox.console import SandboxConsoleConfig, serve_forever  # noqa: PLC0415
 
     seeds = tuple(parse_image_reference(seed).key for seed in args.seed)
     config = SandboxConsoleConfig(
-        step_seconds=args.step_seconds, seed_on_demand=seeds, seed_regular_scan=args.regular
+        step_seconds=args.step_seconds,
+        seed_on_demand=seeds,
+        seed_regular_scan=args.regular,
+        result_delay_seconds=args.result_delay,
     )
     serve_forever(config, args.host, args.port)
     return EXIT_OK

@@ -158,6 +158,12 @@ class Settings(BaseSettings):
     scanbot_stall_minutes: float = Field(
         default=30.0, gt=0, validation_alias=_env("SCANBOT_STALL_MINUTES")
     )
+    scanbot_regular_max_age_hours: float = Field(
+        default=48.0, gt=0, validation_alias=_env("SCANBOT_REGULAR_MAX_AGE_HOURS")
+    )
+    scanbot_result_wait_minutes: float = Field(
+        default=10.0, ge=0, validation_alias=_env("SCANBOT_RESULT_WAIT_MINUTES")
+    )
     scanbot_digest_channels: ChannelIds = Field(
         default=(), validation_alias=_env("SCANBOT_DIGEST_CHANNELS")
     )

@@ -31,8 +31,9 @@ from bot.domain.images import parse_image_reference
 from bot.runtime import Runtime, build_runtime
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack.api import SlackApiStandIn
-from bot.sandbox.slack.signing import signed_headers, slash_command_body
+from bot.sandbox.slack.signing import block_action_body, signed_headers, slash_command_body
 from bot.server import BackgroundServer, build_wsgi_app
+from bot.slack.blocks import SNOOZE_HOUR_ACTION
 
 SIGNING_SECRET = "demo-signing-secret"  # noqa: S105 - a loopback-only demo secret
 BOT_TOKEN = "xoxb-demo-token"  # noqa: S105 - accepted only by the local stand-in
@@ -50,22 +51,30 @@ class DemoCommand:
 
     ``text`` follows ``/scanprogress``.  ``sandbox_scan``: an image whose on-demand scan the
     simulated console starts when the bot first asks about it (both steps show);
-    ``regular_scan``: start the console's regular registry scan first.  ``expects_parent``:
-    the command makes the bot post a message that is followed until the scan completes.
+    ``regular_scan``: start the console's regular registry scan first (``regular_stall``:
+    its counts then stand still for that many seconds).  ``expects_parent``: the command
+    makes the bot post a message that is followed until the scan completes.
     """
 
     text: str
     sandbox_scan: str | None = None
     regular_scan: bool = False
+    regular_stall: float = 0.0
     expects_parent: bool = True
 
 
 #: What the demo types: a scan started from Slack (the bot asks the console to scan the
-#: image, then follows it) and a subscription of the channel to the regular registry scan.
+#: image, then follows it) and a ``quiet`` subscription of the channel to the regular
+#: registry scan that pings the on-call user group (as Slack escapes it in a command's
+#: text).  The regular scan stalls; the demo presses **Snooze 1 h** on the stall alert.
 DEMO_COMMANDS: tuple[DemoCommand, ...] = (
     DemoCommand("scan alpine 3.16"),
-    DemoCommand("subscribe", regular_scan=True),
+    DemoCommand(
+        "subscribe quiet mention=<!subteam^S0ONCALL|@oncall>", regular_scan=True, regular_stall=6.0
+    ),
 )
+#: What the demo looks for before it presses Snooze 1 h.
+STALL_MARKER = "looks stalled"
 
 
 @dataclass(frozen=True)
@@ -157,6 +166,7 @@ class DemoSession:
         self.runtime = runtime
         self.url = url
         self.notes: list[str] = []
+        self.snoozed = False
         self._http = httpx.Client(timeout=10)
 
     def close(self) -> None:
@@ -179,6 +189,8 @@ class DemoSession:
         """Prepare the sandbox for ``command``, then POST it signed; note the ack."""
         if command.regular_scan:
             self.console.start_regular_scan(repositories=3, images=6)
+            if command.regular_stall > 0:
+                self.console.stall_regular(command.regular_stall)
         if command.sandbox_scan is not None:
             target = parse_image_reference(command.sandbox_scan)
             self.console.start_on_demand_scan(
@@ -215,6 +227,31 @@ class DemoSession:
             if isinstance(text, str) and text:
                 self.notes.append(text)
 
+    def snooze_when_stalled(self, state: ChannelState) -> None:
+        """Press **Snooze 1 h** on the first stall alert, once, as the user would."""
+        if self.snoozed:
+            return
+        for replies in state.threads.values():
+            for reply in replies:
+                if STALL_MARKER in "\n".join(message_lines(reply)):
+                    self._click(SNOOZE_HOUR_ACTION, CHANNEL, message_ts=str(reply["ts"]))
+                    self.snoozed = True
+                    self.notes.append("you pressed *Snooze 1 h* on the stall alert")
+                    return
+
+    def _click(self, action_id: str, value: str, *, message_ts: str) -> None:
+        body = block_action_body(
+            action_id=action_id,
+            value=value,
+            user_id=USER,
+            channel_id=CHANNEL,
+            message_ts=message_ts,
+            response_url=self.slack.response_url(f"click-{uuid.uuid4().hex[:8]}"),
+        )
+        self._http.post(
+            f"{self.url}/slack/events", content=body, headers=signed_headers(SIGNING_SECRET, body)
+        )
+
     def state(self) -> ChannelState:
         parents = self.slack.messages(CHANNEL)
         threads = {str(p["ts"]): self.slack.thread(CHANNEL, str(p["ts"])) for p in parents}
@@ -248,6 +285,7 @@ def demo_session(options: DemoOptions) -> Iterator[DemoSession]:
             scanbot_database_url=f"sqlite:///{Path(tmp) / 'scanbot.db'}",
             scanbot_poll_seconds=options.poll_seconds,
             scanbot_thread_update_seconds=3,  # progress replies at most every 3 s
+            scanbot_stall_minutes=0.05,  # a regular scan standing still 3 s is stalled
         )
         runtime = build_runtime(settings)
         server = BackgroundServer(build_wsgi_app(runtime, serve_slack=True))
@@ -281,6 +319,7 @@ def run_demo(options: DemoOptions, out: Console, *, live: bool | None = None) ->
                 view.start()
             while True:
                 state = session.state()
+                session.snooze_when_stalled(state)
                 done = state.finished(expected)
                 status = "all scans complete" if done else "polling the simulated console\u2026"
                 if view is not None:

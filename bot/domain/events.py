@@ -70,6 +70,19 @@ Subject = ImageFollow | RegularScanFollow
 
 
 @dataclass(frozen=True, slots=True)
+class RegularOverdue:
+    """The dead-man's switch, told in a subscribed channel: no regular scan has completed
+    since ``last_completed`` for over ``max_age`` (``recovered_at`` None), or one completed
+    again at ``recovered_at``.  ``mention`` is pinged for the outage, never the recovery."""
+
+    channel_id: str
+    last_completed: datetime
+    max_age: timedelta
+    recovered_at: datetime | None = None
+    mention: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Estimate:
     """A rate and what it predicts: "~12 min left at 4 images/min"."""
 
@@ -81,7 +94,7 @@ class Estimate:
 class ParentView:
     """Everything the parent message shows: it is edited in place to the latest view."""
 
-    subject: Subject
+    subject: Subject | RegularOverdue
     state: WatchState  # open states show live progress (and a Stop button); others are final
     snap: ProgressSnapshot
     now: datetime
@@ -139,6 +152,9 @@ class Completed:
     ``baseline`` is the image's result when following started (for the diff); ``fresh`` is
     False when the console only had an older result than this scan's (``result`` is then
     None: an old result is never shown as new); ``console_link`` the image's console page.
+    ``result_wait`` is how long this scan's result is still looked for when it was not there
+    yet (zero: not looked for); it is then told in a reply of its own
+    (:class:`ResultArrived` or :class:`ResultMissing`).
     """
 
     subject: ImageFollow
@@ -147,6 +163,28 @@ class Completed:
     result: ScanResult | None
     baseline: ScanResult | None = None
     fresh: bool = True
+    console_link: str = ""
+    result_wait: timedelta = timedelta()
+
+
+@dataclass(frozen=True, slots=True)
+class ResultArrived:
+    """This scan's result appeared in the console after "Scan complete" was told."""
+
+    subject: ImageFollow
+    result: ScanResult
+    baseline: ScanResult | None = None
+    console_link: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ResultMissing:
+    """The console wrote no result of this scan within ``waited`` after it completed;
+    ``older`` is the older result it still shows (never shown as this scan's)."""
+
+    subject: ImageFollow
+    waited: timedelta
+    older: ScanResult | None = None
     console_link: str = ""
 
 
@@ -180,12 +218,14 @@ class Stopped:
 @dataclass(frozen=True, slots=True)
 class Stalled:
     """The counts have not moved for ``stalled_for``; ``cause`` is the likely reason ("" if
-    unknown).  Told once per stall; watches mention their requester, subscriptions nobody."""
+    unknown).  Told once per stall; watches mention their requester, subscriptions their
+    ``mention`` (Slack markup, "" for nobody)."""
 
     subject: Subject
     snap: ProgressSnapshot
     stalled_for: timedelta
     cause: str = ""
+    mention: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +243,7 @@ class RegistryErrors:
 
     subject: RegularScanFollow
     errors: tuple[str, ...]
+    mention: str = ""  # who the subscription pings ("" for nobody)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +254,7 @@ class RegularCompleted:
     snap: ProgressSnapshot
     duration: timedelta
     errors: tuple[str, ...] = ()
+    mention: str = ""  # pinged when the scan failed or saw errors ("" for nobody)
 
 
 #: Every event a thread can receive.  Handlers ``match`` on it and end with ``assert_never``.
@@ -220,6 +262,8 @@ Event = (
     Progressed
     | PhaseChanged
     | Completed
+    | ResultArrived
+    | ResultMissing
     | Failed
     | Expired
     | Stopped

@@ -4,8 +4,7 @@ One small value per watch and per regular-scan run, stored as JSON (``follow_sta
 columns, see :mod:`bot.store.codec`): when the counts last moved and whether a stall was
 told (stall alerts; measured in time followed, so a wall clock that jumps
 cannot fake a stall), the first sample of the image scan (rate and estimate), the image's
-result when following started (the diff), since when a completed watch waits for its fresh
-result, and the errors already told in the thread.
+result when following started (the diff), and the errors already told in the thread.
 """
 
 from __future__ import annotations
@@ -25,6 +24,5 @@ class FollowState:
     rate_at: datetime | None = None  # first sample of the image scan: when ...
     rate_scanned: int = 0  # ... and how many images were scanned then
     baseline: ScanResult | None = None  # the image's result when following started
-    finishing_since: datetime | None = None  # completed; waiting for the fresh result
     errors_seen: tuple[str, ...] = ()  # errors already told in the thread
     status_checked_at: datetime | None = None  # last GET /statuses/registry (regular scans)

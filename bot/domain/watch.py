@@ -40,3 +40,6 @@ class Watch:
     finished_at: datetime | None = None
     watched_seconds: float = 0.0  # time actually spent following (monotonic, per cycle)
     follow: FollowState = field(default_factory=FollowState)  # stalls, rate, baseline
+    #: Completed before the console wrote this scan's result: looked for until then.
+    result_wait_until: datetime | None = None
+    result_checked_at: datetime | None = None  # the last GET /registry for that result

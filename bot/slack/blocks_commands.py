@@ -173,8 +173,14 @@ def help_text(command: str = "/scanprogress") -> SlackMessage:
             example("list", "scans followed in this channel"),
             example("scan alpine:3.16", "start an image's scan and follow it"),
             example("subscribe", "tell this channel about every regular registry scan"),
+            example(
+                "subscribe quiet mention=@oncall",
+                "only the end, stalls and errors; ping @oncall when action is needed "
+                "(levels: quiet, normal, verbose; subscribing again changes them)",
+            ),
             example("unsubscribe", "stop that"),
-            example("subscriptions", "channels told about regular scans"),
+            example("unsnooze", "end a snooze set with the Snooze buttons of an alert"),
+            example("subscriptions", "channels told about regular scans, their levels"),
             example("stop alpine:3.16", "stop following (the scan itself keeps running)"),
             example("status", "is scanning healthy? (only you see the answer)"),
             example("help", "this message"),

@@ -18,7 +18,10 @@ from bot.domain.events import (
     Progressed,
     RegistryErrors,
     RegularCompleted,
+    RegularOverdue,
     RegularScanFollow,
+    ResultArrived,
+    ResultMissing,
     Resumed,
     Stalled,
     Stopped,
@@ -27,6 +30,7 @@ from bot.domain.progress import Phase
 from bot.domain.registries import registry_lines
 from bot.domain.text import plural
 from bot.domain.watch import WatchState
+from bot.slack.blocks_deadman import regular_overdue
 from bot.slack.blocks_kit import (
     DASH,
     DOT,
@@ -40,6 +44,8 @@ from bot.slack.blocks_kit import (
     section,
     step_block,
 )
+from bot.slack.blocks_result import result_arrived, result_missing
+from bot.slack.blocks_subscriptions import snooze_buttons
 from bot.slack.blocks_watch import (
     PHASE_STATUS,
     scan_complete,
@@ -50,7 +56,7 @@ from bot.slack.blocks_watch import (
     watch_stopped,
 )
 from bot.slack.message import SlackMessage
-from bot.slack.mrkdwn import escape, escape_truncated, slack_date, user_mention
+from bot.slack.mrkdwn import alert_mention, escape, escape_truncated, slack_date, user_mention
 
 #: Errors listed in one message before "and N more".
 ERRORS_SHOWN = 10
@@ -63,6 +69,8 @@ def parent_message(view: ParentView) -> SlackMessage:
             return watch_parent(view)
         case RegularScanFollow():
             return regular_parent(view)
+        case RegularOverdue():
+            return regular_overdue(view)
         case _:
             assert_never(view.subject)
 
@@ -81,7 +89,12 @@ def thread_message(event: Event) -> SlackMessage:
                 baseline=event.baseline,
                 fresh=event.fresh,
                 console_link=event.console_link,
+                result_wait=event.result_wait,
             )
+        case ResultArrived():
+            return result_arrived(event)
+        case ResultMissing():
+            return result_missing(event)
         case Failed():
             return scan_complete(
                 event.subject, event.snap, duration=event.duration, result=event.result
@@ -151,12 +164,17 @@ def regular_complete(event: RegularCompleted) -> SlackMessage:
         f"{repositories} discovered {DOT} {plural(snap.image_scan.total, 'tag')} found {DOT} "
         f"{plural(snap.image_scan.scanned, 'image')} scanned"
     )
+    failed = bool(event.errors or snap.error)
     if event.errors:
         lead = f":warning: *Regular registry scan complete with errors* {DASH} took {took}"
     else:
         lead = f":white_check_mark: *Regular registry scan complete* {DASH} took {took}"
-    blocks = [section(f"{lead}\n{totals}")]
+    who = alert_mention(event.mention) if failed else ""
+    needs_look = f"\n{who}: this scan needs a look." if who else ""
+    blocks = [section(f"{lead}\n{totals}{needs_look}")]
     blocks.append(_errors_block(event.errors) if event.errors else context("No errors seen."))
+    if failed:
+        blocks.append(snooze_buttons(event.subject.channel_id))
     fallback = f"Regular registry scan complete in {took}: {totals}"
     if event.errors:
         fallback += f", {plural(len(event.errors), 'error')}"
@@ -166,11 +184,14 @@ def regular_complete(event: RegularCompleted) -> SlackMessage:
 def registry_errors(event: RegistryErrors) -> SlackMessage:
     """New errors of the console's registry scan status."""
     count = plural(len(event.errors), "new error")
+    who = alert_mention(event.mention)
+    lead = f":warning: {who + ', t' if who else 'T'}he console's registry scan status reports"
     return message(
         f"Regular registry scan: the console reports {count}: {event.errors[0][:200]}",
         [
-            section(f":warning: The console's registry scan status reports {count}:"),
+            section(f"{lead} {count}:"),
             _errors_block(event.errors),
+            snooze_buttons(event.subject.channel_id),
         ],
     )
 
@@ -184,7 +205,10 @@ def _errors_block(errors: tuple[str, ...]) -> Block:
 
 def _who(event: Stalled | Resumed) -> str:
     subject = event.subject
-    return f"{user_mention(subject.requester_id)}, " if isinstance(subject, ImageFollow) else ""
+    if isinstance(subject, ImageFollow):
+        return f"{user_mention(subject.requester_id)}, "
+    who = alert_mention(event.mention) if isinstance(event, Stalled) else ""
+    return f"{who}, " if who else ""
 
 
 def stalled(event: Stalled) -> SlackMessage:
@@ -199,7 +223,10 @@ def stalled(event: Stalled) -> SlackMessage:
         text += f"\nLikely cause: {escape_truncated(event.cause, SHOWN_ERROR_CHARS)}"
     else:
         text += "\nThe console reports no error; check its Defenders and registry settings."
-    return message(f"{name}: scan stalled for {took}", [section(text)])
+    blocks: list[Block] = [section(text)]
+    if isinstance(event.subject, RegularScanFollow):
+        blocks.append(snooze_buttons(event.subject.channel_id))
+    return message(f"{name}: scan stalled for {took}", blocks)
 
 
 def resumed(event: Resumed) -> SlackMessage:

@@ -63,6 +63,10 @@ def section(text: str) -> Block:
     }
 
 
+def divider() -> Block:
+    return {"type": "divider"}
+
+
 def fields_section(fields: list[str]) -> Block:
     """A section of up to 10 mrkdwn fields (already escaped), each at most 2000 characters."""
     return {

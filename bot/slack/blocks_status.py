@@ -30,7 +30,7 @@ _TITLES = {
 def status_message(report: CheckReport, *, now: datetime) -> SlackMessage:
     """The report of :func:`bot.ops.status.gather_status` for the one who asked."""
     overall = report.status
-    lines = [_line(finding) for finding in report.findings]
+    lines = [finding_line(finding) for finding in report.findings]
     blocks = [
         header("scanbot status"),
         section(f"*Overall:* {_ICONS[overall]} {overall.name}"),
@@ -41,7 +41,8 @@ def status_message(report: CheckReport, *, now: datetime) -> SlackMessage:
     return message(text, blocks)
 
 
-def _line(finding: Finding) -> str:
+def finding_line(finding: Finding) -> str:
+    """One check as a line: icon, title, what it found."""
     title = _TITLES.get(finding.name, finding.name.replace("_", " ").capitalize())
     body = finding.phrase
     if finding.detail and finding.detail != finding.phrase:

@@ -13,7 +13,6 @@ from bot.domain.estimate import estimate_text
 from bot.domain.events import ImageFollow, ParentView, RegularScanFollow, Subject
 from bot.domain.progress import Phase, ProgressSnapshot
 from bot.domain.registries import registry_lines
-from bot.domain.results import severity_diff
 from bot.domain.steps import Step
 from bot.domain.text import plural
 from bot.domain.watch import Watch, WatchState
@@ -37,6 +36,7 @@ from bot.slack.blocks_kit import (
     section,
     step_block,
 )
+from bot.slack.blocks_result import pending_note, result_notes
 from bot.slack.message import SlackMessage
 from bot.slack.mrkdwn import escape, escape_truncated, slack_date, user_mention
 
@@ -179,11 +179,13 @@ def scan_complete(
     baseline: ScanResult | None = None,
     fresh: bool = True,
     console_link: str = "",
+    result_wait: timedelta = timedelta(),
 ) -> SlackMessage:
     """The final reply: the scan completed (or failed), with the vulnerability summary.
 
     The result shows its own scan time and, when the image had a result before, the diff;
-    a result older than this scan (``fresh`` False) is not shown: it is not available yet.
+    a result older than this scan (``fresh`` False) is not shown: it is not available yet
+    (and, with a ``result_wait``, added in the thread when it appears).
     """
     mention = user_mention(subject.requester_id)
     image, plain = image_code(subject.target), image_plain(subject.target)
@@ -202,13 +204,9 @@ def scan_complete(
     notes: list[str] = []
     if result is not None:
         blocks.extend(result_blocks(result))
-        if result.scan_time is not None:
-            notes.append(f"Result of the scan at {slack_date(result.scan_time)}")
-        if baseline is not None:
-            when = f" ({slack_date(baseline.scan_time)})" if baseline.scan_time else ""
-            notes.append(f"Since the previous result{when}: {severity_diff(baseline, result)}")
-        else:
-            notes.append("No previous result of this image to compare with")
+        notes.extend(result_notes(result, baseline))
+    elif result_wait > timedelta():
+        notes.append(pending_note(plain, result_wait))
     elif not fresh:
         notes.append(
             "The result of this scan is not available yet: the console still shows an older "

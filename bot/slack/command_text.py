@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.domain.images import ImageReferenceError, ScanTarget, parse_image_reference
+from bot.domain.regular import Level
 
 MAX_COMMAND_TEXT = 1000
 
@@ -48,7 +50,18 @@ class StartScan:
 
 @dataclass(frozen=True, slots=True)
 class Subscribe:
-    pass
+    """``subscribe [quiet|normal|verbose] [mention=…]``; None: not given (kept as it is).
+
+    ``mention`` is Slack markup (``<@U…>`` or ``<!subteam^S…>``), or "" to remove it.
+    """
+
+    level: Level | None = None
+    mention: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unsnooze:
+    """``unsnooze``: end this channel's snooze now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,19 +91,29 @@ Command = (
     | StartScan
     | Subscribe
     | Unsubscribe
+    | Unsnooze
     | ListSubscriptions
     | BadInput
 )
 _WORDS: dict[str, Command] = {
-    "subscribe": Subscribe(),
+    "unsnooze": Unsnooze(),
     "unsubscribe": Unsubscribe(),
     "subscriptions": ListSubscriptions(),
 }
 
 
+#: A link Slack made of what was typed (``should_escape``): ``<http://host/x|host/x>``.
+_LINK = re.compile(r"<(?:https?://|mailto:)[^<>|]*\|([^<>]*)>|<((?:https?://|mailto:)[^<>|]*)>")
+
+
+def unlink(text: str) -> str:
+    """The text as typed: Slack's links (a registry host looks like one) back to their label."""
+    return _LINK.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text)
+
+
 def parse_command(text: str) -> Command:
     """Map the slash command's text to one :data:`Command`; never raises."""
-    text = (text or "").strip()
+    text = unlink((text or "").strip())
     if len(text) > MAX_COMMAND_TEXT:
         return BadInput(f"That is {len(text)} characters; an image reference is much shorter.")
     if not text:
@@ -104,6 +127,8 @@ def parse_command(text: str) -> Command:
         return ListWatches()
     if keyword == "status" and not rest:
         return ShowStatus()
+    if keyword == "subscribe":
+        return parse_subscribe(rest)
     if keyword in _WORDS:
         if rest:
             return BadInput(f"`{keyword}` takes nothing after it; it applies to this channel.")
@@ -120,3 +145,59 @@ def parse_command(text: str) -> Command:
         return FollowImage(parse_image_reference(text))
     except ImageReferenceError as exc:
         return BadInput(str(exc))
+
+
+# --- subscribe [level] [mention=…] --------------------------------------------------------
+
+#: A token, keeping Slack's escaped ``<…|label>`` together even when its label has spaces.
+_TOKEN = re.compile(r"[^\s<]*<[^>]*>|\S+")
+#: Slack's escaped forms as a slash command's text carries them (``should_escape: true``).
+_USER = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>]{0,80})?>")
+_GROUP = re.compile(r"<!subteam\^(S[A-Z0-9]{2,20})(?:\|[^<>]{0,80})?>")
+_SUBSCRIBE_EXAMPLE = "e.g. `/scanprogress subscribe quiet mention=@oncall-team`"
+
+
+def parse_subscribe(rest: str) -> Subscribe | BadInput:
+    """The options of ``subscribe``: a level and a mention, in any order, each at most once."""
+    level: Level | None = None
+    mention: str | None = None
+    for token in _TOKEN.findall(rest):
+        word = token.lower()
+        if word.startswith("mention="):
+            if mention is not None:
+                return BadInput(f"Give `mention=` once, {_SUBSCRIBE_EXAMPLE}.")
+            parsed = parse_mention(token.partition("=")[2])
+            if isinstance(parsed, BadInput):
+                return parsed
+            mention = parsed
+        elif word in {item.value for item in Level}:
+            if level is not None:
+                return BadInput(f"Give one level: quiet, normal or verbose, {_SUBSCRIBE_EXAMPLE}.")
+            level = Level(word)
+        else:
+            shown = token[:40].replace("`", "'")
+            return BadInput(
+                f"`{shown}` is not a level or a mention. `subscribe` takes a level "
+                f"(quiet, normal or verbose) and `mention=` a person or user group, "
+                f"{_SUBSCRIBE_EXAMPLE}."
+            )
+    return Subscribe(level=level, mention=mention)
+
+
+def parse_mention(text: str) -> str | BadInput:
+    """``<@U…|name>`` or ``<!subteam^S…|@team>`` as Slack escapes them -> ``<@U…>`` or
+    ``<!subteam^S…>``; ``none`` -> "" (nobody)."""
+    if text.lower() in ("none", "nobody"):
+        return ""
+    user = _USER.fullmatch(text)
+    if user:
+        return f"<@{user.group(1)}>"
+    group = _GROUP.fullmatch(text)
+    if group:
+        return f"<!subteam^{group.group(1)}>"
+    shown = text[:40].replace("`", "'").replace("<", "").replace(">", "") or "nothing"
+    return BadInput(
+        f"`mention={shown}` is not a person or a user group Slack knows. Pick one from "
+        "Slack's suggestions as you type `@` (a person or a user group like @oncall), or "
+        f"`mention=none` to ping nobody, {_SUBSCRIBE_EXAMPLE}."
+    )

@@ -15,7 +15,8 @@
 4. refuses a signed body bolt could not parse (not UTF-8, not a form, ``payload=`` that
    is not a JSON object, a form that is neither a slash command nor an interaction, a
    command or interaction type no listener handles, missing fields the listeners need, a
-   content type Slack does not send) with ``400`` and a short reason.
+   content type Slack does not send, an event no listener handles: see
+   :mod:`bot.slack.guard_events`) with ``400`` and a short reason.
 
 Each refusal is one concise log line (no body, no signature, no ``response_url``).
 """
@@ -36,6 +37,8 @@ from urllib.parse import parse_qsl
 
 from slack_bolt.request import BoltRequest
 
+from bot.slack.guard_events import EventRefused, check_event
+
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -51,6 +54,7 @@ DEFAULT_INTERACTION_TYPES = frozenset({"block_actions"})
 #: Accepted signatures remembered at most (oldest forgotten first).
 DEFAULT_REPLAY_ENTRIES = 50_000
 _FORM = "application/x-www-form-urlencoded"
+_JSON = "application/json"
 _MAX_FORM_FIELDS = 100
 _READ_CHUNK = 64 * 1024
 
@@ -162,12 +166,18 @@ def check_shape(
     Only ``commands`` and ``interaction_types`` reach bolt: its matchers and its
     "unhandled request" warning fail on odd shapes of payloads no listener wants."""
     media_type = content_type.split(";", 1)[0].strip().lower()
-    if media_type != _FORM:
-        raise RefusedError(400, f"content type must be {_FORM}")
+    if media_type not in (_FORM, _JSON):
+        raise RefusedError(400, f"content type must be {_FORM} (or {_JSON} for events)")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise RefusedError(400, "body is not UTF-8") from None
+    if media_type == _JSON:
+        try:
+            check_event(text)
+        except EventRefused as exc:
+            raise RefusedError(400, str(exc)) from None
+        return body
     if text.startswith("{"):
         raise RefusedError(400, "body is not a form")  # bolt would try it as JSON
     try:

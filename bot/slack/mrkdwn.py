@@ -127,6 +127,15 @@ def user_mention(user_id: str) -> str:
     return escape(user_id)
 
 
+_ALERT_MENTION = re.compile(r"^(?:<@[UW][A-Z0-9]{2,20}>|<!subteam\^S[A-Z0-9]{2,20}>)$")
+
+
+def alert_mention(markup: str) -> str:
+    """A subscription's mention (``<@U…>`` or ``<!subteam^S…>``) as stored, or "" for
+    anything else: stored text never becomes a ping it was not validated to be."""
+    return markup if _ALERT_MENTION.fullmatch(markup) else ""
+
+
 def channel_mention(channel_id: str) -> str:
     """``<#C…>`` for a well-formed Slack conversation id, else the escaped text."""
     if _CHANNEL_ID.fullmatch(channel_id):

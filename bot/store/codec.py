@@ -29,6 +29,7 @@ from bot.domain.events import (
     Event,
     ImageFollow,
     ParentView,
+    RegularOverdue,
     RegularScanFollow,
 )
 from bot.domain.follow_state import FollowState
@@ -51,6 +52,7 @@ _TYPES: dict[str, type[Any]] = {
         ParentView,
         ImageFollow,
         RegularScanFollow,
+        RegularOverdue,
         Estimate,
         FollowState,
         ScanTarget,

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from bot.domain.watch import Watch, WatchState
 from bot.store.tables import as_utc, kv, watches
@@ -35,13 +36,18 @@ class DigestStore:
         return None if row is None else str(row[0])
 
     def set_value(self, key: str, value: str, *, now: datetime) -> None:
-        """Insert or replace the value named ``key``."""
-        with self._write() as connection:
-            updated = connection.execute(
-                kv.update().where(kv.c.key == key).values(value=value, updated_at=as_utc(now))
-            )
-            if not updated.rowcount:
-                connection.execute(kv.insert().values(key=key, value=value, updated_at=as_utc(now)))
+        """Insert or replace the value named ``key`` (a replica inserting it at the same
+        moment makes this an update)."""
+        change = kv.update().where(kv.c.key == key).values(value=value, updated_at=as_utc(now))
+        try:
+            with self._write() as connection:
+                if not connection.execute(change).rowcount:
+                    connection.execute(
+                        kv.insert().values(key=key, value=value, updated_at=as_utc(now))
+                    )
+        except IntegrityError:
+            with self._write() as connection:
+                connection.execute(change)
 
     # Transactions come from the Store (bot.store.watches); declared for the type checker.
     def _read(self) -> contextlib.AbstractContextManager[Connection]:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.domain.follow_state import FollowState
 from bot.domain.owed import Owed
 from bot.domain.progress import ProgressSnapshot
-from bot.domain.regular import RegularRun, Subscription
+from bot.domain.regular import Level, RegularRun, Subscription
 from bot.domain.watch import WatchState
 from bot.store import codec
 from bot.store.outbox import enqueue
@@ -59,17 +59,28 @@ class RegularStore:
         by_user: str,
         source: str,
         now: datetime,
+        level: Level | None = None,
+        mention: str | None = None,
         limit: int | None = None,
     ) -> bool:
-        """Subscribe ``channel_id``; False when it already was.  With ``limit``, raises
-        :class:`SubscriptionLimitError` when that many channels are subscribed already."""
+        """Subscribe ``channel_id``; False when it already was.
+
+        An existing subscription takes the ``level`` and ``mention`` given (None keeps what
+        it has; ``mention=""`` removes it); a new one gets them, ``normal`` and nobody by
+        default.  With ``limit``, raises :class:`SubscriptionLimitError` when that many
+        channels are subscribed already.
+        """
+        changes: dict[str, Any] = {}
+        if level is not None:
+            changes["level"] = level.value
+        if mention is not None:
+            changes["mention"] = mention or None
+        where = subscriptions.c.channel_id == channel_id
         try:
             with self._write() as connection:
-                if connection.execute(
-                    sa.select(subscriptions.c.channel_id).where(
-                        subscriptions.c.channel_id == channel_id
-                    )
-                ).first():
+                if connection.execute(sa.select(subscriptions.c.channel_id).where(where)).first():
+                    if changes:
+                        connection.execute(subscriptions.update().where(where).values(changes))
                     return False
                 if limit is not None:
                     count = connection.execute(
@@ -83,11 +94,34 @@ class RegularStore:
                         created_by=by_user,
                         source=source,
                         created_at=as_utc(now),
+                        **{"level": Level.NORMAL.value, **changes},
                     )
                 )
         except IntegrityError:
             return False  # subscribed a moment ago by another replica
         return True
+
+    def subscription(self, channel_id: str) -> Subscription | None:
+        """The channel's subscription, or None."""
+        where = subscriptions.c.channel_id == channel_id
+        with self._read() as connection:
+            row = connection.execute(subscriptions.select().where(where)).mappings().first()
+        return None if row is None else _to_subscription(row)
+
+    def snooze(self, channel_id: str, *, until: datetime | None, by_user: str) -> bool:
+        """Snooze the channel's subscription until ``until`` (None: end the snooze);
+        False when the channel is not subscribed."""
+        values = {
+            "snoozed_until": None if until is None else as_utc(until),
+            "snoozed_by": by_user if until is not None else None,
+        }
+        with self._write() as connection:
+            result = connection.execute(
+                subscriptions.update()
+                .where(subscriptions.c.channel_id == channel_id)
+                .values(values)
+            )
+            return bool(result.rowcount)
 
     def unsubscribe(
         self, channel_id: str, *, now: datetime, owe: Callable[[RegularRun], Sequence[Owed]]
@@ -117,10 +151,7 @@ class RegularStore:
             rows = connection.execute(
                 subscriptions.select().order_by(subscriptions.c.created_at)
             ).mappings()
-            return [
-                Subscription(r["channel_id"], r["created_by"], r["source"], r["created_at"])
-                for r in rows
-            ]
+            return [_to_subscription(row) for row in rows]
 
     # --- runs ------------------------------------------------------------------------------
 
@@ -228,6 +259,23 @@ class RegularStore:
             ).mappings()
             enqueue(connection, owe(_to_run(row.one())), now=now)
             return True
+
+
+def _to_subscription(row: RowMapping) -> Subscription:
+    try:
+        level = Level(row["level"])
+    except ValueError:
+        level = Level.NORMAL
+    return Subscription(
+        row["channel_id"],
+        row["created_by"],
+        row["source"],
+        row["created_at"],
+        level=level,
+        mention=row["mention"] or "",
+        snoozed_until=row["snoozed_until"],
+        snoozed_by=row["snoozed_by"] or "",
+    )
 
 
 def _to_run(row: RowMapping) -> RegularRun:

@@ -77,6 +77,10 @@ watches = sa.Table(
     sa.Column("watched_seconds", sa.Float, nullable=False, server_default="0"),
     # JSON of bot.domain.follow_state.FollowState (stalls, rate, baseline result); NULL = empty.
     sa.Column("follow_state", sa.Text, nullable=True),
+    # A completed watch whose scan's result the console had not written yet: looked for
+    # (at most every 30 s: ``result_checked_at``) until then; NULL once told.
+    sa.Column("result_wait_until", UTCDateTime, nullable=True, index=True),
+    sa.Column("result_checked_at", UTCDateTime, nullable=True),
 )
 
 locks = sa.Table(
@@ -138,6 +142,10 @@ subscriptions = sa.Table(
     sa.Column("created_by", sa.String(64), nullable=False),
     sa.Column("source", sa.String(16), nullable=False),  # command | setting
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("level", sa.String(16), nullable=False, server_default="normal"),  # quiet|...
+    sa.Column("mention", sa.String(64), nullable=True),  # <@U…> or <!subteam^S…>
+    sa.Column("snoozed_until", UTCDateTime, nullable=True),
+    sa.Column("snoozed_by", sa.String(64), nullable=True),
 )
 
 #: One subscribed channel's thread about one regular scan (thread key ``regular:<id>``).

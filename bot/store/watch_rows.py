@@ -68,6 +68,8 @@ def to_watch(row: RowMapping, parsed: Parsed | None = None) -> Watch:
         finished_at=row["finished_at"],
         watched_seconds=float(row["watched_seconds"] or 0.0),
         follow=parsed.follow(row["follow_state"], f"watch {row['id']}"),
+        result_wait_until=row["result_wait_until"],
+        result_checked_at=row["result_checked_at"],
     )
 
 

@@ -33,12 +33,14 @@ from bot.domain.owed import Owed
 from bot.domain.progress import ProgressSnapshot
 from bot.domain.watch import Watch, WatchState
 from bot.store import codec, db
+from bot.store.alerts import AlertStore
 from bot.store.codec import dump_snapshot
 from bot.store.digest import DigestStore
 from bot.store.leases import LeaseStore
 from bot.store.outbox import OutboxStore, enqueue
 from bot.store.regular import RegularStore
 from bot.store.replays import ReplayStore
+from bot.store.result_waits import ResultWaitStore
 from bot.store.sqlite_file import SqliteFile
 from bot.store.tables import as_utc, watches
 from bot.store.watch_rows import Parsed, to_watch
@@ -58,7 +60,9 @@ def open_key(channel_id: str, target_key: str) -> str:
     return f"{channel_id}|{target_key}"
 
 
-class Store(LeaseStore, OutboxStore, DigestStore, RegularStore, ReplayStore):
+class Store(
+    LeaseStore, OutboxStore, DigestStore, RegularStore, ReplayStore, ResultWaitStore, AlertStore
+):
     """Persistence of watches, leases and the outbox; thread-safe, one transaction per call.
 
     Methods that change a watch take the messages that change owes (``owed``) and store
@@ -295,13 +299,16 @@ class Store(LeaseStore, OutboxStore, DigestStore, RegularStore, ReplayStore):
         now: datetime,
         snapshot: ProgressSnapshot | None = None,
         owe: Callable[[Watch], Sequence[Owed]] | None = None,
+        result_wait_until: datetime | None = None,
     ) -> Watch | None:
         """Move an open watch to the final ``state``; None if it was already finished.
 
         Exactly one of several concurrent callers gets the watch back, and only that one
         stores the final messages ``owe(finished_watch)`` returns, in the same transaction:
         the end of a watch is told exactly once.  ``snapshot``, when given, becomes the last
-        snapshot.  Raises :class:`WatchNotFoundError` for an unknown id.
+        snapshot.  ``result_wait_until``: the scan's result is looked for until then
+        (:mod:`bot.store.result_waits`; the console was asked for it ``now``).  Raises
+        :class:`WatchNotFoundError` for an unknown id.
         """
         if state.is_open:
             raise ValueError(f"finish() needs a final state, not {state.value}")
@@ -314,6 +321,9 @@ class Store(LeaseStore, OutboxStore, DigestStore, RegularStore, ReplayStore):
         }
         if snapshot is not None:
             values["last_snapshot"] = dump_snapshot(snapshot)
+        if result_wait_until is not None:
+            values["result_wait_until"] = as_utc(result_wait_until)
+            values["result_checked_at"] = now
         with self._write() as connection:
             result = connection.execute(
                 watches.update()

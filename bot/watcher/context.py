@@ -37,7 +37,6 @@ class Outcome(StrEnum):
     UPDATED = "updated"  # the parent was edited
     REPLIED = "replied"  # the parent was edited and the thread got a reply
     STALLED = "stalled"  # the counts have not moved for SCANBOT_STALL_MINUTES: told once
-    FINISHING = "finishing"  # the scan ended; waiting for the console's fresh result
     COMPLETED = "completed"  # the scan ended; the final reply went out
     EXPIRED = "expired"  # following gave up after SCANBOT_MAX_WATCH_SECONDS
     LEASE_LOST = "lease-lost"  # another replica took the poll lease mid-cycle

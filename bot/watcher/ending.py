@@ -1,4 +1,5 @@
-"""How a watch ends: completed (with this scan's result), failed, or expired.
+"""How a watch ends: completed (with this scan's result when the console has it), failed,
+or expired.
 
 Finishing a watch and owing its final reply and parent edit are one transaction, and only
 the caller whose compare-and-set finished it owes them: the end is told exactly once.
@@ -7,7 +8,6 @@ the caller whose compare-and-set finished it owes them: the end is told exactly 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.console.errors import ConsoleError
@@ -23,10 +23,6 @@ from bot.watcher.context import Outcome, WatchContext, final_edit, link, max_wat
 
 log = logging.getLogger(__name__)
 
-#: How long a completed watch waits for the console's result of *this* scan (it can lag the
-#: progress answer) before saying that the result is not available yet.
-RESULT_WAIT = timedelta(minutes=5)
-
 
 def complete(
     ctx: WatchContext,
@@ -35,6 +31,13 @@ def complete(
     now: datetime,
     results: dict[str, ScanResult | None] | None,
 ) -> Outcome:
+    """The scan ended: its final reply and parent edit are owed now, in this cycle.
+
+    When the console has not written this scan's result yet (it can lag the progress
+    answer), the final reply says so and the watch keeps looking for it for
+    ``SCANBOT_RESULT_WAIT_MINUTES`` (:mod:`bot.watcher.result_wait`); an older result is
+    never shown as this scan's.
+    """
     key = watch.target.key
     if results is None or key not in results:
         result = scan_result(ctx, watch.target)
@@ -44,39 +47,41 @@ def complete(
         result = results[key]
     follow = watch.follow
     subject = ImageFollow.of(watch)
-    event: Completed | Failed
+    duration = _duration(watch, snap, now)
     if snap.phase is Phase.FAILED:
-        event = Failed(subject, snap, duration=_duration(watch, snap, now), result=result)
+        failed = Failed(subject, snap, duration=duration, result=result)
         return _end(
-            ctx, watch, WatchState.COMPLETED, event, parent_snap=snap, snapshot=snap, now=now
+            ctx, watch, WatchState.COMPLETED, failed, parent_snap=snap, snapshot=snap, now=now
         )
     fresh = result is not None and is_fresh(
         result, baseline=follow.baseline, started_at=snap.started_at
     )
-    since = follow.finishing_since or now
-    if not fresh and now - since < RESULT_WAIT:
-        # The result can lag the progress answer: ask again in the next cycles.
-        ctx.services.store.record_progress(
-            watch.id,
-            snapshot=snap,
-            saw_running=True,
-            thread_posted_at=None,
-            now=now,
-            follow=replace(follow, finishing_since=since),
-        )
-        return Outcome.FINISHING
-    if not fresh:
-        log.info("%s: no result newer than this scan's start; not shown", watch.target.key)
+    wait = result_wait(ctx) if not fresh else timedelta()
     event = Completed(
         subject,
         snap,
-        duration=_duration(watch, snap, since),
+        duration=duration,
         result=result if fresh else None,
         baseline=follow.baseline,
         fresh=fresh,
         console_link=link(ctx, watch),
+        result_wait=wait,
     )
-    return _end(ctx, watch, WatchState.COMPLETED, event, parent_snap=snap, snapshot=snap, now=now)
+    return _end(
+        ctx,
+        watch,
+        WatchState.COMPLETED,
+        event,
+        parent_snap=snap,
+        snapshot=snap,
+        now=now,
+        result_wait_until=now + wait if wait > timedelta() else None,
+    )
+
+
+def result_wait(ctx: WatchContext) -> timedelta:
+    """How long a completed scan's result is looked for (``SCANBOT_RESULT_WAIT_MINUTES``)."""
+    return timedelta(minutes=ctx.services.settings.scanbot_result_wait_minutes)
 
 
 def _duration(watch: Watch, snap: ProgressSnapshot, now: datetime) -> timedelta:
@@ -106,6 +111,7 @@ def _end(
     parent_snap: ProgressSnapshot,
     snapshot: ProgressSnapshot | None,
     now: datetime,
+    result_wait_until: datetime | None = None,
 ) -> Outcome:
     """Finish the watch and owe its final reply and parent edit, in one transaction.
 
@@ -122,7 +128,12 @@ def _end(
         ]
 
     finished = ctx.services.store.finish(
-        watch.id, state=state, now=now, snapshot=snapshot, owe=owes
+        watch.id,
+        state=state,
+        now=now,
+        snapshot=snapshot,
+        owe=owes,
+        result_wait_until=result_wait_until,
     )
     if finished is None:
         return Outcome.ENDED_MEANWHILE

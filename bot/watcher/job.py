@@ -26,7 +26,7 @@ from bot.domain.ports import Console
 from bot.domain.watch import Watch, WatchState
 from bot.process.daemonpool import DaemonPool
 from bot.process.frontdoor import FrontDoor
-from bot.watcher import regular
+from bot.watcher import deadman, regular, result_wait
 from bot.watcher.lifecycle import Answer, Outcome, WatchContext, advance
 
 if TYPE_CHECKING:
@@ -46,6 +46,8 @@ class CycleReport:
     console_requests: int = 0
     outcomes: dict[Outcome, int] = field(default_factory=dict)
     regular: dict[Outcome, int] = field(default_factory=dict)  # subscribed regular-scan runs
+    results: dict[str, int] = field(default_factory=dict)  # awaited results: arrived, ...
+    deadman: str = ""  # the dead-man's switch: overdue, recovered, ok ("" not asked)
 
 
 @dataclass(slots=True)
@@ -239,10 +241,12 @@ def poll_cycle(
             outcomes[Outcome.ENDED_MEANWHILE] += 1
             continue
         outcomes[advance(ctx, watch, answers.get(watch.id), results=results)] += 1
+    awaited = {} if outcomes[Outcome.LEASE_LOST] else result_wait.look_for_results(ctx, results)
     regular_outcomes: dict[Outcome, int] = {}
     if follow_regular:
         answer = fetcher.regular_answer(budget=max(0.0, deadline - time.monotonic()))
         regular_outcomes = regular.advance_all(ctx, answer, elapsed=elapsed)
+    switch = deadman.check(ctx) if not outcomes[Outcome.LEASE_LOST] else ""
     ctx.delivery.kick()
     report = CycleReport(
         ran=True,
@@ -251,6 +255,8 @@ def poll_cycle(
         console_requests=sent,
         outcomes=dict(outcomes),
         regular=regular_outcomes,
+        results=awaited,
+        deadman=switch,
     )
     if watches:
         log.info(

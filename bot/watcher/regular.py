@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.console.errors import ConsoleError
@@ -23,6 +23,8 @@ from bot.domain import owed
 from bot.domain.estimate import estimate, sample
 from bot.domain.events import (
     ParentView,
+    PhaseChanged,
+    Progressed,
     RegistryErrors,
     RegularCompleted,
     RegularScanFollow,
@@ -30,13 +32,30 @@ from bot.domain.events import (
 from bot.domain.follow_state import FollowState
 from bot.domain.owed import Owed, regular_thread
 from bot.domain.progress import Phase, ProgressSnapshot, completed_after_empty, snapshot
-from bot.domain.regular import RegularRun
+from bot.domain.regular import Level, RegularRun, Subscription
 from bot.domain.watch import WatchState
 from bot.watcher import stall
-from bot.watcher.context import Outcome, thread_reply
+from bot.watcher.context import Outcome, thread_reply, turning_point
 from bot.watcher.lifecycle import Answer, WatchContext
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Hearing:
+    """What a subscribed channel hears now: its level, whether it is snoozed, who to ping."""
+
+    level: Level = Level.NORMAL
+    snoozed: bool = False
+    mention: str = ""
+
+    @classmethod
+    def of(cls, sub: Subscription | None, now: datetime) -> Hearing:
+        """A run whose channel is no longer subscribed hears what ``normal`` hears."""
+        if sub is None:
+            return cls()
+        return cls(sub.level, sub.snoozed(now), sub.alert_mention(now))
+
 
 #: How often ``GET /statuses/registry`` is asked while a subscribed scan runs.
 STATUS_EVERY = timedelta(seconds=60)
@@ -60,22 +79,27 @@ def advance_all(ctx: WatchContext, answer: Answer | None, *, elapsed: float) -> 
     now = services.clock()
     snap = snapshot(answer.entries)
     runs = [_tick(run, elapsed) for run in services.store.open_runs()]
+    subscribed = {sub.channel_id: sub for sub in services.store.subscriptions()}
     outcomes: Counter[Outcome] = Counter()
     if not snap.phase.running:
         for run in runs:
-            outcomes[_finish(ctx, run, snap, now)] += 1
+            heard = Hearing.of(subscribed.get(run.channel_id), now)
+            outcomes[_finish(ctx, run, snap, now, heard)] += 1
         return dict(outcomes)
     key = _scan_key(snap, runs, now)
     for run in [run for run in runs if run.scan_key != key]:
         # Another scan runs now: the one this run followed ended unseen.
-        outcomes[_finish(ctx, run, completed_after_empty(run.last_snapshot), now)] += 1
+        heard = Hearing.of(subscribed.get(run.channel_id), now)
+        ended = completed_after_empty(run.last_snapshot)
+        outcomes[_finish(ctx, run, ended, now, heard)] += 1
     current = {run.channel_id: run for run in runs if run.scan_key == key}
-    for subscription in services.store.subscriptions():
+    for subscription in subscribed.values():
         if subscription.channel_id not in current:
-            outcomes[_open(ctx, key, subscription.channel_id, snap, now)] += 1
+            outcomes[_open(ctx, key, subscription, snap, now)] += 1
     status_errors = _status_errors(ctx, list(current.values()), now)
     for run in current.values():
-        outcomes[_advance(ctx, run, snap, now, status_errors)] += 1
+        heard = Hearing.of(subscribed.get(run.channel_id), now)
+        outcomes[_advance(ctx, run, snap, now, status_errors, heard=heard)] += 1
     return dict(outcomes)
 
 
@@ -111,9 +135,13 @@ def _scan_key(snap: ProgressSnapshot, runs: list[RegularRun], now: datetime) -> 
 
 
 def _open(
-    ctx: WatchContext, key: str, channel_id: str, snap: ProgressSnapshot, now: datetime
+    ctx: WatchContext, key: str, sub: Subscription, snap: ProgressSnapshot, now: datetime
 ) -> Outcome:
+    channel_id = sub.channel_id
+
     def owes(run: RegularRun) -> list[Owed]:
+        if sub.level is Level.QUIET:
+            return []  # a quiet channel's parent is posted with its first alert or the end
         view = ParentView(_subject(run), run.state, snap, now)
         return [owed.parent(regular_thread(run.id), channel_id, view)]
 
@@ -145,6 +173,8 @@ def _advance(
     snap: ProgressSnapshot,
     now: datetime,
     status_errors: tuple[str, ...],
+    *,
+    heard: Hearing,
 ) -> Outcome:
     services = ctx.services
     previous = run.last_snapshot
@@ -160,37 +190,37 @@ def _advance(
     new_errors = tuple(e for e in status_errors if e not in follow.errors_seen)
     step_error = (snap.error,) if snap.error and snap.error not in follow.errors_seen else ()
     follow = replace(follow, errors_seen=(*follow.errors_seen, *step_error, *new_errors))
-    messages: list[Owed] = []
-    if moved or change is not stall.Change.NONE:
-        view = ParentView(
-            subject,
-            run.state,
-            snap,
-            now,
-            estimate=estimate(follow, snap, now),
-            stalled=follow.stalled,
-        )
-        messages.append(owed.edit(thread, run.channel_id, view))
-    messages += stall.replies(
-        services,
-        change,
-        thread_key=thread,
-        channel_id=run.channel_id,
-        subject=subject,
-        snap=snap,
-        before=run.follow,
-        after=follow,
-        followed=followed,
+    view = ParentView(
+        subject, run.state, snap, now, estimate=estimate(follow, snap, now), stalled=follow.stalled
     )
+    edits: list[Owed] = []
+    if (moved or change is not stall.Change.NONE) and heard.level is not Level.QUIET:
+        edits.append(owed.edit(thread, run.channel_id, view))
+    replies: list[Owed] = []
+    if not heard.snoozed:
+        replies += stall.replies(
+            services,
+            change,
+            thread_key=thread,
+            channel_id=run.channel_id,
+            subject=subject,
+            snap=snap,
+            before=run.follow,
+            after=follow,
+            followed=followed,
+            mention=heard.mention,
+        )
     posted = False
-    if moved:
-        last_reply_at = run.last_thread_post_at or run.created_at
-        reply = thread_reply(ctx, subject, previous, snap, last_reply_at=last_reply_at, now=now)
-        if reply is not None:
-            messages.append(owed.reply(thread, run.channel_id, reply))
-            posted = True
-    if new_errors:
-        messages.append(owed.reply(thread, run.channel_id, RegistryErrors(subject, new_errors)))
+    reply = _progress_reply(ctx, run, previous, snap, now, heard=heard) if moved else None
+    if reply is not None:
+        replies.append(owed.reply(thread, run.channel_id, reply))
+        posted = True
+    if new_errors and not heard.snoozed:
+        errors = RegistryErrors(subject, new_errors, mention=heard.mention)
+        replies.append(owed.reply(thread, run.channel_id, errors))
+    if replies and heard.level is Level.QUIET:
+        replies.insert(0, owed.parent(thread, run.channel_id, view))  # once, by its key
+    messages = edits + replies
     services.store.update_run(
         run.id,
         snapshot=snap,
@@ -201,12 +231,43 @@ def _advance(
     )
     if change is stall.Change.STALLED:
         return Outcome.STALLED
-    if posted or new_errors:
+    if replies:
         return Outcome.REPLIED
     return Outcome.UPDATED if messages else Outcome.UNCHANGED
 
 
-def _finish(ctx: WatchContext, run: RegularRun, snap: ProgressSnapshot, now: datetime) -> Outcome:
+def _progress_reply(
+    ctx: WatchContext,
+    run: RegularRun,
+    previous: ProgressSnapshot | None,
+    snap: ProgressSnapshot,
+    now: datetime,
+    *,
+    heard: Hearing,
+) -> PhaseChanged | Progressed | None:
+    """What the thread is told of moving counts, at the channel's level.
+
+    ``quiet``: only a new step error (not while snoozed); ``normal``: phase changes and
+    errors, progress at most every ``SCANBOT_THREAD_UPDATE_SECONDS``; ``verbose``: every
+    change of the counts.  A snoozed channel is not told a new error.
+    """
+    subject = _subject(run)
+    new_error = bool(snap.error) and (previous is None or previous.error != snap.error)
+    if heard.level is Level.QUIET:
+        if new_error and not heard.snoozed:
+            return PhaseChanged(subject, previous, snap)
+        return None
+    if heard.level is Level.VERBOSE and not turning_point(previous, snap):
+        return Progressed(subject, previous, snap)
+    if heard.snoozed and new_error and previous is not None and previous.phase == snap.phase:
+        return None  # a snoozed channel is not told a new error
+    last_reply_at = run.last_thread_post_at or run.created_at
+    return thread_reply(ctx, subject, previous, snap, last_reply_at=last_reply_at, now=now)
+
+
+def _finish(
+    ctx: WatchContext, run: RegularRun, snap: ProgressSnapshot, now: datetime, heard: Hearing
+) -> Outcome:
     final = snap if snap.phase.finished else completed_after_empty(run.last_snapshot)
     errors = run.follow.errors_seen
     if final.error and final.error not in errors:
@@ -216,12 +277,17 @@ def _finish(ctx: WatchContext, run: RegularRun, snap: ProgressSnapshot, now: dat
         started = final.started_at
     duration = max(now - started, timedelta(seconds=run.follow.followed), timedelta())
     subject = _subject(run)
-    event = RegularCompleted(subject, final, duration=duration, errors=errors)
+    failed = bool(errors or final.error)
+    mention = heard.mention if failed else ""
+    event = RegularCompleted(subject, final, duration=duration, errors=errors, mention=mention)
 
     def owes(finished: RegularRun) -> list[Owed]:
         thread = regular_thread(finished.id)
         view = ParentView(subject, WatchState.COMPLETED, final, now)
+        # A quiet channel's parent may not be posted yet: owed once by its key.
+        parent = [owed.parent(thread, finished.channel_id, view)]
         return [
+            *(parent if heard.level is Level.QUIET else []),
             owed.reply(thread, finished.channel_id, event, final=True),
             owed.edit(thread, finished.channel_id, view, final=True),
         ]

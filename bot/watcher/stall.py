@@ -65,13 +65,15 @@ def replies(
     before: FollowState,
     after: FollowState,
     followed: float,
+    mention: str = "",
 ) -> list[Owed]:
-    """The reply a stall change owes (none for :attr:`Change.NONE`)."""
+    """The reply a stall change owes (none for :attr:`Change.NONE`); ``mention`` is who a
+    subscription pings for a stall."""
     stalled_for = timedelta(seconds=max(0.0, followed - before.moved_after))
     if change is Change.STALLED:
         cause = likely_cause(services, snap)
         log.warning("%s: stalled for %s (%s)", thread_key, stalled_for, cause or "no cause known")
-        event = Stalled(subject, snap, stalled_for=stalled_for, cause=cause)
+        event = Stalled(subject, snap, stalled_for=stalled_for, cause=cause, mention=mention)
         return [owed.once(thread_key, channel_id, event, name=f"stalled:{after.stalls}")]
     if change is Change.RESUMED:
         event_resumed = Resumed(subject, snap, stalled_for=stalled_for)

@@ -123,3 +123,41 @@ def test_a_seeded_scan_starts_when_a_client_first_asks_about_it(clock: ManualClo
 
     assert (first["discovery"]["scanned"], first["isScanOngoing"]) == (0, True)
     assert second["discovery"]["scanned"] == 1
+
+
+def test_a_result_can_be_written_seconds_after_the_final_progress_answer(
+    console: SandboxConsole, http: httpx.Client, clock: ManualClock
+) -> None:
+    old = console.epoch() - 86_400
+    console.seed_result("library/alpine:3.16", scanned_epoch=old)
+    console.set_result_delay(25.0)
+    console.start_on_demand_scan("library/alpine", tag="3.16", images=2)
+    clock.advance(10)
+    (final,) = progress(http, onDemand="true", repo="library/alpine", tag="3.16")
+    assert final["isScanOngoing"] is False
+
+    clock.advance(24)
+    (before,) = results(http, name="library/alpine:3.16")
+    clock.advance(1)
+    (after,) = results(http, name="library/alpine:3.16")
+
+    assert epoch_of(before["scanTime"]) == old
+    assert epoch_of(after["scanTime"]) > old
+
+
+def test_a_result_never_written_leaves_only_the_old_one(
+    clock: ManualClock,
+) -> None:
+    config = SandboxConsoleConfig(result_delay_seconds=None)
+    with (
+        SandboxConsole(config, clock=clock) as console,
+        make_client(console.url, auth=BASIC) as http,
+    ):
+        old = console.epoch() - 86_400
+        console.seed_result("library/alpine:3.16", scanned_epoch=old)
+        console.start_on_demand_scan("library/alpine", tag="3.16", images=2)
+        clock.advance(3600)
+
+        (result,) = results(http, name="library/alpine:3.16")
+
+    assert epoch_of(result["scanTime"]) == old

@@ -14,9 +14,11 @@ from bot.slack.message import SlackMessage
 
 Block = dict[str, Any]
 
-#: The only ``<...>`` sequences scanbot builds itself: user/channel mentions and dates.
+#: The only ``<...>`` sequences scanbot builds itself: user/channel/user-group mentions and
+#: dates.
 _ALLOWED_SEQUENCES = re.compile(
-    r"<@[UW][A-Z0-9]{2,}>|<#[CGD][A-Z0-9]{2,}>|<!date\^\d+\^[^<>|]*\|[^<>]*>"
+    r"<@[UW][A-Z0-9]{2,}>|<#[CGD][A-Z0-9]{2,}>|<!subteam\^S[A-Z0-9]{2,}>"
+    r"|<!date\^\d+\^[^<>|]*\|[^<>]*>"
 )
 _BARE_AMPERSAND = re.compile(r"&(?!amp;|lt;|gt;)")
 

@@ -27,6 +27,8 @@ from bot.domain.events import (
     RegistryErrors,
     RegularCompleted,
     RegularScanFollow,
+    ResultArrived,
+    ResultMissing,
     Resumed,
     Stalled,
 )
@@ -133,6 +135,27 @@ NEW_CASES: dict[str, Callable[[], SlackMessage]] = {
         duration=timedelta(minutes=3),
         result=None,
         fresh=False,
+    ),
+    "scan_complete_result_pending": lambda: blocks.scan_complete(
+        ImageFollow.of(watch(WatchState.COMPLETED)),
+        COMPLETE,
+        duration=timedelta(minutes=3),
+        result=None,
+        fresh=False,
+        result_wait=timedelta(minutes=10),
+    ),
+    "result_arrived": lambda: blocks.result_arrived(
+        ResultArrived(
+            ImageFollow.of(watch(WatchState.COMPLETED)),
+            RESULT,
+            baseline=_OLDER,
+            console_link="https://console.example.com/#!/monitor?search=a&b",
+        )
+    ),
+    "result_missing": lambda: blocks.result_missing(
+        ResultMissing(
+            ImageFollow.of(watch(WatchState.COMPLETED)), timedelta(minutes=10), older=_OLDER
+        )
     ),
     "no_scan_in_progress_scan_now": lambda: blocks.no_scan_in_progress(ALPINE, can_scan=True),
     "scan_refused": lambda: blocks.scan_refused("U0BOB", "C0123ABC"),

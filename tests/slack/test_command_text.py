@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.images import ScanTarget
+from bot.domain.regular import Level
 from bot.slack.command_text import (
     BadInput,
     Command,
@@ -17,6 +18,8 @@ from bot.slack.command_text import (
     ShowHelp,
     ShowRegularScan,
     StopWatch,
+    Subscribe,
+    Unsnooze,
     parse_command,
 )
 
@@ -73,3 +76,62 @@ def test_any_text_maps_to_exactly_one_command_and_never_raises(text: str) -> Non
     if isinstance(result, BadInput):
         assert result.message
         assert len(result.message) < 300
+
+
+# --- subscribe [quiet|normal|verbose] [mention=…] -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("subscribe", Subscribe()),
+        ("SUBSCRIBE Quiet", Subscribe(level=Level.QUIET)),
+        ("subscribe verbose", Subscribe(level=Level.VERBOSE)),
+        # Slack's escaped forms (should_escape: true): a person, with or without a label
+        ("subscribe mention=<@U123ABC|alice>", Subscribe(mention="<@U123ABC>")),
+        ("subscribe mention=<@W123ABC>", Subscribe(mention="<@W123ABC>")),
+        ("subscribe mention=<@U123ABC|Alice Smith> quiet", Subscribe(Level.QUIET, "<@U123ABC>")),
+        # ... and a user group
+        (
+            "subscribe quiet mention=<!subteam^S0ONCALL|@oncall>",
+            Subscribe(Level.QUIET, "<!subteam^S0ONCALL>"),
+        ),
+        ("subscribe mention=<!subteam^S0ONCALL>", Subscribe(mention="<!subteam^S0ONCALL>")),
+        ("subscribe normal mention=none", Subscribe(Level.NORMAL, "")),
+    ],
+)
+def test_subscribe_takes_a_level_and_a_mention_in_slacks_escaped_forms(
+    text: str, expected: Subscribe
+) -> None:
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("subscribe loud", "is not a level or a mention"),
+        ("subscribe mention=@alice", "is not a person or a user group"),
+        ("subscribe mention=<!here>", "is not a person or a user group"),
+        ("subscribe mention=<!channel>", "is not a person or a user group"),
+        ("subscribe mention=<#C123|general>", "is not a person or a user group"),
+        ("subscribe mention=", "is not a person or a user group"),
+        ("subscribe quiet normal", "Give one level"),
+        ("subscribe mention=<@U1AB> mention=<@U2AB>", "Give `mention=` once"),
+    ],
+)
+def test_bad_subscribe_options_say_how_to_fix_them(text: str, says: str) -> None:
+    answer = parse_command(text)
+    assert isinstance(answer, BadInput)
+    assert says in answer.message
+
+
+def test_unsnooze_takes_nothing_after_it() -> None:
+    assert parse_command("unsnooze") == Unsnooze()
+    assert isinstance(parse_command("unsnooze now"), BadInput)
+
+
+def test_a_registry_host_slack_made_a_link_of_is_read_as_typed() -> None:
+    text = "<http://registry.example.com/app:1.2|registry.example.com/app:1.2>"
+    assert parse_command(text) == FollowImage(
+        ScanTarget(repo="app", tag="1.2", registry="registry.example.com")
+    )

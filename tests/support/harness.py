@@ -23,7 +23,12 @@ from bot.domain.images import parse_image_reference
 from bot.runtime import Runtime, build_runtime
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack.api import SlackApiStandIn
-from bot.sandbox.slack.signing import block_action_body, signed_headers, slash_command_body
+from bot.sandbox.slack.signing import (
+    app_home_opened_body,
+    block_action_body,
+    signed_headers,
+    slash_command_body,
+)
 from bot.server import BackgroundServer, build_wsgi_app
 from bot.watcher.job import CycleReport
 from tests.support.clocks import ManualNow
@@ -106,6 +111,12 @@ class BotHarness:
             response_url=self.slack.response_url("action"),
         )
         return self._post(body)
+
+    def open_home(self, *, user_id: str = ALICE) -> httpx.Response:
+        """The user opens the app's Home tab: an ``app_home_opened`` event, signed."""
+        body = app_home_opened_body(user_id=user_id)
+        headers = {**signed_headers(SIGNING_SECRET, body), "Content-Type": "application/json"}
+        return self.http.post(f"{self.url}/slack/events", content=body, headers=headers)
 
     def _post(self, body: bytes) -> httpx.Response:
         headers = signed_headers(SIGNING_SECRET, body)

@@ -26,6 +26,10 @@ class SandboxConsoleConfig:
     #: How long ago the last regular scan (before this sandbox started) completed, as
     #: ``GET /statuses/registry`` reports it; None: the console never completed one.
     previous_regular_scan_age_seconds: float | None = 3 * 3600.0
+    #: How long after its final progress answer an on-demand scan's result is written to
+    #: ``GET /registry`` (0: at once, as the scan ends); None: never written, the image keeps
+    #: the result it had (a seeded old one, or none).
+    result_delay_seconds: float | None = 0.0
 
     def api_versions(self) -> frozenset[str]:
         """The served ``/api/<version>/`` prefixes (``"*"``: any ``v1`` / ``vNN.NN``)."""

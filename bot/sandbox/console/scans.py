@@ -122,6 +122,7 @@ class OnDemandScan:
     timeline: Timeline
     consumed: bool = False  # the final entry was served once; [] from now on
     harvested: bool = False
+    answered_at: float | None = None  # clock time the final entry was served
 
     def entry(self, now: float) -> dict[str, Any]:
         discovered, known, scanned = self.timeline.counts(now)

@@ -12,10 +12,13 @@ Python API (the clock is any ``() -> float``; tests pass a manual one)::
                                    images=12, fail_with=None)   # 1-4 registries in parallel
         console.finish_all()             # jump every scan to its end
         console.stall(30.0, image=None)  # counts stop moving for 30 s of clock, then resume
+        console.stall_regular(30.0)      # only the regular scan's counts stop moving
         console.set_step_error("...", image=None)   # the current step reports an error
         console.add_registry_status_error("No available Defender was found")
         console.clear_registry_status_errors()
         console.seed_result("library/alpine:3.16", scanned_epoch=...)   # an older result
+        console.set_result_delay(25.0)   # results written 25 s after the final answer;
+                                         # None: never (config: result_delay_seconds)
         console.inject_fault("5xx" | "delay" | "401" | "429" | "reset" | "malformed" | "html",
                              count=1, path_contains="/registry/progress",
                              delay_seconds=0.0, retry_after=1.0)
@@ -111,6 +114,7 @@ class SandboxConsole(StandIn):
             clock,
             config.step_seconds,
             previous_regular_age=config.previous_regular_scan_age_seconds,
+            result_delay=config.result_delay_seconds,
         )
         self._routes = ConsoleRoutes(
             config,
@@ -190,6 +194,10 @@ class SandboxConsole(StandIn):
         for ``seconds`` of clock time, then resume where they were."""
         self._state.stall(seconds, _image(image))
 
+    def stall_regular(self, seconds: float) -> None:
+        """Only the regular scan stops moving for ``seconds`` of clock time, then resumes."""
+        self._state.stall_regular(seconds)
+
     def set_step_error(self, message: str, *, image: str | None = None) -> None:
         """The current step of ongoing scans (or ``image``'s) reports ``error: message``
         while the scan goes on; ``""`` clears it."""
@@ -205,6 +213,11 @@ class SandboxConsole(StandIn):
     def seed_result(self, image: str, *, scanned_epoch: float) -> None:
         """Give ``image`` a result from an older scan, dated ``scanned_epoch``."""
         self._state.seed_result(ImageRef.from_key(image), scanned_epoch)
+
+    def set_result_delay(self, seconds: float | None) -> None:
+        """On-demand scan results are written ``seconds`` after the final progress answer
+        (0: as the scan ends, the default); None: never (the image keeps its older result)."""
+        self._state.set_result_delay(seconds)
 
     def epoch(self) -> float:
         """The console's "now" in epoch seconds (what ``scanTime`` values are made from)."""

@@ -32,11 +32,16 @@ class ScanSimulator:
         default_step: float,
         *,
         previous_regular_age: float | None = None,
+        result_delay: float | None = 0.0,
     ) -> None:
         self._clock = clock
-        self._previous_regular_age = previous_regular_age
+        self._result_delay = result_delay
         self._clock0 = clock()
         self._epoch0 = float(int(datetime.now(UTC).timestamp()))
+        #: When the last regular scan before this console started completed (epoch seconds).
+        self._previous_regular_epoch = (
+            None if previous_regular_age is None else self._epoch0 - previous_regular_age
+        )
         self._default_step = default_step
         self._lock = threading.RLock()
         self._on_demand: dict[ImageRef, OnDemandScan] = {}
@@ -97,7 +102,16 @@ class ScanSimulator:
             entry = scan.entry(now)
             if not entry["isScanOngoing"]:
                 scan.consumed = True
+                scan.answered_at = now
             return [entry]
+
+    def set_result_delay(self, seconds: float | None) -> None:
+        """On-demand results are written ``seconds`` after the final progress answer
+        (0: as the scan ends); None: never written (the image keeps its older result)."""
+        if seconds is not None and seconds < 0:
+            raise ValueError("a result delay is >= 0 seconds, or None for never")
+        with self._lock:
+            self._result_delay = seconds
 
     # --- regular scans --------------------------------------------------------------
     def start_regular(
@@ -184,6 +198,17 @@ class ScanSimulator:
                     timeline.begin(now)
                     timeline.stall(now, seconds)
 
+    def stall_regular(self, seconds: float) -> None:
+        """Only the regular scan stops moving for ``seconds``, then resumes."""
+        if seconds <= 0:
+            raise ValueError("a stall lasts more than 0 seconds")
+        with self._lock:
+            now = self._clock()
+            for scan in self._regular.values():
+                for timeline in scan.timelines:
+                    if timeline.ongoing(now):
+                        timeline.stall(now, seconds)
+
     def set_step_error(self, message: str, image: ImageRef | None) -> None:
         """The current step of ongoing scans (or ``image``'s) reports ``message`` ("" clears)."""
         with self._lock:
@@ -215,8 +240,8 @@ class ScanSimulator:
             errors = list(dict.fromkeys([*self._status_errors, *filter(None, scan_errors)]))
             if last is not None:
                 completed, scan_time = not last[1].fail_with, iso(self.epoch(last[0]))
-            elif self._previous_regular_age is not None:
-                completed, scan_time = True, iso(self.epoch() - self._previous_regular_age)
+            elif self._previous_regular_epoch is not None:
+                completed, scan_time = True, iso(self._previous_regular_epoch)
             else:
                 completed, scan_time = False, ZERO_TIME
             return {
@@ -251,11 +276,25 @@ class ScanSimulator:
             page = matching[query.offset : query.offset + query.limit]
             return [query.present(r.body) for r in page], len(matching)
 
+    def _result_written(self, scan: OnDemandScan, now: float) -> bool:
+        """Whether the finished ``scan``'s result is in ``GET /registry`` by ``now``."""
+        delay = self._result_delay
+        if delay is None:
+            return False
+        if delay == 0:
+            return True
+        answered = scan.answered_at
+        if answered is None:  # nobody was told it finished: counted from its end
+            answered = scan.timeline.finish_time(scan.timeline.end)
+        return now >= answered + delay
+
     def _harvest(self, now: float) -> None:
         """Copy newly completed images into the results (they outlive their scans)."""
         for scan in self._on_demand.values():
             timeline = scan.timeline
             if scan.harvested or timeline.start is None or timeline.ongoing(now):
+                continue
+            if not self._result_written(scan, now):
                 continue
             scan.harvested = True
             d_err, i_err = timeline.errors(now)

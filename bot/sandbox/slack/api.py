@@ -29,6 +29,7 @@ Python API::
         def messages(self, channel) -> list[dict]     # top-level messages now, oldest first
         def thread(self, channel, ts) -> list[dict]   # replies under ts, oldest first
         def ephemeral(self, channel, user=None) -> list[dict]   # chat.postEphemeral, in order
+        def home_views(self, user) -> list[dict]   # views.publish (Home tab), in order
         def wait_for_calls(self, method, count, timeout=5.0) -> list[RecordedCall]
         def wait_for_responses(self, count, timeout=5.0) -> list[RecordedResponse]
         def clear_faults(self) -> None   # pending faults only (an outage ends)
@@ -38,8 +39,8 @@ Requests are ``POST`` (or ``GET``) ``/api/<method>`` with a form or JSON body an
 ``Authorization: Bearer`` or a ``token`` parameter; a wrong token answers ``invalid_auth``.
 Methods: ``auth.test``, ``chat.postMessage`` (with ``metadata``), ``chat.update``,
 ``chat.postEphemeral``, ``conversations.history``, ``conversations.replies``,
-``conversations.join``, ``conversations.info``, ``users.info``; anything else answers
-``unknown_method``.
+``conversations.join``, ``conversations.info``, ``users.info``, ``views.publish``; anything
+else answers ``unknown_method``.
 Like Slack, history and replies return a message's ``metadata`` only with
 ``include_all_metadata``; ``messages()`` and ``thread()`` always show it.  Calls are
 recorded (without the token) when they arrive, even when they then fail.
@@ -233,6 +234,11 @@ class SlackApiStandIn(StandIn):
         """Ephemeral messages posted in ``channel`` (to ``user`` only, if given), in order."""
         with self._cond:
             return self._workspace.ephemeral(channel, user)
+
+    def home_views(self, user: str) -> list[dict[str, Any]]:
+        """The Home tab views published for ``user`` (``views.publish``), oldest first."""
+        with self._cond:
+            return self._workspace.home_views(user)
 
     def _wait(
         self, found: Callable[[], list[_T]], count: int, timeout: float, what: str

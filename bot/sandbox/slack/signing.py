@@ -128,3 +128,33 @@ def block_action_body(
         ],
     }
     return urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode("ascii")
+
+
+def app_home_opened_body(*, user_id: str = "U0ALICE", tab: str = "home") -> bytes:
+    """The Events API JSON body Slack POSTs when a user opens the app's Home (or Messages) tab."""
+    team_id = "T0TEST"
+    now = time.time()
+    body: dict[str, Any] = {
+        "token": _VERIFICATION_TOKEN,
+        "team_id": team_id,
+        "api_app_id": APP_ID,
+        "event": {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": "D0SCANBOT",
+            "tab": tab,
+            "event_ts": f"{now:.6f}",
+        },
+        "type": "event_callback",
+        "event_id": f"Ev{int(now * 1_000_000):X}",
+        "event_time": int(now),
+        "authorizations": [
+            {
+                "team_id": team_id,
+                "user_id": "U0SCANBOT",
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+    }
+    return json.dumps(body, separators=(",", ":")).encode()

@@ -9,6 +9,7 @@ failure raises :class:`SlackMethodError` carrying Slack's error string.
 from __future__ import annotations
 
 import copy
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,7 @@ Message = dict[str, Any]
 #: Limits Slack enforces (https://docs.slack.dev/reference/block-kit/blocks).
 MAX_TEXT = 40_000
 MAX_BLOCKS = 50
+MAX_HOME_BLOCKS = 100  # a Home tab view holds up to 100 blocks
 _SECTION_TEXT_MAX = 3000
 _HEADER_TEXT_MAX = 150
 _BUTTON_TEXT_MAX = 75
@@ -115,7 +117,9 @@ class SlackWorkspace:
             "conversations.join": self._join,
             "conversations.info": self._info,
             "users.info": self._user_info,
+            "views.publish": self._publish,
         }
+        self._home: dict[str, list[dict[str, Any]]] = {}
 
     # --- state seen by tests ---------------------------------------------------------
 
@@ -137,8 +141,13 @@ class SlackWorkspace:
             ]
         )
 
+    def home_views(self, user: str) -> list[dict[str, Any]]:
+        """The Home tab views published for ``user`` with ``views.publish``, oldest first."""
+        return copy.deepcopy(self._home.get(user, []))
+
     def clear(self) -> None:
         """Forget every message (channel configuration is kept)."""
+        self._home.clear()
         self._top.clear()
         self._replies.clear()
         self._by_ts.clear()
@@ -349,3 +358,24 @@ class SlackWorkspace:
                 "is_bot": user == self.bot_user_id,
             },
         }
+
+    def _publish(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``views.publish``: a Home tab view (``type: home``, at most 100 blocks) for a user."""
+        user = params.get("user_id")
+        if not isinstance(user, str) or not user:
+            raise SlackMethodError("invalid_arguments")
+        view = params.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except ValueError:
+                raise SlackMethodError("invalid_arguments") from None
+        if not isinstance(view, dict) or view.get("type") != "home":
+            raise SlackMethodError("invalid_arguments")
+        blocks = view.get("blocks")
+        if not isinstance(blocks, list) or len(blocks) > MAX_HOME_BLOCKS:
+            raise SlackMethodError("invalid_blocks")
+        if block_problem(blocks[:MAX_BLOCKS]) or block_problem(blocks[MAX_BLOCKS:]):
+            raise SlackMethodError("invalid_blocks")
+        self._home.setdefault(user, []).append(copy.deepcopy(view))
+        return {"ok": True, "view": {"id": f"V{len(self._home[user]):08d}", **view}}

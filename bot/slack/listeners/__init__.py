@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.process.workqueue import WorkQueue
-from bot.slack.listeners import actions, commands, scan_button
+from bot.slack.listeners import actions, commands, home, scan_button, snooze
 from bot.watcher.lifecycle import WatchContext
 
 
@@ -14,4 +14,6 @@ def register_listeners(app: App, ctx: WatchContext, work: WorkQueue) -> None:
     commands.register(app, ctx, work)
     actions.register(app, ctx, work)
     scan_button.register(app, ctx, work)
+    snooze.register(app, ctx, work)
+    home.register(app, ctx, work)
     actions.register_fallback(app)  # last: bolt runs the first listener that matches

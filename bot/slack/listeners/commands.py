@@ -34,10 +34,12 @@ from bot.slack.command_text import (
     StartScan,
     StopWatch,
     Subscribe,
+    Unsnooze,
     Unsubscribe,
     parse_command,
 )
 from bot.slack.errors import report_unexpected, tell_dropped, tell_interrupted
+from bot.slack.listeners.snooze import refusal
 from bot.slack.mrkdwn import escape
 from bot.slack.people import may_stop
 from bot.slack.status import show_status
@@ -128,7 +130,7 @@ def _answer(
                     ctx, request.target, channel_id=channel_id, user_id=user_id
                 )
                 answer_start(result, request.target, channel_id, user_id, respond)
-            case Subscribe() | Unsubscribe() | ListSubscriptions():
+            case Subscribe() | Unsubscribe() | Unsnooze() | ListSubscriptions():
                 _subscriptions(
                     ctx, request, channel_id=channel_id, user_id=user_id, respond=respond
                 )
@@ -146,40 +148,63 @@ def _answer(
 
 def _subscriptions(
     ctx: WatchContext,
-    request: Subscribe | Unsubscribe | ListSubscriptions,
+    request: Subscribe | Unsubscribe | Unsnooze | ListSubscriptions,
     *,
     channel_id: str,
     user_id: str,
     respond: Respond,
 ) -> None:
     store = ctx.services.store
+    now = ctx.services.clock()
+    if isinstance(request, ListSubscriptions):
+        listed = store.subscriptions()
+        if ctx.services.settings.permissions.is_admin(user_id):
+            respond(**blocks.subscription_list(listed, channel_id, now=now).as_kwargs())
+        else:  # other channels' ids, private ones included, are for admins only
+            here = any(sub.channel_id == channel_id for sub in listed)
+            respond(**blocks.channel_subscription(channel_id, subscribed=here).as_kwargs())
+        return
+    refused = refusal(ctx, channel_id=channel_id, user_id=user_id)
+    if refused is not None:
+        respond(**refused.as_kwargs())
+        return
+    current = store.subscription(channel_id)
+    configured = channel_id in ctx.services.settings.scanbot_notify_channels
     match request:
         case Subscribe():
-            now = ctx.services.clock()
             try:
                 created = store.subscribe(
                     channel_id,
                     by_user=user_id,
                     source="command",
                     now=now,
+                    level=request.level,
+                    mention=request.mention,
                     limit=ctx.services.settings.scanbot_max_subscriptions,
                 )
             except SubscriptionLimitError as full:
                 respond(**blocks.subscriptions_full(full.limit).as_kwargs())
                 return
-            respond(**blocks.subscribed(channel_id, already=not created).as_kwargs())
+            now_subscribed = store.subscription(channel_id)
+            assert now_subscribed is not None
+            answer = blocks.subscribed(
+                channel_id,
+                already=not created,
+                level=now_subscribed.level,
+                mention=now_subscribed.mention,
+            )
+            respond(**answer.as_kwargs())
         case Unsubscribe():
             removed = regular.unsubscribe(ctx, channel_id)
-            configured = channel_id in ctx.services.settings.scanbot_notify_channels
             message = blocks.unsubscribed(channel_id, removed=removed, from_setting=configured)
             respond(**message.as_kwargs())
-        case ListSubscriptions():
-            listed = store.subscriptions()
-            if ctx.services.settings.permissions.is_admin(user_id):
-                respond(**blocks.subscription_list(listed, channel_id).as_kwargs())
-            else:  # other channels' ids, private ones included, are for admins only
-                here = any(sub.channel_id == channel_id for sub in listed)
-                respond(**blocks.channel_subscription(channel_id, subscribed=here).as_kwargs())
+        case Unsnooze():
+            if current is None:
+                respond(**blocks.not_subscribed(channel_id, "unsnooze").as_kwargs())
+                return
+            store.snooze(channel_id, until=None, by_user=user_id)
+            was = current.snoozed(now)
+            respond(**blocks.unsnoozed(channel_id, was_snoozed=was).as_kwargs())
         case _:
             assert_never(request)
 
