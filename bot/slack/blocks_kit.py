@@ -16,7 +16,13 @@ from bot.domain.console_types import ScanResult, SeverityCounts
 from bot.domain.images import ScanTarget
 from bot.domain.steps import Step
 from bot.slack.message import SlackMessage
-from bot.slack.mrkdwn import code, escape_truncated, progress_bar, truncate_mrkdwn
+from bot.slack.mrkdwn import (
+    code,
+    escape_truncated,
+    plain_text,
+    progress_bar,
+    truncate_mrkdwn,
+)
 
 Block = dict[str, Any]
 
@@ -49,7 +55,7 @@ def header(text: str) -> Block:
         "type": "header",
         "text": {
             "type": "plain_text",
-            "text": escape_truncated(text, HEADER_TEXT_LIMIT),
+            "text": plain_text(text, HEADER_TEXT_LIMIT),
             "emoji": True,
         },
     }
@@ -91,7 +97,7 @@ def button(text: str, *, action_id: str, value: str, style: str | None = None) -
         "type": "button",
         "text": {
             "type": "plain_text",
-            "text": escape_truncated(text, BUTTON_TEXT_LIMIT),
+            "text": plain_text(text, BUTTON_TEXT_LIMIT),
             "emoji": True,
         },
         "action_id": action_id,

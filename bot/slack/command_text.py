@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain.images import ImageReferenceError, ScanTarget, parse_image_reference
+from bot.domain.images import (
+    ImageReferenceError,
+    ScanTarget,
+    parse_image_reference,
+    without_look_alikes,
+)
 
 MAX_COMMAND_TEXT = 1000
 
@@ -90,7 +95,9 @@ _WORDS: dict[str, Command] = {
 
 def parse_command(text: str) -> Command:
     """Map the slash command's text to one :data:`Command`; never raises."""
-    text = (text or "").strip()
+    text = without_look_alikes(text or "").strip()
+    if len(text) > 2 and text[0] == text[-1] == "`" and "`" not in text[1:-1]:
+        text = text[1:-1].strip()  # a command copied with its code span's backticks
     if len(text) > MAX_COMMAND_TEXT:
         return BadInput(f"That is {len(text)} characters; an image reference is much shorter.")
     if not text:

@@ -227,3 +227,27 @@ def test_a_click_on_a_button_scanbot_does_not_know_is_acked_and_ignored(bot: Bot
     assert response.status_code == 200
     assert len(bot.console.requests) == asked
     assert [c.method for c in bot.slack.calls if c.method != "auth.test"] == []
+
+
+LOOK_ALIKES = "\u2217\u02cd\u223c\u02cb\u203a\u2024\ua789\uff20\uff03\u2236"
+
+
+def test_the_bots_own_words_use_real_code_spans_and_real_characters(bot: BotHarness) -> None:
+    """Fails before: the ack showed "e.g." with a U+2024 dot and the commands between
+    U+02CB look-alike backticks, which a user cannot paste back."""
+    response = bot.command("scan")
+
+    shown = json.dumps(response.json(), ensure_ascii=False)
+    assert "e.g. `scan alpine:3.16`" in shown
+    assert "Type `/scanprogress help` for examples." in shown
+    assert not set(shown) & set(LOOK_ALIKES)
+
+
+def test_an_image_name_shown_by_the_bot_can_be_pasted_back(bot: BotHarness) -> None:
+    """Fails before: the registry host was shown with U+2024 dots, refused when pasted
+    back ("is not a host[:port]")."""
+    bot.command("registry.example.com:5000/team/app:1.0")
+    (reply,) = bot.slack.wait_for_responses(1)
+    shown = json.dumps(reply.body, ensure_ascii=False)
+    assert "`registry.example.com:5000/team/app:1.0`" in shown
+    assert not set(shown) & set(LOOK_ALIKES)
