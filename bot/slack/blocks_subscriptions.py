@@ -19,7 +19,7 @@ from bot.slack.blocks_kit import (
     section,
 )
 from bot.slack.message import SlackMessage
-from bot.slack.mrkdwn import channel_mention, escape_truncated, slack_date, user_mention
+from bot.slack.mrkdwn import channel_mention, code, slack_date, user_mention
 
 #: ``action_id`` of the "Scan now" button; its ``value`` is the image as JSON fields.
 SCAN_NOW_ACTION = "scan_now"
@@ -52,7 +52,7 @@ def scan_requested_not_reported(target: ScanTarget) -> SlackMessage:
     text = (
         f":information_source: The console accepted the scan of {image_code(target)} but "
         "does not report its progress yet. Run "
-        f"`/scanprogress {escape_truncated(target.display(), 200)}` in a moment to follow it."
+        f"{code('/scanprogress ' + target.display()[:200])} in a moment to follow it."
     )
     return message(f"Scan of {image_plain(target)} requested", [section(text)])
 

@@ -120,10 +120,12 @@ def test_watch_list_caps_the_number_of_blocks() -> None:
     assert msg.text.startswith("60 scans followed in this channel")
 
 
-def test_no_scan_in_progress_explains_how_to_start_one() -> None:
+def test_no_scan_in_progress_explains_how_to_start_one_in_a_few_words() -> None:
     blob = _blob(blocks.no_scan_in_progress(ALPINE))
-    for expected in ("Registries", "/registry/scan", "onDemandScan", "/scanprogress alpine:3.16"):
+    for expected in ("Registries", "*Scan*", "`/scanprogress alpine:3.16`"):
         assert expected in blob
+    assert "onDemandScan" not in blob  # no API JSON in chat
+    assert "*Scan now*" in _blob(blocks.no_scan_in_progress(ALPINE, can_scan=True))
 
 
 def test_help_text_covers_every_form() -> None:

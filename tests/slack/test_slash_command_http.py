@@ -167,11 +167,11 @@ def test_list_shows_this_channels_watches(bot: BotHarness) -> None:
     bot.console.start_on_demand_scan("team/app", tag="1.0", registry="registry.example.com")
     bot.command("alpine:3.16")
     bot.command("registry.example.com/team/app:1.0", channel_id="C0OTHER")
-    bot.slack.wait_for_calls("chat.postMessage", 2)
+    bot.slack.wait_for_responses(2)  # "Following …" replaces each ack
 
     bot.command("list")
 
-    (reply,) = bot.slack.wait_for_responses(1)
+    reply = bot.slack.wait_for_responses(3)[-1]
     text = json.dumps(reply.body)
     assert "alpine:3.16" in text
     assert "team/app" not in text
@@ -184,7 +184,7 @@ def test_stop_ends_the_watch_and_says_so_in_the_thread(bot: BotHarness) -> None:
 
     bot.command("stop alpine:3.16")
 
-    bot.slack.wait_for_responses(1)
+    bot.slack.wait_for_responses(2)  # "Following …", then the stop's answer
     assert bot.runtime.store.list_open() == []
     ts = bot.slack.messages(CHANNEL)[0]["ts"]
     assert any("stop" in json.dumps(m).lower() for m in bot.slack.thread(CHANNEL, ts))
