@@ -207,8 +207,11 @@ def _run(settings: Settings, *, host: str) -> int:
     except SlackUnreachable as exc:
         print(f"scanbot: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    unreachable = _check_console(settings)  # refused or not a console: SettingsError, exit 3
     try:
         runtime = build_runtime(settings, token_verification=False)  # just verified
+        if unreachable is not None:  # start anyway; one log line, and /readyz says it
+            runtime.monitor.console_reachable(False, unreachable)
         serve(runtime, host=host, port=settings.port)
     except OSError as exc:  # the port taken
         print(f"scanbot: cannot start: {exc} (PORT={settings.port})", file=sys.stderr)
@@ -228,6 +231,16 @@ def _run(settings: Settings, *, host: str) -> int:
         )
         return EXIT_CONFIG
     return 0
+
+
+def _check_console(settings: Settings) -> str | None:
+    """The console at start: ``None`` when it accepts us, the reason when unreachable;
+    :class:`SettingsError` when the credentials are refused or it is not a console."""
+    from bot.console.client import ConsoleClient  # noqa: PLC0415
+    from bot.ops.startup import check_console_at_start  # noqa: PLC0415
+
+    with ConsoleClient(settings) as probe:
+        return check_console_at_start(probe)
 
 
 def _check_slack(settings: Settings) -> None:

@@ -1,0 +1,122 @@
+"""``scanbot run`` looks at the console before it serves, and bad settings read as one line.
+
+Real processes: ``python -m bot`` against the simulated console and the Slack stand-in.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.process.health import Health
+from bot.sandbox.console import SandboxConsole
+from bot.sandbox.slack.api import SlackApiStandIn
+from tests.test_cli import ROOT, clean_env, free_port, scanbot
+
+
+def run_env(
+    console_url: str, slack: SlackApiStandIn, tmp_path: Path, password: str
+) -> dict[str, str]:
+    return {
+        "PRISMA_CONSOLE_URL": console_url,
+        "PRISMA_USER": "sandbox",
+        "PRISMA_PASSWORD": password,
+        "SLACK_BOT_TOKEN": "xoxb-bot",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": slack.api_url,
+        "SCANBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "PORT": str(free_port()),
+    }
+
+
+def test_run_exits_3_when_the_console_refuses_the_credentials(tmp_path: Path) -> None:
+    """Fails before: ``run`` started and answered 200 on /readyz with a wrong password."""
+    with SandboxConsole().start() as console, SlackApiStandIn(token="xoxb-bot").start() as slack:
+        env = run_env(console.url, slack, tmp_path, "wrong-password-123")
+        result = scanbot("run", "--host", "127.0.0.1", env=env)
+    assert result.returncode == 3, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("scanbot: PRISMA_USER / PRISMA_PASSWORD: ")
+    assert "wrong-password-123" not in result.stderr + result.stdout
+
+
+def test_run_exits_3_when_the_console_url_is_not_a_compute_console(tmp_path: Path) -> None:
+    """Fails before: ``run`` started against any URL (here Slack's stand-in)."""
+    with SlackApiStandIn(token="xoxb-bot").start() as slack:
+        env = run_env(slack.api_url.removesuffix("/api/"), slack, tmp_path, "p")
+        result = scanbot("run", "--host", "127.0.0.1", env=env)
+    assert result.returncode == 3, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("scanbot: PRISMA_CONSOLE_URL: ")
+
+
+def test_run_starts_with_an_unreachable_console_and_says_so_once(tmp_path: Path) -> None:
+    """Fails before: nothing was logged and /readyz gave no reason until a user asked."""
+    with SlackApiStandIn(token="xoxb-bot").start() as slack:
+        env = run_env(f"http://127.0.0.1:{free_port()}", slack, tmp_path, "p")
+        env["SCANBOT_POLL_SECONDS"] = "1"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1"],
+            env=clean_env(env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+        )
+        try:
+            readyz = _wait_for_readyz(int(env["PORT"]), proc)
+            time.sleep(3)  # a few poll cycles
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output
+    assert any(r.startswith("console unreachable") for r in readyz["reasons"]), readyz
+    told = [line for line in output.splitlines() if "console is unreachable" in line]
+    assert len(told) == 1, output
+    assert "Traceback" not in output
+
+
+def _wait_for_readyz(port: int, proc: subprocess.Popen[str]) -> dict[str, object]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "scanbot run exited"
+        try:
+            answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+        except httpx.TransportError:
+            time.sleep(0.2)
+            continue
+        report = answer.json()
+        assert isinstance(report, dict)
+        return report
+    raise AssertionError("/readyz did not answer")
+
+
+def test_an_unreachable_console_is_logged_once_per_change(caplog: pytest.LogCaptureFixture) -> None:
+    """Fails before: every poll cycle logged a warning while the console was down."""
+    health = Health(poll_seconds=1, clock=lambda: __import__("datetime").datetime.now())
+    caplog.set_level(logging.INFO, logger="bot.process.health")
+    for _ in range(5):
+        health.request_done("registry/progress", "console_unavailable", 0.1, detail="refused")
+    assert health.reasons() == ["console unreachable: refused"]
+    for _ in range(3):
+        health.request_done("registry/progress", "ok", 0.1)
+    assert health.reasons() == []
+    health.request_done("registry/progress", "console_unavailable", 0.1, detail="refused")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == [
+        "the console is unreachable (refused); scanbot keeps trying",
+        "the console answers again",
+        "the console is unreachable (refused); scanbot keeps trying",
+    ]
+    ready, report = health.readiness(database_ok=True, now=health.state().started_at)
+    assert "console unreachable: refused" in json.dumps(report)
