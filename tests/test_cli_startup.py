@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.domain.ports import utc_now
 from bot.process.health import Health
 from bot.sandbox.console import SandboxConsole
 from bot.sandbox.slack.api import SlackApiStandIn
@@ -103,7 +104,7 @@ def _wait_for_readyz(port: int, proc: subprocess.Popen[str]) -> dict[str, object
 
 def test_an_unreachable_console_is_logged_once_per_change(caplog: pytest.LogCaptureFixture) -> None:
     """Fails before: every poll cycle logged a warning while the console was down."""
-    health = Health(poll_seconds=1, clock=lambda: __import__("datetime").datetime.now())
+    health = Health(poll_seconds=1, clock=utc_now)
     caplog.set_level(logging.INFO, logger="bot.process.health")
     for _ in range(5):
         health.request_done("registry/progress", "console_unavailable", 0.1, detail="refused")
@@ -118,5 +119,5 @@ def test_an_unreachable_console_is_logged_once_per_change(caplog: pytest.LogCapt
         "the console answers again",
         "the console is unreachable (refused); scanbot keeps trying",
     ]
-    ready, report = health.readiness(database_ok=True, now=health.state().started_at)
+    _, report = health.readiness(database_ok=True, now=health.state().started_at)
     assert "console unreachable: refused" in json.dumps(report)
