@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -121,3 +122,58 @@ def test_an_unreachable_console_is_logged_once_per_change(caplog: pytest.LogCapt
     ]
     _, report = health.readiness(database_ok=True, now=health.state().started_at)
     assert "console unreachable: refused" in json.dumps(report)
+
+
+# --- one line instead of a traceback ------------------------------------------------------
+
+
+def test_sandbox_console_on_a_busy_port_says_so_in_one_line() -> None:
+    """Fails before: an ``OSError: Address already in use`` traceback, exit 1."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = scanbot("sandbox-console", "--port", str(port))
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines() == [
+        f"scanbot: --port {port}: cannot listen on 127.0.0.1:{port} (Address already in use); "
+        "choose another port (0 picks a free one)"
+    ]
+
+
+def test_sandbox_console_with_a_port_out_of_range_says_so_in_one_line() -> None:
+    """Fails before: an ``OverflowError`` traceback."""
+    result = scanbot("sandbox-console", "--port", "99999")
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines() == [
+        "scanbot: --port 99999: a port is between 1 and 65535 (0 picks a free one)"
+    ]
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_an_unsupported_database_url_is_one_line_naming_the_setting(command: str) -> None:
+    """Fails before: a ``ModuleNotFoundError: No module named 'MySQLdb'`` traceback, and
+    ``check`` exited 1 (Nagios WARNING) instead of 3 (UNKNOWN)."""
+    env = {
+        "SCANBOT_DATABASE_URL": "mysql://scanbot:secret-pw@db.example/scanbot",
+        "PRISMA_CONSOLE_URL": "http://127.0.0.1:9",
+        "PRISMA_USER": "u",
+        "PRISMA_PASSWORD": "p",
+    }
+    result = scanbot(command, env=env)
+    shown = result.stdout + result.stderr
+    assert result.returncode == 3
+    assert "Traceback" not in shown
+    assert "SCANBOT_DATABASE_URL: 'mysql' is not supported" in shown
+    assert "secret-pw" not in shown
+    if command == "run":
+        assert len(result.stderr.strip().splitlines()) == 1
+    else:
+        assert result.stdout.startswith("SCANBOT UNKNOWN - ")
+
+
+def test_a_postgresql_url_without_a_driver_name_uses_psycopg() -> None:
+    from bot.config.settings import load_settings
+
+    settings = load_settings({"SCANBOT_DATABASE_URL": "postgresql://u@h/db"})
+    assert settings.scanbot_database_url == "postgresql+psycopg://u@h/db"

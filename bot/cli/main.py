@@ -325,7 +325,18 @@ def _sandbox_console(args: argparse.Namespace) -> int:
     config = SandboxConsoleConfig(
         step_seconds=args.step_seconds, seed_on_demand=seeds, seed_regular_scan=args.regular
     )
-    serve_forever(config, args.host, args.port)
+    if not 0 <= args.port <= 65535:
+        raise SettingsError(
+            f"--port {args.port}: a port is between 1 and 65535 (0 picks a free one)"
+        )
+    try:
+        serve_forever(config, args.host, args.port)
+    except OSError as exc:  # the port taken, or an address this host does not have
+        reason = exc.strerror or str(exc)
+        raise SettingsError(
+            f"--port {args.port}: cannot listen on {args.host}:{args.port} ({reason}); "
+            "choose another port (0 picks a free one)"
+        ) from None
     return 0
 
 
