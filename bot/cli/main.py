@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Iterator, Sequence
 
@@ -29,6 +30,7 @@ from bot.cli.help import (
     progress_epilog,
     run_epilog,
 )
+from bot.config.envfile import read_env_file
 from bot.config.settings import Settings, SettingsError, load_settings
 from bot.console.errors import ConsoleError
 from bot.domain.images import ImageReferenceError, ScanTarget, parse_image_reference
@@ -57,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=raw,
     )
     run.add_argument("--host", default="0.0.0.0", help="HTTP bind address (default 0.0.0.0)")  # noqa: S104
+    _env_file_option(run)
 
     progress = commands.add_parser(
         "progress",
@@ -68,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         "image", nargs="*", metavar="IMAGE", help="e.g. alpine:3.16, alpine 3.16, repo@sha256:…"
     )
     progress.add_argument("--watch", action="store_true", help="redraw until the scan completes")
+    _env_file_option(progress)
     progress.add_argument(
         "--interval",
         type=float,
@@ -102,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="WARNING when the console's ping takes longer than this (default 2000)",
     )
     check.add_argument("--no-database", action="store_true", help="skip the database check")
+    _env_file_option(check)
 
     sandbox = commands.add_parser(
         "sandbox-console",
@@ -161,9 +166,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _env_file_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="read settings from FILE's VARIABLE=value lines (e.g. scanbot.env); variables "
+        "already set in the environment win over the file",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "env_file", None):
+            for name, value in read_env_file(args.env_file).items():
+                os.environ.setdefault(name, value)  # the real environment wins
         settings = load_settings(only=COMMAND_FIELDS[args.command])
     except SettingsError as exc:
         if args.command == "check":
