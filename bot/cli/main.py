@@ -37,6 +37,8 @@ from bot.domain.images import ImageReferenceError, ScanTarget, parse_image_refer
 from bot.process.logging_setup import configure_logging
 
 DEMO_IMAGE = "alpine:3.16"
+#: Commands that answer and exit: quiet logs, no retries before an error is told.
+ONE_SHOT = frozenset({"progress", "check"})
 
 
 class SlackUnreachable(Exception):  # noqa: N818 - reads as a state
@@ -189,7 +191,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return print_unknown(str(exc), as_json=args.json)
         print(f"scanbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    configure_logging(settings.scanbot_log_level, settings.scanbot_log_format)
+    level = settings.scanbot_log_level
+    if args.command in ONE_SHOT and "scanbot_log_level" not in settings.model_fields_set:
+        level = "WARNING"  # a one-shot command's answer is its output, not INFO logs
+    configure_logging(level, settings.scanbot_log_format)
     try:
         if args.command == "run":
             return _run(settings, host=args.host)
@@ -294,6 +299,7 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
 
 def _progress(settings: Settings, args: argparse.Namespace) -> int:
     from bot.cli.terminal import show_progress  # noqa: PLC0415
+    from bot.ops.startup import no_retries  # noqa: PLC0415
     from bot.console.client import ConsoleClient  # noqa: PLC0415
 
     text = " ".join(args.image).strip()
@@ -304,6 +310,7 @@ def _progress(settings: Settings, args: argparse.Namespace) -> int:
             settings = stack.enter_context(_sandboxed(settings, target))
             interval = args.interval if args.interval is not None else 1.0
         client = stack.enter_context(ConsoleClient.from_settings(settings))
+        stack.enter_context(no_retries())  # an error is told at once, without retry warnings
         return show_progress(client, target, watch=args.watch, interval=max(0.2, interval))
 
 

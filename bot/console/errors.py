@@ -47,7 +47,7 @@ class ConsoleError(Exception):
 class ConsoleUnavailable(ConsoleError):  # noqa: N818
     """The console could not be reached, timed out, or kept answering 5xx."""
 
-    hint = "Check PRISMA_CONSOLE_URL and that the console is up; scanbot retries by itself."
+    hint = "Check PRISMA_CONSOLE_URL and that the console is up."
 
 
 class AuthenticationFailed(ConsoleError):  # noqa: N818

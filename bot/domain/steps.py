@@ -7,12 +7,21 @@ UI shows (:mod:`bot.domain.progress`, Slack, the terminal).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 #: Counts beyond this are nonsense (a sum overflowing, a broken console): capped.
 MAX_STEP_COUNT = 10**9
 NOT_STARTED = "not started"
+_STEP_PREFIX = re.compile(r"^\s*step\s+\d+\s*/\s*\d+\s*[:.\-\u2013\u2014]?\s*", re.IGNORECASE)
+
+
+def without_step_prefix(title: str) -> str:
+    """A console title without its own "Step 1/2" (shown beside our "Step 1/2" label, it
+    would say it twice): ``Step 1/2 discovering tags`` -> ``Discovering tags``."""
+    rest = _STEP_PREFIX.sub("", title, count=1)
+    return rest[:1].upper() + rest[1:] if rest != title else title
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from slack_sdk.models.blocks import ButtonElement, ContextBlock, HeaderBlock, Se
 
 from bot.domain.console_types import ScanResult, SeverityCounts
 from bot.domain.images import ScanTarget
-from bot.domain.steps import Step
+from bot.domain.steps import Step, without_step_prefix
 from bot.slack.message import SlackMessage
 from bot.slack.mrkdwn import (
     code,
@@ -184,8 +184,9 @@ def step_block(label: str, step: Step, noun: str) -> Block:
     text = f"*{label}*  {step.counts_text(noun)}"
     if step.total > 0:
         text += f"\n`{progress_bar(step.percent)}`"
-    if step.title:
-        text += f"\n{escape_truncated(step.title, SHOWN_TITLE_CHARS)}"
+    title = without_step_prefix(step.title) if step.started else ""  # not before it starts
+    if title:
+        text += f"\n{escape_truncated(title, SHOWN_TITLE_CHARS)}"
     return section(text)
 
 
