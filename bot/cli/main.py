@@ -177,13 +177,14 @@ def _env_file_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _settings(args: argparse.Namespace) -> Settings | int:
+    """The settings the command reads (``--env-file`` first), or the exit code after saying
+    in one line what is wrong."""
     try:
         if getattr(args, "env_file", None):
             for name, value in read_env_file(args.env_file).items():
                 os.environ.setdefault(name, value)  # the real environment wins
-        settings = load_settings(only=COMMAND_FIELDS[args.command])
+        return load_settings(only=COMMAND_FIELDS[args.command])
     except SettingsError as exc:
         if args.command == "check":
             from bot.ops.command import print_unknown  # noqa: PLC0415
@@ -191,6 +192,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return print_unknown(str(exc), as_json=args.json)
         print(f"scanbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = _settings(args)
+    if isinstance(settings, int):
+        return settings
     level = settings.scanbot_log_level
     if args.command in ONE_SHOT and "scanbot_log_level" not in settings.model_fields_set:
         level = "WARNING"  # a one-shot command's answer is its output, not INFO logs
@@ -299,8 +307,8 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
 
 def _progress(settings: Settings, args: argparse.Namespace) -> int:
     from bot.cli.terminal import show_progress  # noqa: PLC0415
-    from bot.ops.startup import no_retries  # noqa: PLC0415
     from bot.console.client import ConsoleClient  # noqa: PLC0415
+    from bot.ops.startup import no_retries  # noqa: PLC0415
 
     text = " ".join(args.image).strip()
     target: ScanTarget | None = parse_image_reference(text) if text else None
