@@ -2,8 +2,9 @@
 
 The child gets a real window size (``TIOCSWINSZ``) and ``COLUMNS``/``LINES``; everything it
 writes is fed to a :mod:`pyte` screen, which applies cursor moves and erasures as a
-terminal does.  :attr:`Screen.lines` is what the window shows at the end;
-:attr:`Screen.history` holds the lines that scrolled off its top.
+terminal does.  :attr:`TerminalRun.lines` is what the window shows at the end,
+:attr:`TerminalRun.history` the lines that scrolled off its top and
+:attr:`TerminalRun.screens` the window as it was after each piece of output.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class TerminalRun:
     lines: list[str]  # the window at the end, trailing spaces removed
     history: list[str]  # lines scrolled off the top, oldest first
     raw: str  # everything written, escape sequences included
+    screens: list[list[str]]  # the window after each read of output, when it changed
 
     @property
     def everything(self) -> list[str]:
@@ -65,6 +67,7 @@ def run_in_terminal(
     screen = pyte.HistoryScreen(columns, rows, history=10_000)
     stream = pyte.ByteStream(screen)
     raw = bytearray()
+    screens: list[list[str]] = []
     deadline = time.monotonic() + timeout
     try:
         while True:
@@ -80,6 +83,9 @@ def run_in_terminal(
                     break
                 raw += chunk
                 stream.feed(chunk)
+                window = [line.rstrip() for line in screen.display]
+                if not screens or screens[-1] != window:
+                    screens.append(window)
             elif proc.poll() is not None:
                 # Drain what is left, then stop.
                 continue
@@ -96,6 +102,7 @@ def run_in_terminal(
         lines=[line.rstrip() for line in screen.display],
         history=history,
         raw=raw.decode("utf-8", errors="replace"),
+        screens=screens,
     )
 
 
