@@ -43,8 +43,8 @@ def test_progress_watch_redraws_one_view_in_place(columns: int, rows: int) -> No
         "  image scan ",
         "               Scanning images in repository: library/alpine, tag: 3.16",
     ]
-    assert shown[1].endswith("] 1/1 (100%)")
-    assert shown[3].endswith("] 8/8 (100%)")
+    assert shown[1].endswith("] 1/1 repositories (100%)")
+    assert shown[3].endswith("] 8/8 images (100%)")
     assert all(len(line) < columns for line in shown)  # nothing wrapped
 
 

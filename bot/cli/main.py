@@ -27,8 +27,10 @@ from bot.cli.help import (
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
     check_epilog,
+    demo_epilog,
     progress_epilog,
     run_epilog,
+    sandbox_console_epilog,
 )
 from bot.config.envfile import read_env_file
 from bot.config.settings import Settings, SettingsError, load_settings
@@ -113,8 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = commands.add_parser(
         "sandbox-console",
         help="run the simulated Prisma Cloud Compute console on its own",
-        description="Serve the simulated console (user 'sandbox', password "
-        "'sandbox-password') until SIGTERM/SIGINT; the first line printed is its URL.",
+        description="Serve the simulated console (user 'sandbox', password 'sandbox-password')\n"
+        "until SIGTERM/SIGINT; the first line printed is its URL.",
+        epilog=sandbox_console_epilog(),
+        formatter_class=raw,
     )
     sandbox.add_argument(
         "--host", default="127.0.0.1", help="bind address (default 127.0.0.1, loopback only)"
@@ -139,10 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="watch the bot follow a scan in a simulated channel (no Slack or Prisma needed)",
-        description="Start the simulated console and a local Slack stand-in, run the real bot "
-        "against them, send /scanprogress as signed requests and draw the channel until the "
-        "scan completes.  Exit 0 when it completed, 1 when it failed or did not complete in "
-        "time.  Output that is not a terminal gets plain lines.",
+        description="Start the simulated console and a local Slack stand-in, run the real bot\n"
+        "against them, send /scanprogress as signed requests and draw the channel until the\n"
+        "scan completes.  Output that is not a terminal gets plain lines: what changed.",
+        epilog=demo_epilog(),
+        formatter_class=raw,
     )
     demo.add_argument(
         "--fast", action="store_true", help="short scans (a few seconds; for tests and CI)"
@@ -299,6 +304,14 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     from bot.ops.check import Thresholds  # noqa: PLC0415
     from bot.ops.command import run_check_command  # noqa: PLC0415
 
+    for option, value in (
+        ("--max-age-hours", args.max_age_hours),
+        ("--warn-latency-ms", args.warn_latency_ms),
+    ):
+        if not value > 0:  # also refuses nan
+            from bot.ops.command import print_unknown  # noqa: PLC0415
+
+            return print_unknown(f"{option} {value:g}: give a number above 0", as_json=args.json)
     thresholds = Thresholds(max_age_hours=args.max_age_hours, slow_ms=args.warn_latency_ms)
     return run_check_command(
         settings, thresholds=thresholds, as_json=args.json, database=not args.no_database
@@ -384,7 +397,7 @@ def _demo(args: argparse.Namespace) -> int:
     options = DemoOptions.fast() if args.fast else DemoOptions()
     if args.step_seconds is not None:
         if args.step_seconds <= 0:
-            print("scanbot demo: --step-seconds must be above 0", file=sys.stderr)
+            print("scanbot: --step-seconds must be above 0.", file=sys.stderr)
             return EXIT_USAGE
         options = dataclasses.replace(options, step_seconds=args.step_seconds)
     options = dataclasses.replace(options, timeout_seconds=args.timeout)
@@ -392,7 +405,7 @@ def _demo(args: argparse.Namespace) -> int:
     try:
         return run_demo(options, out, live=False if args.plain else None)
     except DemoTimeout as exc:
-        print(f"scanbot demo: {exc}", file=sys.stderr)
+        print(f"scanbot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

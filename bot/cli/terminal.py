@@ -40,8 +40,11 @@ def render(
     lines = [f"{name}: {_plain(snap.summary)}"]
     if snap.phase in (Phase.DISCOVERING, Phase.SCANNING, Phase.COMPLETE, Phase.FAILED):
         bar = _BAR_WIDTH if width is None else max(8, min(_BAR_WIDTH, width - 40))
-        for label, step in (("discovery ", snap.discovery), ("image scan", snap.image_scan)):
-            lines += _step_lines(label, step, bar, titled=width is None)
+        for label, step, noun in (
+            ("discovery ", snap.discovery, "repositories"),
+            ("image scan", snap.image_scan, "images"),
+        ):
+            lines += _step_lines(label, step, noun, bar, titled=width is None)
     if snap.error:
         lines.append(f"error: {_plain(snap.error)}")
     return lines if width is None else [truncate(line, width) for line in lines]
@@ -51,12 +54,12 @@ def _plain(text: str) -> str:
     return one_line(text)
 
 
-def _step_lines(label: str, step: Step, bar_width: int, *, titled: bool) -> list[str]:
+def _step_lines(label: str, step: Step, noun: str, bar_width: int, *, titled: bool) -> list[str]:
     """The step's bar and counts, and its title (on the same line when ``titled``) once the
     step has started: a title of a step still waiting would tell what has not begun."""
     filled = step.percent * bar_width // 100
     bar = "#" * filled + "-" * (bar_width - filled)
-    line = f"  {label} [{bar}] {step.counts_text()}"
+    line = f"  {label} [{bar}] {step.counts_text(noun)}"
     title = _plain(without_step_prefix(step.title)) if step.started else ""
     if not title:
         return [line]

@@ -43,6 +43,11 @@ class ConsoleError(Exception):
         if hint is not None:
             self.hint = hint
 
+    def told(self) -> str:
+        """What happened and what to do, on one line, each a sentence ending with a stop."""
+        parts = [str(self).strip(), self.hint.strip()]
+        return " ".join(p if p.endswith((".", "?", "!")) else p + "." for p in parts if p)
+
 
 class ConsoleUnavailable(ConsoleError):  # noqa: N818
     """The console could not be reached, timed out, or kept answering 5xx."""

@@ -118,7 +118,7 @@ def _ping(console: ConsoleProbe, findings: list[Finding]) -> tuple[bool, bool]:
                 "console",
                 Status.CRITICAL,
                 "console unreachable",
-                f"{exc} {exc.hint}",
+                exc.told(),
                 {"error": str(exc), "error_type": type(exc).__name__},
             )
         )
@@ -152,9 +152,7 @@ def _auth_and_version(console: ConsoleProbe, findings: list[Finding]) -> str | N
         findings.append(_auth_failure(exc))
         return None
     except ConsoleError as exc:
-        findings.append(
-            Finding("auth", Status.CRITICAL, "version request failed", f"{exc} {exc.hint}")
-        )
+        findings.append(Finding("auth", Status.CRITICAL, "version request failed", exc.told()))
         return None
     findings.append(Finding("auth", Status.OK, "auth ok", "the console accepts the credentials"))
     return version
@@ -166,7 +164,7 @@ def _auth_failure(exc: AuthenticationFailed) -> Finding:
         "auth",
         Status.CRITICAL,
         what,
-        f"{exc} {exc.hint}",
+        exc.told(),
         {"error": str(exc), "error_type": type(exc).__name__},
     )
 
@@ -177,7 +175,7 @@ def _regular_scan(console: ConsoleProbe, now: datetime, thresholds: Thresholds) 
     except AuthenticationFailed as exc:  # e.g. the role lacks monitorImages
         return _auth_failure(exc)
     except ConsoleError as exc:
-        return Finding("regular_scan", Status.WARNING, "regular scan unknown", f"{exc} {exc.hint}")
+        return Finding("regular_scan", Status.WARNING, "regular scan unknown", exc.told())
     snap = snapshot(entries)
     data: dict[str, object] = {"phase": snap.phase.value, "summary": snap.summary}
     if snap.started_at is not None:
@@ -213,9 +211,7 @@ def _last_completed(
     try:
         status = registry.registry_status()
     except ConsoleError as exc:
-        return Finding(
-            "last_completed", Status.WARNING, "last completion unknown", f"{exc} {exc.hint}"
-        )
+        return Finding("last_completed", Status.WARNING, "last completion unknown", exc.told())
     errors = [error for error in status.errors if error]
     data: dict[str, object] = {
         "scanning": status.scanning,
@@ -238,7 +234,7 @@ def _last_completed(
         return Finding(
             "last_completed",
             Status.WARNING,
-            f"{phrase} with {len(errors)} error(s)",
+            f"{phrase} with {len(errors)} error{'s' if len(errors) != 1 else ''}",
             "; ".join(errors[:5]),
             data,
         )

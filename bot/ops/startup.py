@@ -54,13 +54,7 @@ def check_console_at_start(console: StartupProbe) -> str | None:
     except (ConsoleUnavailable, RateLimited) as exc:
         return str(exc)
     except AuthenticationFailed as exc:
-        raise SettingsError(f"PRISMA_USER / PRISMA_PASSWORD: {_sentence(exc)}") from None
+        raise SettingsError(f"PRISMA_USER / PRISMA_PASSWORD: {exc.told()}") from None
     except ConsoleError as exc:
-        raise SettingsError(f"PRISMA_CONSOLE_URL: {_sentence(exc)}") from None
+        raise SettingsError(f"PRISMA_CONSOLE_URL: {exc.told()}") from None
     return None
-
-
-def _sentence(exc: ConsoleError) -> str:
-    """The error and its hint on one line, each ending with a full stop."""
-    parts = [str(exc).strip(), exc.hint.strip()]
-    return " ".join(p if p.endswith((".", "?", "!")) else p + "." for p in parts if p)

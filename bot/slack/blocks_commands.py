@@ -48,7 +48,7 @@ def regular_scan(snap: ProgressSnapshot, *, now: datetime) -> SlackMessage:
         f"Checked {slack_date(now)} {DOT} follow one image with `/scanprogress alpine:3.16`"
     )
     steps = [
-        step_block(f"Step 1/2 {DOT} Discovery", snap.discovery, ""),
+        step_block(f"Step 1/2 {DOT} Discovery", snap.discovery, "repositories"),
         step_block(f"Step 2/2 {DOT} Image scan", snap.image_scan, "images"),
     ]
     if snap.phase in (Phase.DISCOVERING, Phase.SCANNING):

@@ -84,7 +84,7 @@ def watch_parent(view: ParentView) -> SlackMessage:
             f"Requested by {user_mention(subject.requester_id)} {DOT} "
             f"following since {slack_date(subject.since)}"
         ),
-        step_block(f"Step 1/2 {DOT} Discovery", snap.discovery, ""),
+        step_block(f"Step 1/2 {DOT} Discovery", snap.discovery, "repositories"),
         step_block(f"Step 2/2 {DOT} Image scan", snap.image_scan, "images"),
     ]
     if snap.error:

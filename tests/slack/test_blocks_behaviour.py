@@ -60,7 +60,12 @@ def test_final_watch_parent_has_no_button_and_names_the_final_state(
 
 def test_watch_parent_shows_counts_bars_titles_requester_and_time() -> None:
     blob = _blob(blocks.watch_parent(ParentView.of(watch(), SCANNING, now=NOW)))
-    for expected in ("1/1 (100%)", "3/10 images (30%)", "\u2588\u2588\u2588\u2591", "<@U123ABC>"):
+    for expected in (
+        "1/1 repositories (100%)",
+        "3/10 images (30%)",
+        "\u2588\u2588\u2588\u2591",
+        "<@U123ABC>",
+    ):
         assert expected in blob
     assert "Scanning images in repository: library/alpine" in blob
     msg = blocks.watch_parent(ParentView.of(watch(), SCANNING, now=NOW))
