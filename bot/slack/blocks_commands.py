@@ -157,10 +157,11 @@ def already_watching(watch: Watch) -> SlackMessage:
 
 def help_text(command: str = "/scanprogress") -> SlackMessage:
     """How to use the command, with examples of every accepted form."""
-    cmd = escape_truncated(command, 40)
+    name = command[:40]
+    cmd = escape_truncated(name, 40)
 
     def example(args: str, what: str = "") -> str:
-        return f"{BULLET} `{cmd} {args}`" + (f" {DASH} {what}" if what else "")
+        return f"{BULLET} {code(f'{name} {args}')}" + (f" {DASH} {what}" if what else "")
 
     follow = "\n".join(
         [
@@ -175,7 +176,7 @@ def help_text(command: str = "/scanprogress") -> SlackMessage:
     manage = "\n".join(
         [
             "*Other commands:*",
-            f"{BULLET} `{cmd}` {DASH} progress of the regular (scheduled) registry scan",
+            f"{BULLET} {code(name)} {DASH} progress of the regular (scheduled) registry scan",
             example("list", "scans followed in this channel"),
             example("scan alpine:3.16", "start an image's scan and follow it"),
             example("subscribe", "tell this channel about every regular registry scan"),
