@@ -82,7 +82,9 @@ def test_run_starts_with_an_unreachable_console_and_says_so_once(tmp_path: Path)
             proc.send_signal(signal.SIGTERM)
             output, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, output
-    assert any(r.startswith("console unreachable") for r in readyz["reasons"]), readyz
+    reasons = readyz["reasons"]
+    assert isinstance(reasons, list)
+    assert any(str(r).startswith("console unreachable") for r in reasons), readyz
     told = [line for line in output.splitlines() if "console is unreachable" in line]
     assert len(told) == 1, output
     assert "Traceback" not in output
