@@ -8,7 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.images import ImageReferenceError, ScanTarget, parse_image_reference
+from bot.domain.images import (
+    ImageReferenceError,
+    ScanTarget,
+    parse_image_reference,
+    without_look_alikes,
+)
 
 HEX = "0123456789abcdef" * 4  # 64 lowercase hex digits
 DIGEST = f"sha256:{HEX}"
@@ -394,3 +399,16 @@ def test_parsing_the_key_of_any_constructed_target_inverts_or_refuses(
     except ImageReferenceError:
         return
     assert parse_image_reference(restored.key) == restored  # canonical form is a fixed point
+
+
+def test_look_alike_characters_from_older_messages_parse_as_the_real_ones() -> None:
+    """Fails before: U+2024 (one dot leader), U+02CB (grave accent) and U+02CD (low macron)
+    that older Slack messages showed were refused by the parser."""
+    target = parse_image_reference(
+        "\u02cbregistry\u2024example\u2024com:5000/my\u02cdteam/app:1\u20240\u02cb"
+    )
+    assert target == ScanTarget(repo="my_team/app", tag="1.0", registry="registry.example.com:5000")
+    assert (
+        without_look_alikes("a\u2217b\u223cc\u203ad\ua789e\u2236f\uff20g\uff03h")
+        == "a*b~c>d:e:f@g#h"
+    )

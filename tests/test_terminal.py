@@ -123,7 +123,7 @@ def test_empty_after_running_shows_every_step_done_like_slack_does() -> None:
     final = out.split("alpine:3.16: ")[-1]
     assert code == EXIT_OK
     assert final.startswith("Scan complete: 4/4 images scanned")
-    assert "4/4 (100%)" in final
+    assert "4/4 images (100%)" in final
 
 
 def test_empty_after_running_with_an_error_is_a_failure() -> None:

@@ -49,12 +49,14 @@ def run_epilog() -> str:
     lines += [
         "",
         "Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT (POST /slack/events,",
-        "GET /healthz).  Slack is checked (auth.test) before the database is opened.",
+        "GET /healthz).  Slack (auth.test) and the console are checked before the database",
+        "is opened; a console that cannot be reached yet is logged and /readyz names it.",
         "",
         "exit codes:",
         f"  {EXIT_OK}  clean shutdown (SIGTERM/SIGINT)",
         f"  {EXIT_CONFIG}  a setting is missing or invalid, or refused: the message names it",
-        "     (SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SCANBOT_DATABASE_URL, PORT in use, ...)",
+        "     (PRISMA_USER/PRISMA_PASSWORD refused, PRISMA_CONSOLE_URL not a Compute console,",
+        "     SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SCANBOT_DATABASE_URL, PORT in use, --env-file)",
         f"  {EXIT_UNAVAILABLE}  Slack could not be reached at SLACK_API_URL; try again later",
     ]
     return "\n".join(lines)
@@ -63,7 +65,7 @@ def run_epilog() -> str:
 def progress_epilog() -> str:
     return "\n".join(
         [
-            f"reads: {_names(sorted(CONSOLE_FIELDS))}",
+            f"reads: {_names(sorted(COMMAND_FIELDS['progress'] or ()))}",
             "",
             "exit codes:",
             f"  {EXIT_OK}  the scan is complete, still running (without --watch), or none runs",
@@ -78,6 +80,8 @@ def progress_epilog() -> str:
 def check_epilog() -> str:
     return "\n".join(
         [
+            f"reads: {_names(sorted(COMMAND_FIELDS['check'] or ()))}",
+            "",
             "Checks the console (reachable, latency, version), authentication, the regular",
             "scan, when the last regular scan completed, and (when SCANBOT_DATABASE_URL is set)",
             "the database: open watches and the last poll.  No Slack settings needed.",
@@ -90,5 +94,33 @@ def check_epilog() -> str:
             f"  {Status.CRITICAL:d}  CRITICAL: console unreachable, credentials or role refused",
             f"  {Status.UNKNOWN:d}  UNKNOWN: configuration it cannot use (a missing or invalid "
             "setting)",
+        ]
+    )
+
+
+def sandbox_console_epilog() -> str:
+    return "\n".join(
+        [
+            f"reads: {_names(sorted(LOG_FIELDS))} (no console or Slack settings)",
+            "",
+            "exit codes:",
+            f"  {EXIT_OK}  stopped by SIGTERM/SIGINT",
+            f"  {EXIT_USAGE}  bad arguments or --seed image",
+            f"  {EXIT_CONFIG}  --port out of range, or the port cannot be listened on (in use)",
+        ]
+    )
+
+
+def demo_epilog() -> str:
+    return "\n".join(
+        [
+            f"reads: {_names(sorted(LOG_FIELDS))} (logs are shown with --verbose); no Slack",
+            "or Prisma settings: the bot runs against a simulated console and Slack.",
+            "",
+            "exit codes:",
+            f"  {EXIT_OK}  every scan completed",
+            "  1  a scan failed, or did not complete within --timeout",
+            f"  {EXIT_USAGE}  bad arguments",
+            "  130  interrupted (Ctrl-C)",
         ]
     )

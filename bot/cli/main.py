@@ -21,161 +21,37 @@ from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import __version__
 from bot.cli.help import (
     COMMAND_FIELDS,
     EXIT_CONFIG,
     EXIT_OK,
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
-    check_epilog,
-    progress_epilog,
-    run_epilog,
 )
+from bot.cli.parser import build_parser
+from bot.config.envfile import read_env_file
 from bot.config.settings import Settings, SettingsError, load_settings, unknown_variables
 from bot.console.errors import ConsoleError
 from bot.domain.images import ImageReferenceError, ScanTarget, parse_image_reference
 from bot.process.logging_setup import configure_logging
 
 log = logging.getLogger(__name__)
+#: Commands that answer and exit: quiet logs, no retries before an error is told.
+ONE_SHOT = frozenset({"progress", "check"})
 
 
 class SlackUnreachable(Exception):  # noqa: N818 - reads as a state
     """``auth.test`` could not reach Slack at SLACK_API_URL."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="scanbot",
-        description="Follow Prisma Cloud Compute registry scans from Slack and the terminal.",
-    )
-    parser.add_argument("--version", action="version", version=f"scanbot {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    raw = argparse.RawDescriptionHelpFormatter
-
-    run = commands.add_parser(
-        "run",
-        help="run the Slack bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP on PORT)",
-        epilog=run_epilog(),
-        formatter_class=raw,
-    )
-    run.add_argument("--host", default="0.0.0.0", help="HTTP bind address (default 0.0.0.0)")  # noqa: S104
-
-    progress = commands.add_parser(
-        "progress",
-        help="print a scan's progress (the regular registry scan without IMAGE)",
-        epilog=progress_epilog(),
-        formatter_class=raw,
-    )
-    progress.add_argument(
-        "image", nargs="*", metavar="IMAGE", help="e.g. alpine:3.16, alpine 3.16, repo@sha256:…"
-    )
-    progress.add_argument("--watch", action="store_true", help="redraw until the scan completes")
-    progress.add_argument(
-        "--interval",
-        type=float,
-        default=None,
-        help="seconds between polls with --watch (default SCANBOT_POLL_SECONDS)",
-    )
-    progress.add_argument(
-        "--sandbox",
-        action="store_true",
-        help="use an embedded simulated console (no Prisma console needed) with a regular "
-        "scan running, and an on-demand scan of IMAGE when given",
-    )
-
-    check = commands.add_parser(
-        "check",
-        help="on-call checks of the console, the regular scan and the database (Nagios codes)",
-        epilog=check_epilog(),
-        formatter_class=raw,
-    )
-    check.add_argument("--json", action="store_true", help="print one JSON document instead")
-    check.add_argument(
-        "--max-age-hours",
-        type=float,
-        default=48.0,
-        help="WARNING when the last regular scan completed (or a running one started) longer "
-        "ago than this (default 48)",
-    )
-    check.add_argument(
-        "--warn-latency-ms",
-        type=float,
-        default=2000.0,
-        help="WARNING when the console's ping takes longer than this (default 2000)",
-    )
-    check.add_argument("--no-database", action="store_true", help="skip the database check")
-
-    sandbox = commands.add_parser(
-        "sandbox-console",
-        help="run the simulated Prisma Cloud Compute console on its own",
-        description="Serve the simulated console (user 'sandbox', password "
-        "'sandbox-password') until SIGTERM/SIGINT; the first line printed is its URL.",
-    )
-    sandbox.add_argument(
-        "--host", default="127.0.0.1", help="bind address (default 127.0.0.1, loopback only)"
-    )
-    sandbox.add_argument(
-        "--port", type=int, default=8083, help="port (default 8083; 0 picks a free one)"
-    )
-    sandbox.add_argument(
-        "--seed",
-        action="append",
-        default=[],
-        metavar="IMAGE",
-        help="start an on-demand scan of IMAGE at boot (repeatable)",
-    )
-    sandbox.add_argument("--regular", action="store_true", help="start a regular scan at boot")
-    sandbox.add_argument(
-        "--step-seconds",
-        type=float,
-        default=2.0,
-        help="simulated seconds per scanned item (default 2.0)",
-    )
-    sandbox.add_argument(
-        "--result-delay",
-        type=_result_delay,
-        default=0.0,
-        metavar="SECONDS|never",
-        help="write an on-demand scan's result this long after its final progress answer, "
-        "or never (the image keeps its older result); default 0",
-    )
-    demo = commands.add_parser(
-        "demo",
-        help="watch the bot follow a scan in a simulated channel (no Slack or Prisma needed)",
-        description="Start the simulated console and a local Slack stand-in, run the real bot "
-        "against them, send /scanprogress as signed requests and draw the channel until the "
-        "scan completes.  Exit 0 when it completed, 1 when it failed or did not complete in "
-        "time.  Output that is not a terminal gets plain lines.",
-    )
-    demo.add_argument(
-        "--fast", action="store_true", help="short scans (a few seconds; for tests and CI)"
-    )
-    demo.add_argument(
-        "--step-seconds",
-        type=float,
-        default=None,
-        help="simulated seconds per scanned item (default 1.0, --fast 0.3)",
-    )
-    demo.add_argument(
-        "--timeout",
-        type=float,
-        default=120.0,
-        help="give up (exit 1) when the scan has not completed after this many seconds "
-        "(default 120)",
-    )
-    demo.add_argument(
-        "--plain", action="store_true", help="print lines instead of a live view, even on a TTY"
-    )
-    demo.add_argument("--verbose", action="store_true", help="show the bot's INFO logs")
-
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _settings(args: argparse.Namespace) -> Settings | int:
+    """The settings the command reads (``--env-file`` first), or the exit code after saying
+    in one line what is wrong."""
     try:
-        settings = load_settings(only=COMMAND_FIELDS[args.command])
+        if getattr(args, "env_file", None):
+            for name, value in read_env_file(args.env_file).items():
+                os.environ.setdefault(name, value)  # the real environment wins
+        return load_settings(only=COMMAND_FIELDS[args.command])
     except SettingsError as exc:
         if args.command == "check":
             from bot.ops.command import print_unknown  # noqa: PLC0415
@@ -183,7 +59,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return print_unknown(str(exc), as_json=args.json)
         print(f"scanbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    configure_logging(settings.scanbot_log_level, settings.scanbot_log_format)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = _settings(args)
+    if isinstance(settings, int):
+        return settings
+    level = settings.scanbot_log_level
+    if args.command in ONE_SHOT and "scanbot_log_level" not in settings.model_fields_set:
+        level = "WARNING"  # a one-shot command's answer is its output, not INFO logs
+    configure_logging(level, settings.scanbot_log_format)
     for warning in unknown_variables(os.environ):
         log.warning("%s", warning)
     try:
@@ -220,8 +106,11 @@ def _run(settings: Settings, *, host: str) -> int:
     except SlackUnreachable as exc:
         print(f"scanbot: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    unreachable = _check_console(settings)  # refused or not a console: SettingsError, exit 3
     try:
         runtime = build_runtime(settings, token_verification=False)  # just verified
+        if unreachable is not None:  # start anyway; one log line, and /readyz says it
+            runtime.monitor.console_reachable(False, unreachable)
         serve(runtime, host=host, port=settings.port)
     except OSError as exc:  # the port taken
         print(f"scanbot: cannot start: {exc} (PORT={settings.port})", file=sys.stderr)
@@ -241,6 +130,16 @@ def _run(settings: Settings, *, host: str) -> int:
         )
         return EXIT_CONFIG
     return EXIT_OK
+
+
+def _check_console(settings: Settings) -> str | None:
+    """The console at start: ``None`` when it accepts us, the reason when unreachable;
+    :class:`SettingsError` when the credentials are refused or it is not a console."""
+    from bot.console.client import ConsoleClient  # noqa: PLC0415
+    from bot.ops.startup import check_console_at_start  # noqa: PLC0415
+
+    with ConsoleClient(settings) as probe:
+        return check_console_at_start(probe)
 
 
 def _check_slack(settings: Settings) -> None:
@@ -269,6 +168,14 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     from bot.ops.check import Thresholds  # noqa: PLC0415
     from bot.ops.command import run_check_command  # noqa: PLC0415
 
+    for option, value in (
+        ("--max-age-hours", args.max_age_hours),
+        ("--warn-latency-ms", args.warn_latency_ms),
+    ):
+        if not value > 0:  # also refuses nan
+            from bot.ops.command import print_unknown  # noqa: PLC0415
+
+            return print_unknown(f"{option} {value:g}: give a number above 0", as_json=args.json)
     thresholds = Thresholds(max_age_hours=args.max_age_hours, slow_ms=args.warn_latency_ms)
     return run_check_command(
         settings, thresholds=thresholds, as_json=args.json, database=not args.no_database
@@ -278,6 +185,7 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
 def _progress(settings: Settings, args: argparse.Namespace) -> int:
     from bot.cli.terminal import show_progress  # noqa: PLC0415
     from bot.console.client import ConsoleClient  # noqa: PLC0415
+    from bot.ops.startup import no_retries  # noqa: PLC0415
 
     text = " ".join(args.image).strip()
     target: ScanTarget | None = parse_image_reference(text) if text else None
@@ -287,6 +195,7 @@ def _progress(settings: Settings, args: argparse.Namespace) -> int:
             settings = stack.enter_context(_sandboxed(settings, target))
             interval = args.interval if args.interval is not None else 1.0
         client = stack.enter_context(ConsoleClient.from_settings(settings))
+        stack.enter_context(no_retries())  # an error is told at once, without retry warnings
         return show_progress(client, target, watch=args.watch, interval=max(0.2, interval))
 
 
@@ -318,20 +227,6 @@ def _sandboxed(settings: Settings, target: ScanTarget | None) -> Iterator[Settin
         )
 
 
-def _result_delay(text: str) -> float | None:
-    """``--result-delay``: seconds (>= 0) or ``never``."""
-    if text.strip().lower() == "never":
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        message = f"{text!r} is not a number of seconds or 'never'"
-        raise argparse.ArgumentTypeError(message) from None
-    if not seconds >= 0:
-        raise argparse.ArgumentTypeError("the delay is 0 seconds or more, or 'never'")
-    return seconds
-
-
 def _sandbox_console(args: argparse.Namespace) -> int:
     from bot.sandbox.console import SandboxConsoleConfig, serve_forever  # noqa: PLC0415
 
@@ -342,7 +237,18 @@ def _sandbox_console(args: argparse.Namespace) -> int:
         seed_regular_scan=args.regular,
         result_delay_seconds=args.result_delay,
     )
-    serve_forever(config, args.host, args.port)
+    if not 0 <= args.port <= 65535:
+        raise SettingsError(
+            f"--port {args.port}: a port is between 1 and 65535 (0 picks a free one)"
+        )
+    try:
+        serve_forever(config, args.host, args.port)
+    except OSError as exc:  # the port taken, or an address this host does not have
+        reason = exc.strerror or str(exc)
+        raise SettingsError(
+            f"--port {args.port}: cannot listen on {args.host}:{args.port} ({reason}); "
+            "choose another port (0 picks a free one)"
+        ) from None
     return EXIT_OK
 
 
@@ -358,7 +264,7 @@ def _demo(args: argparse.Namespace) -> int:
     options = DemoOptions.fast() if args.fast else DemoOptions()
     if args.step_seconds is not None:
         if args.step_seconds <= 0:
-            print("scanbot demo: --step-seconds must be above 0", file=sys.stderr)
+            print("scanbot: --step-seconds must be above 0.", file=sys.stderr)
             return EXIT_USAGE
         options = dataclasses.replace(options, step_seconds=args.step_seconds)
     options = dataclasses.replace(options, timeout_seconds=args.timeout)
@@ -366,7 +272,7 @@ def _demo(args: argparse.Namespace) -> int:
     try:
         return run_demo(options, out, live=False if args.plain else None)
     except DemoTimeout as exc:
-        print(f"scanbot demo: {exc}", file=sys.stderr)
+        print(f"scanbot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -6,6 +6,7 @@ it into a :class:`bot.config.settings.SettingsError` naming the variable.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import zoneinfo
 
@@ -95,3 +96,29 @@ def check_timezone(value: str) -> str:
             "America/New_York"
         ) from None
     return name
+
+
+#: Database URL schemes scanbot runs on, and the forms it reads as one of them.
+_DATABASE_SCHEMES = {
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite+pysqlite",
+    "postgresql+psycopg": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",  # psycopg (3) is the driver scanbot ships with
+    "postgres": "postgresql+psycopg",
+}
+
+
+def check_database_url(value: str) -> str:
+    """A SQLite or PostgreSQL URL; ``postgresql://`` and ``postgres://`` use psycopg."""
+    url = value.strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in _DATABASE_SCHEMES:
+        shown = f"{scheme!r} is not supported" if sep else "is not a database URL"
+        raise ValueError(
+            f"{shown}: use sqlite:///scanbot.db (a file) or "
+            "postgresql+psycopg://user:password@host/database"
+        )
+    scheme = _DATABASE_SCHEMES[scheme.lower()]
+    if scheme.startswith("postgresql") and importlib.util.find_spec("psycopg") is None:
+        raise ValueError("PostgreSQL needs the psycopg driver: pip install 'scanbot[postgres]'")
+    return f"{scheme}://{rest}"

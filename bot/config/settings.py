@@ -29,6 +29,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from bot.config.checks import (
     check_cron,
+    check_database_url,
     check_timezone,
     split_channel_ids,
     split_permission_channel_ids,
@@ -206,6 +207,11 @@ class Settings(BaseSettings):
     @classmethod
     def _check_digest_cron(cls, value: str) -> str:
         return check_cron(value)
+
+    @field_validator("scanbot_database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        return check_database_url(value)
 
     @field_validator("scanbot_digest_timezone")
     @classmethod

@@ -43,11 +43,16 @@ class ConsoleError(Exception):
         if hint is not None:
             self.hint = hint
 
+    def told(self) -> str:
+        """What happened and what to do, on one line, each a sentence ending with a stop."""
+        parts = [str(self).strip(), self.hint.strip()]
+        return " ".join(p if p.endswith((".", "?", "!")) else p + "." for p in parts if p)
+
 
 class ConsoleUnavailable(ConsoleError):  # noqa: N818
     """The console could not be reached, timed out, or kept answering 5xx."""
 
-    hint = "Check PRISMA_CONSOLE_URL and that the console is up; scanbot retries by itself."
+    hint = "Check PRISMA_CONSOLE_URL and that the console is up."
 
 
 class AuthenticationFailed(ConsoleError):  # noqa: N818

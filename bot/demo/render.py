@@ -137,6 +137,11 @@ def message_lines(message: Message) -> list[str]:
     return [line for line in message_text(message).plain.splitlines() if line.strip()]
 
 
+#: How much :func:`channel_view` shows: everything, then ever shorter, so that the live
+#: view fits the terminal's height instead of being cut.
+FULL, LATEST_REPLY, SUMMARY, TIGHT = range(4)
+
+
 def channel_view(
     channel: str,
     parents: Sequence[Message],
@@ -144,16 +149,51 @@ def channel_view(
     *,
     notes: Sequence[str] = (),
     status: str = "",
+    detail: int = FULL,
 ) -> RenderableType:
-    """The channel as a live view: each parent in a panel with its thread replies below it."""
+    """The channel as a live view: each parent in a panel with its thread replies below it.
+
+    ``detail`` shortens it: :data:`LATEST_REPLY` shows only each thread's latest reply (its
+    first line); :data:`SUMMARY` also shows each parent as its title, status and step
+    counts; :data:`TIGHT` also shows each note on one line and parents without a frame.
+    """
     parts: list[RenderableType] = [Text(f"#chan-{channel.lower()}", style="bold magenta")]
     for note in notes:
-        parts.append(mrkdwn(note, style="yellow"))
+        shown = mrkdwn(note, style="yellow")
+        if detail >= TIGHT:
+            shown = Text(shown.plain.split("\n")[0], style="yellow", no_wrap=True)
+            shown.overflow = "ellipsis"
+        parts.append(shown)
     for parent in parents:
-        parts.append(Panel(message_text(parent), border_style="blue", expand=False))
-        for reply in threads.get(str(parent.get("ts", "")), ()):
+        body = message_text(parent) if detail < SUMMARY else _summary(parent)
+        if detail >= TIGHT:
+            parts.append(body)
+        else:
+            parts.append(Panel(body, border_style="blue", expand=False))
+        replies = threads.get(str(parent.get("ts", "")), ())
+        if detail >= LATEST_REPLY and replies:
+            latest = message_text(replies[-1]).split("\n")[0]
+            count = f"({len(replies)} replies) " if len(replies) > 1 else ""
+            line = Text.assemble(("  \u21b3 ", "dim"), (count, "dim"), latest)
+            line.no_wrap, line.overflow = True, "ellipsis"
+            parts.append(line)
+            continue
+        for reply in replies:
             lines = message_text(reply).split("\n")
             parts.append(Text.assemble(("  \u21b3 ", "dim"), Text("\n    ").join(lines)))
     if status:
         parts.append(Text(status, style="dim italic"))
     return Group(*parts)
+
+
+def _summary(message: Message) -> Text:
+    """A message's first line, its status line and its steps' counts (no bars or titles)."""
+    lines = [line for line in message_text(message).split("\n") if line.plain.strip()]
+    kept = lines[:1] + [
+        line
+        for line in lines[1:]
+        if line.plain.startswith(("Status", "Step 1/2 \u00b7", "Step 2/2 \u00b7"))
+    ]
+    joined = Text("\n").join(kept)
+    joined.no_wrap, joined.overflow = True, "ellipsis"
+    return joined

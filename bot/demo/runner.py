@@ -22,11 +22,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.live import Live
 
 from bot.config.settings import load_settings
-from bot.demo.render import channel_view, message_lines, mrkdwn
+from bot.demo.render import (
+    FULL,
+    LATEST_REPLY,
+    SUMMARY,
+    TIGHT,
+    channel_view,
+    message_lines,
+    mrkdwn,
+)
 from bot.domain.images import parse_image_reference
 from bot.runtime import Runtime, build_runtime
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
@@ -132,8 +140,9 @@ class PlainPrinter:
         self._seen: dict[str, tuple[str, ...]] = {}
 
     def show(self, state: ChannelState) -> None:
-        for index, note in enumerate(state.notes):
-            self._emit(f"note-{index}", [mrkdwn(note).plain], "(only visible to you)", "")
+        for note in state.notes:  # each note once, however the ones before it change
+            plain = mrkdwn(note).plain
+            self._emit(f"note:{plain}", [plain], "(only visible to you)", "")
         for parent in state.parents:
             ts = str(parent["ts"])
             self._emit(ts, message_lines(parent), "message", "updated")
@@ -141,6 +150,7 @@ class PlainPrinter:
                 self._emit(f"{ts}/{reply['ts']}", message_lines(reply), "  \u21b3 reply", "")
 
     def _emit(self, key: str, lines: Sequence[str], label: str, changed_label: str) -> None:
+        """A message when it appears; when it changes, only its lines that changed."""
         signature = tuple(lines)
         previous = self._seen.get(key)
         if previous == signature:
@@ -149,9 +159,12 @@ class PlainPrinter:
         if previous is not None and not changed_label:
             return
         indent = "    " if label.startswith("  ") else "  "
-        heading = label if previous is None else f"{label} {changed_label}"
+        heading = label if previous is None else f"{label} {changed_label}: {lines[0]}"
+        shown = lines if previous is None else [line for line in lines if line not in previous]
+        if not shown:
+            return
         self._console.print(f"[{heading.strip()}]", markup=False, highlight=False, soft_wrap=True)
-        for line in lines:
+        for line in shown:
             self._console.print(indent + line, markup=False, highlight=False, soft_wrap=True)
 
 
@@ -167,6 +180,8 @@ class DemoSession:
         self.url = url
         self.notes: list[str] = []
         self.snoozed = False
+        #: Each command sent: the note saying so, its response_url's name, its ack.
+        self._sent: list[tuple[str, str, dict[str, Any] | None]] = []
         self._http = httpx.Client(timeout=10)
 
     def close(self) -> None:
@@ -202,11 +217,12 @@ class DemoSession:
                 images=options.images,
                 when_asked=True,
             )
+        name = f"cmd-{uuid.uuid4().hex[:8]}"
         body = slash_command_body(
             text=command.text,
             user_id=USER,
             channel_id=CHANNEL,
-            response_url=self.slack.response_url(f"cmd-{uuid.uuid4().hex[:8]}"),
+            response_url=self.slack.response_url(name),
             trigger_id=uuid.uuid4().hex,
         )
         started = time.perf_counter()
@@ -219,13 +235,13 @@ class DemoSession:
                 f"/scanprogress {command.text}: the bot answered HTTP "
                 f"{response.status_code}: {response.text[:200]}"
             )
-        self.notes.append(f"you typed `/scanprogress {command.text}` {DASH} acked in {took:.0f} ms")
+        ack: dict[str, Any] | None = None
         if response.content and response.headers.get("content-type", "").startswith(
             "application/json"
         ):
-            text = response.json().get("text")
-            if isinstance(text, str) and text:
-                self.notes.append(text)
+            ack = response.json()
+        typed = f"you typed `/scanprogress {command.text}` {DASH} acked in {took:.0f} ms"
+        self._sent.append((typed, name, ack))
 
     def snooze_when_stalled(self, state: ChannelState) -> None:
         """Press **Snooze 1 h** on the first stall alert, once, as the user would."""
@@ -255,8 +271,12 @@ class DemoSession:
     def state(self) -> ChannelState:
         parents = self.slack.messages(CHANNEL)
         threads = {str(p["ts"]): self.slack.thread(CHANNEL, str(p["ts"])) for p in parents}
-        notes = list(self.notes)
-        notes += [str(r.body.get("text", "")) for r in self.slack.responses if r.body.get("text")]
+        notes: list[str] = []
+        for typed, name, ack in self._sent:  # what the user sees: each answer replaces the ack
+            notes.append(typed)
+            seen = self.slack.seen_at(name, original=ack)
+            notes += [str(m.get("text", "")) for m in seen if m.get("text")]
+        notes += self.notes  # what the user did besides typing (a button pressed)
         notes += [str(m.get("text", "")) for m in self.slack.ephemeral(CHANNEL)]
         return ChannelState(parents, threads, notes)
 
@@ -313,7 +333,8 @@ def run_demo(options: DemoOptions, out: Console, *, live: bool | None = None) ->
             session.send(command, options)
         printer = PlainPrinter(out)
         state = session.state()
-        view = None if not live else Live(console=out, refresh_per_second=8, transient=False)
+        # Transient: once done, the live view gives way to the whole channel, printed once.
+        view = None if not live else Live(console=out, refresh_per_second=8, transient=True)
         try:
             if view is not None:
                 view.start()
@@ -323,11 +344,7 @@ def run_demo(options: DemoOptions, out: Console, *, live: bool | None = None) ->
                 done = state.finished(expected)
                 status = "all scans complete" if done else "polling the simulated console\u2026"
                 if view is not None:
-                    view.update(
-                        channel_view(
-                            CHANNEL, state.parents, state.threads, notes=state.notes, status=status
-                        )
-                    )
+                    view.update(fitting_view(out, state, status))
                 else:
                     printer.show(state)
                 if done:
@@ -341,4 +358,25 @@ def run_demo(options: DemoOptions, out: Console, *, live: bool | None = None) ->
         finally:
             if view is not None:
                 view.stop()
+        if view is not None:
+            status = "all scans complete" if state.finished(expected) else ""
+            out.print(view_of(state, status, FULL))
     return 1 if state.failed() else 0
+
+
+def view_of(state: ChannelState, status: str, detail: int) -> RenderableType:
+    return channel_view(
+        CHANNEL, state.parents, state.threads, notes=state.notes, status=status, detail=detail
+    )
+
+
+def fitting_view(out: Console, state: ChannelState, status: str) -> RenderableType:
+    """The most detailed view of the channel that fits the terminal's height, so rich's
+    live display never cuts a frame to "..."."""
+    room = max(1, out.size.height - 1)
+    view = view_of(state, status, TIGHT)
+    for detail in (FULL, LATEST_REPLY, SUMMARY):
+        candidate = view_of(state, status, detail)
+        if len(out.render_lines(candidate, out.options, pad=False)) <= room:
+            return candidate
+    return view

@@ -34,6 +34,23 @@ _ECHO = 48  # at most this many characters of user input per quoted piece of a m
 _DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 _REGISTERED_DIGESTS = {"sha256": 64, "sha384": 96, "sha512": 128}
 _QUOTES = "`'\"\u2018\u2019\u201c\u201d"
+#: Look-alike characters earlier versions of scanbot showed in place of the real ones in
+#: Slack (``registry\u2024example\u2024com``); text copied from such a message is read as
+#: the characters they stood for.
+_LOOK_ALIKES = str.maketrans(
+    {
+        "\u2024": ".",  # ONE DOT LEADER
+        "\u02cb": "`",  # MODIFIER LETTER GRAVE ACCENT
+        "\u02cd": "_",  # MODIFIER LETTER LOW MACRON
+        "\u2217": "*",  # ASTERISK OPERATOR
+        "\u223c": "~",  # TILDE OPERATOR
+        "\u203a": ">",  # SINGLE RIGHT-POINTING ANGLE QUOTATION MARK
+        "\ua789": ":",  # MODIFIER LETTER COLON
+        "\u2236": ":",  # RATIO
+        "\uff20": "@",  # FULLWIDTH COMMERCIAL AT
+        "\uff03": "#",  # FULLWIDTH NUMBER SIGN
+    }
+)
 
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 _DOMAIN_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
@@ -136,6 +153,7 @@ def parse_image_reference(text: str) -> ScanTarget:
         raise ImageReferenceError(
             f"that is {len(text)} characters; an image reference is much shorter, {_EG_TAG}"
         )
+    text = without_look_alikes(text)
     words = [word.strip(_QUOTES) for word in _unwrap_slack_links(text).split()]
     words = [word for word in words if word]
     if not words:
@@ -169,6 +187,12 @@ def target_from_fields(fields: Mapping[str, str]) -> ScanTarget:
     if unknown or "repo" not in fields:
         raise ImageReferenceError(f"the fields are repo, tag, digest and registry, {_EG_KV}")
     return _build(fields.get("registry"), fields["repo"], fields.get("tag"), fields.get("digest"))
+
+
+def without_look_alikes(text: str) -> str:
+    """``text`` with the look-alike characters older messages showed (U+2024 for ``.``,
+    U+02CB for a backtick, U+02CD for ``_`` …) replaced by the real ones."""
+    return text.translate(_LOOK_ALIKES)
 
 
 def _show(text: str) -> str:

@@ -7,6 +7,7 @@ UI shows (:mod:`bot.domain.progress`, Slack, the terminal).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,14 @@ MAX_ENTRY_COUNT = 10**7
 #: ``suspicious``); stored snapshots are held to it too when read back.
 MAX_STEP_COUNT = 10**9
 NOT_STARTED = "not started"
+_STEP_PREFIX = re.compile(r"^\s*step\s+\d+\s*/\s*\d+\s*[:.\-\u2013\u2014]?\s*", re.IGNORECASE)
+
+
+def without_step_prefix(title: str) -> str:
+    """A console title without its own "Step 1/2" (shown beside our "Step 1/2" label, it
+    would say it twice): ``Step 1/2 discovering tags`` -> ``Discovering tags``."""
+    rest = _STEP_PREFIX.sub("", title, count=1)
+    return rest[:1].upper() + rest[1:] if rest != title else title
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,7 +102,7 @@ def _ping(console: Console, findings: list[Finding]) -> tuple[bool, bool]:
                 "console",
                 Status.CRITICAL,
                 "console unreachable",
-                f"{exc} {exc.hint}",
+                exc.told(),
                 {"error": str(exc), "error_type": type(exc).__name__},
             )
         )
@@ -136,9 +136,7 @@ def _auth_and_version(console: Console, findings: list[Finding]) -> str | None:
         findings.append(_auth_failure(exc))
         return None
     except ConsoleError as exc:
-        findings.append(
-            Finding("auth", Status.CRITICAL, "version request failed", f"{exc} {exc.hint}")
-        )
+        findings.append(Finding("auth", Status.CRITICAL, "version request failed", exc.told()))
         return None
     findings.append(Finding("auth", Status.OK, "auth ok", "the console accepts the credentials"))
     return version
@@ -150,7 +148,7 @@ def _auth_failure(exc: AuthenticationFailed) -> Finding:
         "auth",
         Status.CRITICAL,
         what,
-        f"{exc} {exc.hint}",
+        exc.told(),
         {"error": str(exc), "error_type": type(exc).__name__},
     )
 
@@ -161,7 +159,7 @@ def _regular_scan(console: Console, now: datetime, thresholds: Thresholds) -> Fi
     except AuthenticationFailed as exc:  # e.g. the role lacks monitorImages
         return _auth_failure(exc)
     except ConsoleError as exc:
-        return Finding("regular_scan", Status.WARNING, "regular scan unknown", f"{exc} {exc.hint}")
+        return Finding("regular_scan", Status.WARNING, "regular scan unknown", exc.told())
     snap = snapshot(entries)
     data: dict[str, object] = {"phase": snap.phase.value, "summary": snap.summary}
     if snap.started_at is not None:
@@ -195,9 +193,7 @@ def _last_completed(console: Console, now: datetime, thresholds: Thresholds) -> 
     try:
         status = console.registry_status()
     except ConsoleError as exc:
-        return Finding(
-            "last_completed", Status.WARNING, "last completion unknown", f"{exc} {exc.hint}"
-        )
+        return Finding("last_completed", Status.WARNING, "last completion unknown", exc.told())
     errors = [error for error in status.errors if error]
     data: dict[str, object] = {
         "scanning": status.scanning,
@@ -220,7 +216,7 @@ def _last_completed(console: Console, now: datetime, thresholds: Thresholds) -> 
         return Finding(
             "last_completed",
             Status.WARNING,
-            f"{phrase} with {len(errors)} error(s)",
+            f"{phrase} with {len(errors)} error{'s' if len(errors) != 1 else ''}",
             "; ".join(errors[:5]),
             data,
         )

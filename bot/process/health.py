@@ -3,11 +3,16 @@
 :class:`Health` is built by the runtime and updated by the poll cycle's wrapper
 (:func:`observed_cycle`) and by the console client (it is a
 :class:`~bot.console.observer.ConsoleObserver`).  ``/readyz`` asks :meth:`Health.readiness`;
-``/scanprogress status`` shows :meth:`Health.state`.  Thread-safe; no I/O.
+``/scanprogress status`` shows :meth:`Health.state`.  Thread-safe; no I/O but logging.
+
+Degraded conditions the replica lives with (the console unreachable) are named by a key
+with :meth:`Health.set_reason` and :meth:`Health.clear_reason`; ``/readyz`` lists them in
+its ``reasons``.  Whether the console answers is logged once per change, not per request.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +23,13 @@ from typing import TypeVar
 #: Console outcomes that mean "the console does not accept our credentials".
 AUTH_FAILURES = frozenset({"authentication_failed", "permission_denied"})
 
+#: The console outcome that means "the console could not be reached".
+UNREACHABLE = "console_unavailable"
+#: The key of the "console unreachable" reason.
+CONSOLE_REASON = "console"
+
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +58,42 @@ class Health:
         self.stale_after = timedelta(seconds=stale_after or 3 * poll_seconds + 10)
         self._state = HealthState(started_at=clock())
         self._lasting_faults: dict[str, str] = {}
+        self._reasons: dict[str, str] = {}
+        self._console_reachable: bool | None = None
 
     def state(self) -> HealthState:
         with self._lock:
             return self._state
+
+    # --- degraded conditions ------------------------------------------------------------
+
+    def set_reason(self, key: str, text: str) -> None:
+        """Name a degraded condition (``/readyz`` lists ``text`` among its reasons)."""
+        with self._lock:
+            self._reasons[key] = text
+
+    def clear_reason(self, key: str) -> None:
+        with self._lock:
+            self._reasons.pop(key, None)
+
+    def reasons(self) -> list[str]:
+        """The degraded conditions now, in the order they were first named."""
+        with self._lock:
+            return list(self._reasons.values())
+
+    def console_reachable(self, reachable: bool, detail: str = "") -> None:
+        """Whether the console answered; logged and put among the reasons when it changes."""
+        with self._lock:
+            before = self._console_reachable
+            self._console_reachable = reachable
+            if reachable:
+                self._reasons.pop(CONSOLE_REASON, None)
+            else:
+                self._reasons[CONSOLE_REASON] = f"console unreachable: {detail}".rstrip(": ")
+        if not reachable and before is not False:
+            log.warning("the console is unreachable (%s); scanbot keeps trying", detail)
+        elif reachable and before is False:
+            log.info("the console answers again")
 
     # --- updates ---------------------------------------------------------------------
 
@@ -73,6 +116,7 @@ class Health:
     ) -> None:
         """:class:`~bot.console.observer.ConsoleObserver`: remember auth state and errors."""
         now = self._clock()
+        self.console_reachable(outcome != UNREACHABLE, detail or outcome)
         if outcome in AUTH_FAILURES:
             self._update(
                 console_auth_ok=False,
@@ -118,15 +162,17 @@ class Health:
             )
         if state.console_auth_ok is False:
             reasons.append(f"the console refuses our credentials: {state.console_auth_error}")
+        ready = not reasons
+        reasons += self.reasons()  # degraded, yet able to take Slack requests
         report: dict[str, object] = {
-            "status": "ready" if not reasons else "not ready",
+            "status": "ready" if ready else "not ready",
             "database": "ok" if database_ok else "unreachable",
             "last_successful_cycle": _iso(state.last_success_at),
             "console_auth": {None: "unknown", True: "ok", False: "refused"}[state.console_auth_ok],
         }
         if reasons:
             report["reasons"] = reasons
-        return not reasons, report
+        return ready, report
 
 
 def observed_cycle(

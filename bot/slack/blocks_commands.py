@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from bot.domain.console_types import ScanResult
 from bot.domain.images import ScanTarget
 from bot.domain.progress import Phase, ProgressSnapshot
-from bot.domain.text import plural
+from bot.domain.text import ELLIPSIS, plural
 from bot.domain.watch import Watch
 from bot.slack.blocks_kit import (
     ARROW,
@@ -48,7 +47,7 @@ def regular_scan(snap: ProgressSnapshot, *, now: datetime) -> SlackMessage:
         f"Checked {slack_date(now)} {DOT} follow one image with `/scanprogress alpine:3.16`"
     )
     steps = [
-        step_block(f"Step 1/2 {DOT} Discovery", snap.discovery, ""),
+        step_block(f"Step 1/2 {DOT} Discovery", snap.discovery, "repositories"),
         step_block(f"Step 2/2 {DOT} Image scan", snap.image_scan, "images"),
     ]
     if snap.phase.running:
@@ -82,25 +81,19 @@ def no_scan_in_progress(target: ScanTarget, *, can_scan: bool = False) -> SlackM
 
     ``can_scan``: the user may start scans from Slack, so a **Scan now** button is offered.
     """
-    body = json.dumps({"onDemandScan": True, "tag": target.image_tag()})
-    start = (
-        "*To start one:*\n"
-        f"{BULLET} in the Prisma Cloud console: *{_CONSOLE_PATH}*, "
-        "find the image and click *Scan*\n"
-        f"{BULLET} or with the API: {_SCAN_API} and the body {code(body[:1500])}"
-    )
     command = code("/scanprogress " + target.display()[:SHOWN_IMAGE_CHARS])
-    blocks = [
-        section(f":information_source: No on-demand scan of {image_code(target)} is in progress."),
-        section(start),
-        section(f"Once it is running, {command} follows it here."),
-    ]
+    console = (
+        f"in the Prisma Cloud console ({_CONSOLE_PATH}, then *Scan*), "
+        f"then {command} follows it here."
+    )
+    start = f"*Scan now* starts one and follows it; or start one {console}"
+    text = f":information_source: No on-demand scan of {image_code(target)} is in progress. " + (
+        start if can_scan else f"Start one {console}"
+    )
+    blocks = [section(text)]
     if can_scan:
         blocks.append(scan_now_button(target))
-    fallback = (
-        f"No on-demand scan of {image_plain(target)} is in progress. Start one in Prisma Cloud "
-        f"({_CONSOLE_PATH} {ARROW} Scan), then run /scanprogress {image_plain(target)}"
-    )
+    fallback = f"No on-demand scan of {image_plain(target)} is in progress."
     return message(fallback, blocks)
 
 
@@ -125,14 +118,26 @@ def scan_just_finished(
     return message(f"The scan of {image_plain(target)} is complete.{scanned}", blocks)
 
 
-def follow_ack(target: ScanTarget) -> SlackMessage:
-    """The ack of a follow, sent before any I/O: what is about to happen.
+def follow_ack(target: ScanTarget, *, starting: bool = False) -> SlackMessage:
+    """The ack of a follow (or of a scan started from Slack), sent before any I/O.
 
-    If the process dies before answering further, the user at least saw what was asked.
+    It promises nothing: the outcome replaces it once known.  If the process dies before
+    that, the user at least saw what was asked.
     """
-    text = f"Looking up {image_code(target)} {DASH} its progress will appear in this channel."
-    fallback = f"Looking up {image_plain(target)} {DASH} its progress will appear in this channel"
-    return message(fallback, [section(f":eyes: {text}")])
+    doing = "Starting a scan of" if starting else "Looking up"
+    return message(
+        f"{doing} {image_plain(target)}{ELLIPSIS}",
+        [section(f":eyes: {doing} {image_code(target)}{ELLIPSIS}")],
+    )
+
+
+def following(target: ScanTarget, channel_id: str) -> SlackMessage:
+    """Replaces the ack once the image is followed: where its progress is."""
+    text = (
+        f":white_check_mark: Following {image_code(target)}: its progress is in the "
+        f"message just posted in {channel_mention(channel_id)}."
+    )
+    return message(f"Following {image_plain(target)}", [section(text)])
 
 
 def already_watching(watch: Watch) -> SlackMessage:
@@ -151,10 +156,11 @@ def already_watching(watch: Watch) -> SlackMessage:
 
 def help_text(command: str = "/scanprogress") -> SlackMessage:
     """How to use the command, with examples of every accepted form."""
-    cmd = escape_truncated(command, 40)
+    name = command[:40]
+    cmd = escape_truncated(name, 40)
 
     def example(args: str, what: str = "") -> str:
-        return f"{BULLET} `{cmd} {args}`" + (f" {DASH} {what}" if what else "")
+        return f"{BULLET} {code(f'{name} {args}')}" + (f" {DASH} {what}" if what else "")
 
     follow = "\n".join(
         [
@@ -169,7 +175,7 @@ def help_text(command: str = "/scanprogress") -> SlackMessage:
     manage = "\n".join(
         [
             "*Other commands:*",
-            f"{BULLET} `{cmd}` {DASH} progress of the regular (scheduled) registry scan",
+            f"{BULLET} {code(name)} {DASH} progress of the regular (scheduled) registry scan",
             example("list", "scans followed in this channel"),
             example("scan alpine:3.16", "start an image's scan and follow it"),
             example("subscribe", "tell this channel about every regular registry scan"),

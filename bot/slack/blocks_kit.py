@@ -14,9 +14,15 @@ from slack_sdk.models.blocks import ButtonElement, ContextBlock, HeaderBlock, Se
 
 from bot.domain.console_types import ScanResult, SeverityCounts
 from bot.domain.images import ScanTarget
-from bot.domain.steps import Step
+from bot.domain.steps import Step, without_step_prefix
 from bot.slack.message import SlackMessage
-from bot.slack.mrkdwn import code, escape_truncated, progress_bar, truncate_mrkdwn
+from bot.slack.mrkdwn import (
+    code,
+    escape_truncated,
+    plain_text,
+    progress_bar,
+    truncate_mrkdwn,
+)
 
 Block = dict[str, Any]
 
@@ -49,7 +55,7 @@ def header(text: str) -> Block:
         "type": "header",
         "text": {
             "type": "plain_text",
-            "text": escape_truncated(text, HEADER_TEXT_LIMIT),
+            "text": plain_text(text, HEADER_TEXT_LIMIT),
             "emoji": True,
         },
     }
@@ -95,7 +101,7 @@ def button(text: str, *, action_id: str, value: str, style: str | None = None) -
         "type": "button",
         "text": {
             "type": "plain_text",
-            "text": escape_truncated(text, BUTTON_TEXT_LIMIT),
+            "text": plain_text(text, BUTTON_TEXT_LIMIT),
             "emoji": True,
         },
         "action_id": action_id,
@@ -177,8 +183,9 @@ def step_block(label: str, step: Step, noun: str) -> Block:
     text = f"*{label}*  {step.counts_text(noun)}"
     if step.total > 0:
         text += f"\n`{progress_bar(step.percent)}`"
-    if step.title:
-        text += f"\n{escape_truncated(step.title, SHOWN_TITLE_CHARS)}"
+    title = without_step_prefix(step.title) if step.started else ""  # not before it starts
+    if title:
+        text += f"\n{escape_truncated(title, SHOWN_TITLE_CHARS)}"
     return section(text)
 
 

@@ -47,4 +47,6 @@ def finding_line(finding: Finding) -> str:
     body = finding.phrase
     if finding.detail and finding.detail != finding.phrase:
         body = f"{finding.phrase} {DOT} {finding.detail}"
-    return f"{_ICONS[finding.status]} *{title}:* {escape_truncated(body, SHOWN_ERROR_CHARS // 2)}"
+    # The last error is history, not a check that passed: no green tick beside it.
+    icon = ":information_source:" if finding.name == "last_error" else _ICONS[finding.status]
+    return f"{icon} *{title}:* {escape_truncated(body, SHOWN_ERROR_CHARS // 2)}"

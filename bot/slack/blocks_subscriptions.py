@@ -23,7 +23,7 @@ from bot.slack.message import SlackMessage
 from bot.slack.mrkdwn import (
     alert_mention,
     channel_mention,
-    escape_truncated,
+    code,
     slack_date,
     user_mention,
 )
@@ -62,7 +62,7 @@ def scan_requested_not_reported(target: ScanTarget) -> SlackMessage:
     text = (
         f":information_source: The console accepted the scan of {image_code(target)} but "
         "does not report its progress yet. Run "
-        f"`/scanprogress {escape_truncated(target.display(), 200)}` in a moment to follow it."
+        f"{code('/scanprogress ' + target.display()[:200])} in a moment to follow it."
     )
     return message(f"Scan of {image_plain(target)} requested", [section(text)])
 

@@ -20,6 +20,7 @@ from bot.slack.blocks_kit import (
     DASH,
     DOT,
     SHOWN_ERROR_CHARS,
+    SHOWN_IMAGE_CHARS,
     Block,
     actions,
     button,
@@ -38,7 +39,7 @@ from bot.slack.blocks_kit import (
 )
 from bot.slack.blocks_result import pending_note, result_notes
 from bot.slack.message import SlackMessage
-from bot.slack.mrkdwn import escape, escape_truncated, slack_date, user_mention
+from bot.slack.mrkdwn import code, escape, escape_truncated, slack_date, user_mention
 
 #: ``action_id`` of the "Stop watching" button; its ``value`` is the watch id.
 STOP_WATCH_ACTION = "stop_watch"
@@ -85,7 +86,7 @@ def watch_parent(view: ParentView) -> SlackMessage:
             f"Requested by {user_mention(subject.requester_id)} {DOT} "
             f"following since {slack_date(subject.since)}"
         ),
-        step_block(f"Step 1/2 {DOT} Discovery", snap.discovery, ""),
+        step_block(f"Step 1/2 {DOT} Discovery", snap.discovery, "repositories"),
         step_block(f"Step 2/2 {DOT} Image scan", snap.image_scan, "images"),
     ]
     if snap.error:
@@ -211,7 +212,7 @@ def scan_complete(
         notes.append(
             "The result of this scan is not available yet: the console still shows an older "
             "one, which is not repeated here as new. "
-            f"Run `/scanprogress {plain}` later or look in the console."
+            f"Run {_follow_command(subject)} later or look in the console."
         )
     else:
         notes.append("The console had no vulnerability summary for this image yet.")
@@ -220,6 +221,11 @@ def scan_complete(
         blocks.append(actions(console_button(console_link)))
     fallback = f"Scan complete: {plain} ({mention}) in {took}"
     return message(fallback + (f", {scanned}" if scanned else ""), blocks)
+
+
+def _follow_command(subject: ImageFollow) -> str:
+    """``/scanprogress <image>`` as a code span (the image's real characters, copyable)."""
+    return code("/scanprogress " + subject.target.display()[:SHOWN_IMAGE_CHARS])
 
 
 def watch_expired(
@@ -232,7 +238,8 @@ def watch_expired(
         f":hourglass: Stopped following {image_code(subject.target)} after "
         f"{human_duration(max_duration)}: the scan had not finished.\n"
         f"Last known progress: {escape_truncated(last_text, SHOWN_ERROR_CHARS)}\n"
-        f"{user_mention(subject.requester_id)}, run `/scanprogress {plain}` to follow it again."
+        f"{user_mention(subject.requester_id)}, run {_follow_command(subject)} to follow it "
+        "again."
     )
     fallback = f"Stopped following {plain} after {human_duration(max_duration)}"
     return message(fallback, [section(text)])

@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.domain.images import ImageReferenceError, ScanTarget, parse_image_reference
+from bot.domain.images import (
+    ImageReferenceError,
+    ScanTarget,
+    parse_image_reference,
+    without_look_alikes,
+)
 from bot.domain.regular import Level
 
 MAX_COMMAND_TEXT = 1000
@@ -111,9 +116,18 @@ def unlink(text: str) -> str:
     return _LINK.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text)
 
 
+def _as_typed(text: str | None) -> str:
+    """What the user meant to type: Slack's links back to their labels, the look-alike
+    characters older messages showed back to real ones, a copied code span's backticks gone."""
+    text = unlink(without_look_alikes(text or "").strip())
+    if len(text) > 2 and text[0] == text[-1] == "`" and "`" not in text[1:-1]:
+        text = text[1:-1].strip()
+    return text
+
+
 def parse_command(text: str) -> Command:
     """Map the slash command's text to one :data:`Command`; never raises."""
-    text = unlink((text or "").strip())
+    text = _as_typed(text)
     if len(text) > MAX_COMMAND_TEXT:
         return BadInput(f"That is {len(text)} characters; an image reference is much shorter.")
     if not text:

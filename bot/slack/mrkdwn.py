@@ -1,4 +1,4 @@
-"""Slack mrkdwn helpers: untrusted text shown literally, and the few control sequences we build.
+"""Slack mrkdwn helpers: untrusted text shown as it is, and the few control sequences we build.
 
 Everything that comes from a user or from the console goes through :func:`escape` before it
 is put into a message, so a console title such as ``<!channel>`` cannot ping anyone, ``*x*``
@@ -6,25 +6,20 @@ is not bold and ``evil.example/login`` is not a link.  The only ``<...>`` sequen
 messages are the ones built here from validated input: :func:`user_mention`,
 :func:`channel_mention` and :func:`slack_date`.
 
-mrkdwn has no backslash escape, and invisible characters (zero-width spaces, joiners) are
-themselves stripped from untrusted text (they hide and reorder text), so a character Slack
-would act on is replaced by a visible look-alike that Slack does not act on:
+Escaping uses only what Slack itself offers, so that what a reader copies is exactly the
+text that was escaped (an image name pasted back into ``/scanprogress`` works):
 
-- ``*b*``, ``_i_``, ``~s~`` would format: the sign becomes U+2217 ASTERISK OPERATOR,
-  U+02CD MODIFIER LETTER LOW MACRON or U+223C TILDE OPERATOR, unless it sits between two
-  letters or digits, where Slack never formats (``scan_id`` stays as it is);
-- a backtick would start code: always U+02CB MODIFIER LETTER GRAVE ACCENT;
-- ``>`` starting a line would quote it: U+203A SINGLE RIGHT-POINTING ANGLE QUOTATION MARK;
-- ``foo.com``, ``www.x``, ``a@b.io`` would be linked: a dot between a letter or digit and a
-  letter becomes U+2024 ONE DOT LEADER (``3.16`` stays);
-- ``http://x`` would be linked: the colon before ``//`` becomes U+A789 MODIFIER LETTER COLON;
-- ``@here`` would notify, ``#general`` would be linked: U+FF20 FULLWIDTH COMMERCIAL AT and
-  U+FF03 FULLWIDTH NUMBER SIGN, unless inside a word (``alpine@sha256:...`` stays);
-- ``:skull:`` would show an emoji: its first colon becomes U+2236 RATIO.
+- ``&``, ``<`` and ``>`` become ``&amp;``, ``&lt;`` and ``&gt;`` everywhere, as Slack
+  documents, so ``<!channel>``, ``<@U1>`` and ``<http://x|y>`` are plain text;
+- a word (a run of non-blank characters) Slack would act on -- a formatting mark
+  (``*``, ``_``, ``~``, a backtick), a quote at the start of a line, a link (``://``, a
+  domain such as ``evil.example``), a bare ``@mention`` or ``#channel``, an ``:emoji:``
+  code -- is put in a code span, where Slack shows text verbatim;
+- a pair of backticks around words (``Type `/scanprogress help` for help``) is kept as
+  the code span it is; any other backtick, which could close a span, becomes ``'``.
 
-``<``, ``>`` and ``&`` become entities as Slack documents, so ``<!channel>`` and ``<@U1>``
-are plain text.  Text inside a code span (:func:`code`) is shown verbatim by Slack and
-only loses hidden characters; it is meant for commands and image names we show.
+Invisible characters (zero-width spaces, joiners, direction overrides) and control
+characters are removed from untrusted text: they hide and reorder text.
 """
 
 from __future__ import annotations
@@ -32,7 +27,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from bot.domain.text import ELLIPSIS, printable
+from bot.domain.text import ELLIPSIS, printable, truncate
 
 BAR_FULL = "\u2588"  # full block
 BAR_EMPTY = "\u2591"  # light shade
@@ -41,65 +36,97 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
-_ALNUM = r"[^\W_]"  # a letter or digit (Unicode), not the underscore
-_LETTER = r"[^\W\d_]"
-_EMPHASIS = re.compile(r"[*_~]")
-_EMPHASIS_LOOKALIKE = {"*": "\u2217", "_": "\u02cd", "~": "\u223c"}
-_BACKTICK = ("`", "\u02cb")
-_QUOTE = re.compile(r"^([ \t]*)>", re.MULTILINE)
-_QUOTE_LOOKALIKE = "\u203a"
-_DOMAIN_DOT = re.compile(rf"(?<={_ALNUM})\.(?={_LETTER})")
-_DOT_LOOKALIKE = "\u2024"
-_SCHEME_COLON = re.compile(r":(?=//)")
-_SCHEME_COLON_LOOKALIKE = "\ua789"
-_MENTION = re.compile(rf"(?<!{_ALNUM})(?:@(?=\w)|#(?={_LETTER}))")
-_MENTION_LOOKALIKE = {"@": "\uff20", "#": "\uff03"}
-_EMOJI_COLON = re.compile(r":(?=[a-z0-9_+'-]*[a-z][a-z0-9_+'-]*:)", re.IGNORECASE)
-_EMOJI_COLON_LOOKALIKE = "\u2236"
-
-
-def literal(text: str) -> str:
-    """``text`` without hidden characters and with every character Slack would act on
-    replaced by a look-alike (see the module's table).  Not yet entity-escaped; one
-    character in gives at most one character out."""
-    text = printable(text)
-    text = _EMPHASIS.sub(_emphasis, text)
-    text = text.replace(*_BACKTICK)
-    text = _QUOTE.sub(lambda m: m.group(1) + _QUOTE_LOOKALIKE, text)
-    text = _SCHEME_COLON.sub(_SCHEME_COLON_LOOKALIKE, text)
-    text = _DOMAIN_DOT.sub(_DOT_LOOKALIKE, text)
-    text = _MENTION.sub(lambda m: _MENTION_LOOKALIKE[m.group()], text)
-    return _EMOJI_COLON.sub(_EMOJI_COLON_LOOKALIKE, text)
-
-
-def _emphasis(match: re.Match[str]) -> str:
-    """Keep ``*``/``_``/``~`` between two letters or digits (it cannot open or close a
-    span there, e.g. ``scan_id``); replace it anywhere else."""
-    text, at = match.string, match.start()
-    inside_word = 0 < at < len(text) - 1 and text[at - 1].isalnum() and text[at + 1].isalnum()
-    return match.group() if inside_word else _EMPHASIS_LOOKALIKE[match.group()]
+#: A code span the text already has: backticks around text without a backtick or line
+#: break, opening after a blank or an opening bracket/quote, closing before a blank
+#: (punctuation may come between).
+_CODE_SPAN = re.compile(r"(?<![^\s(\['\"])`([^`\n]+)`(?=[.,;:!?)\]'\"]*(?:\s|$))")
+#: A word Slack would act on (see the module's list).
+_ACTIVE_WORD = re.compile(
+    r"[*_~`]"  # formatting marks and code
+    r"|://"  # a link with a scheme
+    r"|[^\W_]\.[^\W\d_]{2,}"  # a domain-like name (example.com), not e.g. or 3.16
+    r"|^[(\[]?(?:@\w|#[^\W\d_])"  # a bare mention or channel name (not #12)
+    r"|:[a-z0-9_+'-]*[a-z][a-z0-9_+'-]*:",  # an emoji code
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"\S+")
+#: Punctuation after a word, shown after its code span rather than in it.
+_TRAILING = re.compile(r"(.*?)([.,;:!?)\]'\"]*)", re.DOTALL)
 
 
 def _entities(text: str) -> str:
     return "".join(_ESCAPES.get(ch, ch) for ch in text)
 
 
+def _span(text: str) -> str:
+    """``text`` as a code span: entities escaped, backticks (which would close it) as ``'``."""
+    inside = _entities(text.replace("`", "'"))
+    return f"`{inside}`"
+
+
+def _words(text: str, line_start: bool) -> str:
+    """Plain text outside code spans: active words in code spans, the rest entity-escaped."""
+
+    def word(match: re.Match[str]) -> str:
+        shown = match.group()
+        first = line_start and not text[: match.start()].strip()
+        if not (first and shown.startswith(">")) and not _ACTIVE_WORD.search(shown):
+            return _entities(shown)
+        parts = _TRAILING.fullmatch(shown)
+        assert parts is not None  # the pattern matches any text
+        head, tail = parts.groups()
+        return _span(head) + _entities(tail) if head else _span(shown)
+
+    return _WORD.sub(word, text)
+
+
+def _escape_line(line: str) -> str:
+    parts: list[str] = []
+    at = 0
+    for match in _CODE_SPAN.finditer(line):
+        parts.append(_words(line[at : match.start()], line_start=at == 0))
+        parts.append(_span(match.group(1)))
+        at = match.end()
+    parts.append(_words(line[at:], line_start=at == 0))
+    return "".join(parts)
+
+
 def escape(text: str) -> str:
-    """Untrusted text shown literally in mrkdwn: :func:`literal`, then ``&``, ``<`` and ``>``
-    as entities (as Slack requires)."""
-    return _entities(literal(text))
+    """Untrusted (or plain) text for mrkdwn: shown as it is, and inert (see the module)."""
+    return "\n".join(_escape_line(line) for line in printable(text).split("\n"))
 
 
 def escape_truncated(text: str, limit: int) -> str:
-    """:func:`escape` then cut to ``limit`` characters without splitting an ``&…;`` entity."""
+    """:func:`escape` of ``text`` cut (with "…") so the result has at most ``limit``
+    characters; never splits an ``&…;`` entity or a code span."""
     escaped = escape(text)
     if len(escaped) <= limit:
         return escaped
     if limit <= 0:
         return ""
+    clean = printable(text)
+    low, high = 0, min(len(clean), limit)  # escaping never shortens text
+    while low < high:  # the longest cut whose escaped form fits
+        mid = (low + high + 1) // 2
+        if len(escape(truncate(clean, mid))) <= limit:
+            low = mid
+        else:
+            high = mid - 1
+    return escape(truncate(clean, low)) if low else ""
+
+
+def plain_text(text: str, limit: int) -> str:
+    """Text for a ``plain_text`` object (headers, buttons): no hidden characters, the three
+    reserved characters as entities, cut to ``limit`` without splitting an entity."""
+    clean = " ".join(printable(text).split())
+    shown = _entities(clean)
+    if len(shown) <= limit:
+        return shown
+    if limit <= 0:
+        return ""
     parts: list[str] = []
     used = 0
-    for ch in literal(text):
+    for ch in clean:
         piece = _ESCAPES.get(ch, ch)
         if used + len(piece) > limit - 1:
             break

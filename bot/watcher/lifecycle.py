@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.console.errors import ConsoleUnavailable
 from bot.domain import owed
 from bot.domain.console_types import ScanResult
 from bot.domain.estimate import estimate, sample
@@ -169,7 +170,10 @@ def advance(
     if answer is None:
         return Outcome.WAITING
     if answer.error is not None:
-        log.warning("console error for %s: %s", watch.target.key, answer.error)
+        # An unreachable console is logged once per change (bot.process.health), not per cycle.
+        unreachable = isinstance(answer.error, ConsoleUnavailable)
+        level = logging.DEBUG if unreachable else logging.WARNING
+        log.log(level, "console error for %s: %s", watch.target.key, answer.error)
         return Outcome.CONSOLE_ERROR
     assert answer.entries is not None
     # [] after the scan was seen running means it completed: the once-only "finished"

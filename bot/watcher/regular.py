@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.console.errors import ConsoleError
+from bot.console.errors import ConsoleError, ConsoleUnavailable
 from bot.domain import owed
 from bot.domain.estimate import estimate, sample
 from bot.domain.events import (
@@ -72,7 +72,13 @@ def advance_all(ctx: WatchContext, answer: Answer | None, *, elapsed: float) -> 
     if answer is None:
         return {Outcome.WAITING: 1}
     if answer.error is not None:
-        log.warning("console error for the regular scan: %s", answer.error)
+        # An unreachable console is logged once per change (bot.process.health), not per cycle.
+        unreachable = isinstance(answer.error, ConsoleUnavailable)
+        log.log(
+            logging.DEBUG if unreachable else logging.WARNING,
+            "console error for the regular scan: %s",
+            answer.error,
+        )
         return {Outcome.CONSOLE_ERROR: 1}
     assert answer.entries is not None
     services = ctx.services

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -385,3 +386,23 @@ def test_message_refuses_more_than_fifty_blocks_and_never_sends_empty_text() -> 
     with pytest.raises(ValueError, match="50"):
         message("x", [{"type": "divider"}] * 51)
     assert message("   ", []).text
+
+
+TRICKS = "<http://evil.example|click here> *bold* _it_ @here `code` ~s~ :skull: > quote"
+
+
+@pytest.mark.parametrize("ongoing", [True, False])
+def test_link_bold_and_mention_tricks_in_console_text_stay_inert_everywhere(ongoing: bool) -> None:
+    """Console or user text with Slack's link, formatting and mention syntax is shown as
+    text: outside code spans no ``<``, no formatting mark, no bare mention remains, and
+    every code span is closed (no backtick left over to open one)."""
+    target = ScanTarget(repo="team/app", tag="1.0", registry="registry.example.com:5000")
+    for msg in every_builder(hostile_snapshot(TRICKS, ongoing=ongoing), target, TRICKS, TRICKS):
+        for shown in all_texts(msg):
+            assert unsafe_markup(shown) == [], shown
+            assert "<http" not in shown
+            for line in shown.split("\n"):
+                assert line.count("`") % 2 == 0, line
+                outside = re.sub(r"`[^`]*`", " ", line)
+                for trick in ("*bold*", "_it_", "~s~", ":skull:", "@here", "http:"):
+                    assert trick not in outside, line

@@ -60,10 +60,27 @@ def test_final_watch_parent_has_no_button_and_names_the_final_state(
 
 def test_watch_parent_shows_counts_bars_titles_requester_and_time() -> None:
     blob = _blob(blocks.watch_parent(ParentView.of(watch(), SCANNING, now=NOW)))
-    for expected in ("1/1 (100%)", "3/10 images (30%)", "\u2588\u2588\u2588\u2591", "<@U123ABC>"):
+    for expected in (
+        "1/1 repositories (100%)",
+        "3/10 images (30%)",
+        "\u2588\u2588\u2588\u2591",
+        "<@U123ABC>",
+    ):
         assert expected in blob
-    assert "Step 2/2 scanning images in repository: library/alpine" in blob
+    assert "Scanning images in repository: library/alpine" in blob
+    msg = blocks.watch_parent(ParentView.of(watch(), SCANNING, now=NOW))
+    steps = [b["text"]["text"] for b in msg.blocks if "Image scan*" in str(b)]
+    assert steps[0].count("Step 2/2") == 1  # the console's own "Step 2/2" is not said again
     assert f"<!date^{int(NOW.timestamp())}^" in blob
+
+
+def test_a_step_that_has_not_started_shows_no_title() -> None:
+    """Fails before: step 2's title ("Step 2/2 scanning images …") showed while discovery
+    was still running."""
+    discovering = snap_of((4, 1), (0, 0))
+    blob = _blob(blocks.watch_parent(ParentView.of(watch(), discovering, now=NOW)))
+    assert "Discovering tags in repository" in blob
+    assert "canning images in" not in blob
 
 
 def test_scan_complete_mentions_requester_duration_counts_and_severities() -> None:
@@ -120,10 +137,12 @@ def test_watch_list_caps_the_number_of_blocks() -> None:
     assert msg.text.startswith("60 scans followed in this channel")
 
 
-def test_no_scan_in_progress_explains_how_to_start_one() -> None:
+def test_no_scan_in_progress_explains_how_to_start_one_in_a_few_words() -> None:
     blob = _blob(blocks.no_scan_in_progress(ALPINE))
-    for expected in ("Registries", "/registry/scan", "onDemandScan", "/scanprogress alpine:3.16"):
+    for expected in ("Registries", "*Scan*", "`/scanprogress alpine:3.16`"):
         assert expected in blob
+    assert "onDemandScan" not in blob  # no API JSON in chat
+    assert "*Scan now*" in _blob(blocks.no_scan_in_progress(ALPINE, can_scan=True))
 
 
 def test_help_text_covers_every_form() -> None:

@@ -158,3 +158,16 @@ def test_hostile_console_and_image_text_is_escaped_in_on_call_messages() -> None
         for shown in all_texts(msg):
             assert "<!channel>" not in shown
             assert unsafe_markup(shown) == [], shown
+
+
+def test_the_last_error_has_no_green_tick() -> None:
+    """Fails before: "Last error" was shown with :white_check_mark:, as if it passed."""
+    report = CheckReport(
+        findings=(
+            Finding("console", Status.OK, "console reachable"),
+            Finding("last_error", Status.OK, "last error 5 min ago", "boom"),
+        )
+    )
+    text = json.dumps(status_message(report, now=NOW).blocks)
+    assert ":information_source: *Last error:*" in text
+    assert ":white_check_mark: *Last error" not in text

@@ -135,3 +135,29 @@ def test_a_registry_host_slack_made_a_link_of_is_read_as_typed() -> None:
     assert parse_command(text) == FollowImage(
         ScanTarget(repo="app", tag="1.2", registry="registry.example.com")
     )
+
+
+@pytest.mark.parametrize(
+    "copied",
+    [
+        "registry\u2024example\u2024com:5000/team/app:1\u20240",
+        "\u02cbregistry.example.com:5000/team/app:1.0\u02cb",
+        "`registry.example.com:5000/team/app:1.0`",
+    ],
+)
+def test_an_image_name_copied_from_an_older_message_is_understood(copied: str) -> None:
+    """Fails before: older messages showed U+2024 dots and U+02CB backticks, and pasting
+    them back gave "registry '…' is not a host[:port]"."""
+    expected = ScanTarget(repo="team/app", tag="1.0", registry="registry.example.com:5000")
+    assert parse_command(copied) == FollowImage(expected)
+
+
+def test_a_command_copied_with_look_alike_backticks_is_understood() -> None:
+    """Fails before: "stop alpine:3.16" between U+02CB look-alike backticks (copied from
+    an older help text) was refused."""
+    assert parse_command("\u02cbstop alpine:3.16\u02cb") == StopWatch(
+        ScanTarget(repo="library/alpine", tag="3.16")
+    )
+    assert parse_command("scan\u02cdthing:1") == FollowImage(
+        ScanTarget(repo="library/scan_thing", tag="1")
+    )

@@ -167,11 +167,11 @@ def test_list_shows_this_channels_watches(bot: BotHarness) -> None:
     bot.console.start_on_demand_scan("team/app", tag="1.0", registry="registry.example.com")
     bot.command("alpine:3.16")
     bot.command("registry.example.com/team/app:1.0", channel_id="C0OTHER")
-    bot.slack.wait_for_calls("chat.postMessage", 2)
+    bot.slack.wait_for_responses(2)  # "Following …" replaces each ack
 
     bot.command("list")
 
-    (reply,) = bot.slack.wait_for_responses(1)
+    reply = bot.slack.wait_for_responses(3)[-1]
     text = json.dumps(reply.body)
     assert "alpine:3.16" in text
     assert "team/app" not in text
@@ -184,7 +184,7 @@ def test_stop_ends_the_watch_and_says_so_in_the_thread(bot: BotHarness) -> None:
 
     bot.command("stop alpine:3.16")
 
-    bot.slack.wait_for_responses(1)
+    bot.slack.wait_for_responses(2)  # "Following …", then the stop's answer
     assert bot.runtime.store.list_open() == []
     ts = bot.slack.messages(CHANNEL)[0]["ts"]
     assert any("stop" in json.dumps(m).lower() for m in bot.slack.thread(CHANNEL, ts))
@@ -227,3 +227,27 @@ def test_a_click_on_a_button_scanbot_does_not_know_is_acked_and_ignored(bot: Bot
     assert response.status_code == 200
     assert len(bot.console.requests) == asked
     assert [c.method for c in bot.slack.calls if c.method != "auth.test"] == []
+
+
+LOOK_ALIKES = "\u2217\u02cd\u223c\u02cb\u203a\u2024\ua789\uff20\uff03\u2236"
+
+
+def test_the_bots_own_words_use_real_code_spans_and_real_characters(bot: BotHarness) -> None:
+    """Fails before: the ack showed "e.g." with a U+2024 dot and the commands between
+    U+02CB look-alike backticks, which a user cannot paste back."""
+    response = bot.command("scan")
+
+    shown = json.dumps(response.json(), ensure_ascii=False)
+    assert "e.g. `scan alpine:3.16`" in shown
+    assert "Type `/scanprogress help` for examples." in shown
+    assert not set(shown) & set(LOOK_ALIKES)
+
+
+def test_an_image_name_shown_by_the_bot_can_be_pasted_back(bot: BotHarness) -> None:
+    """Fails before: the registry host was shown with U+2024 dots, refused when pasted
+    back ("is not a host[:port]")."""
+    bot.command("registry.example.com:5000/team/app:1.0")
+    (reply,) = bot.slack.wait_for_responses(1)
+    shown = json.dumps(reply.body, ensure_ascii=False)
+    assert "`registry.example.com:5000/team/app:1.0`" in shown
+    assert not set(shown) & set(LOOK_ALIKES)

@@ -26,6 +26,7 @@ Python API::
         # what happened:
         calls: list[RecordedCall];  def calls_to(self, method) -> list[RecordedCall]
         responses: list[RecordedResponse];  def responses_to(self, name) -> list[dict]
+        def seen_at(self, name, original=None) -> list[dict]   # replace_original applied
         def messages(self, channel) -> list[dict]     # top-level messages now, oldest first
         def thread(self, channel, ts) -> list[dict]   # replies under ts, oldest first
         def ephemeral(self, channel, user=None) -> list[dict]   # chat.postEphemeral, in order
@@ -219,6 +220,24 @@ class SlackApiStandIn(StandIn):
         """The bodies POSTed to ``response_url(name)``, in arrival order."""
         with self._cond:
             return [r.body for r in self._responses if r.path == f"/response/{name}"]
+
+    def seen_at(self, name: str, *, original: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """What the user sees of ``response_url(name)``'s answers now, oldest first.
+
+        ``original`` is the message the URL answers (a slash command's ack, the message of a
+        clicked button), if one was shown.  Like Slack, a body with ``replace_original``
+        takes the place of the latest message shown, ``delete_original`` removes it, and
+        any other body is shown after it.
+        """
+        shown = [original] if original else []
+        for body in self.responses_to(name):
+            if body.get("delete_original"):
+                shown = shown[:-1]
+            elif body.get("replace_original") and shown:
+                shown[-1] = body
+            else:
+                shown.append(body)
+        return shown
 
     def messages(self, channel: str) -> list[dict[str, Any]]:
         """Top-level messages of ``channel`` as they are now (edits applied), oldest first."""

@@ -39,6 +39,7 @@ from bot.slack.command_text import (
     parse_command,
 )
 from bot.slack.errors import report_unexpected, tell_dropped, tell_interrupted
+from bot.slack.listeners.replace import ReplacingRespond
 from bot.slack.listeners.snooze import refusal
 from bot.slack.mrkdwn import escape
 from bot.slack.people import may_stop
@@ -86,7 +87,9 @@ def handle_scanprogress(
         return
     try:
         if isinstance(request, FollowImage | StartScan):
-            ack(**blocks.follow_ack(request.target).as_kwargs())
+            starting = isinstance(request, StartScan)
+            ack(**blocks.follow_ack(request.target, starting=starting).as_kwargs())
+            respond = ReplacingRespond(respond)  # the outcome takes the ack's place
         else:
             ack()
     except BaseException:
@@ -260,7 +263,7 @@ def _answer_follow(
         case lifecycle.ChannelUnavailable():
             respond(**blocks.not_in_channel(channel_id).as_kwargs())
         case lifecycle.Started():
-            pass  # the parent message in the channel is the answer
+            respond(**blocks.following(target, channel_id).as_kwargs())
         case _:
             assert_never(result)
 

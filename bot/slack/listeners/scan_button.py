@@ -1,6 +1,7 @@
 """The **Scan now** button of the "no scan in progress" answer: the permission is checked
 again here (the button may be clicked by anyone who sees it), then the scan starts and is
-followed exactly as with ``/scanprogress scan <image>``."""
+followed exactly as with ``/scanprogress scan <image>``.  Every answer replaces the message
+that held the button, so the button is gone once clicked."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.slack import blocks
 from bot.slack.blocks_kit import OPEN_CONSOLE_ACTION
 from bot.slack.errors import run_after_ack
 from bot.slack.listeners.commands import answer_start
+from bot.slack.listeners.replace import ReplacingRespond
 from bot.watcher.lifecycle import WatchContext
 from bot.watcher.start import start_and_follow
 
@@ -55,17 +57,18 @@ def handle_scan_now(
     user_id = str((body.get("user") or {}).get("id") or "")
     channel_id = str((body.get("channel") or {}).get("id") or "")
     target = target_of(str(action.get("value") or ""))
+    respond = ReplacingRespond(respond)
     if target is None:
         respond(
             **blocks.error_message(
                 "That button does not name an image.", "Type `/scanprogress scan <image>`."
-            ).as_kwargs(),
-            replace_original=False,
+            ).as_kwargs()
         )
         return
+    respond(**blocks.follow_ack(target, starting=True).as_kwargs())
     try:
         result = start_and_follow(ctx, target, channel_id=channel_id, user_id=user_id)
     except ConsoleError as exc:
-        respond(**blocks.error_message(str(exc), exc.hint).as_kwargs(), replace_original=False)
+        respond(**blocks.error_message(str(exc), exc.hint).as_kwargs())
         return
     answer_start(result, target, channel_id, user_id, respond)
