@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import stamina
 
-from tests.support.harness import BotHarness, running_bot
+from tests.support.harness import ALICE, BotHarness, running_bot
 from tests.test_cli import free_port
 
 
@@ -19,7 +19,7 @@ def bot_without_console(tmp_path: Path) -> Iterator[BotHarness]:
     stamina.set_testing(True, attempts=1)
     try:
         url = f"http://127.0.0.1:{free_port()}"
-        with running_bot(tmp_path, prisma_console_url=url) as harness:
+        with running_bot(tmp_path, prisma_console_url=url, scanbot_admin_users=ALICE) as harness:
             yield harness
     finally:
         stamina.set_testing(False)
