@@ -6,6 +6,7 @@ import functools
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -84,42 +85,39 @@ class Runtime:
         )
 
     def readiness(self) -> tuple[bool, dict[str, object]]:
-        """Ready: the database answers, a poll cycle succeeded recently, the console
-        accepts our credentials (``/readyz``)."""
-        return self.monitor.readiness(database_ok=self.store.ping(), now=self.ctx.services.clock())
+        """``/readyz``: this replica can take Slack requests (see :meth:`Health.readiness`);
+        outside faults are listed as degraded reasons, they do not make it unready."""
+        status = self.sender.status
+        stored = self.supervisor.problems().get("database") or status.storage_error or ""
+        return self.monitor.readiness(
+            database_ok=self.store.ping() and not stored,
+            database_error=stored,
+            now=self.ctx.services.clock(),
+            slack_refused=status.not_authorized,
+            work_full=self.work.full,
+        )
 
     def start(self) -> None:
         self.sender.start()
         self.scheduler.start()
+        self.monitor.running()
         log.info("scanbot started: polling every %.0f s", self.settings.scanbot_poll_seconds)
 
-    def health(self) -> tuple[bool, dict[str, str]]:
-        """Healthy while the scheduler runs, the database answers and nothing is refused.
-
-        Anything that keeps scanbot from doing its job — a database it cannot write,
-        Slack refusing the token — makes it unhealthy with the reason, so an orchestrator
-        restarts it or an operator looks.
-        """
-        report = {
-            "scheduler": "running" if self.scheduler.running else "stopped",
-            "database": "ok" if self.store.ping() else "unreachable",
-        }
-        problems = dict(self.supervisor.problems())
-        status = self.sender.status
-        if status.not_authorized is not None:
-            problems["slack"] = f"Slack refuses the bot token ({status.not_authorized})"
-        if status.storage_error is not None:
-            problems.setdefault("database", status.storage_error)
-        report.update(problems)
-        healthy = report["scheduler"] == "running" and report["database"] == "ok"
-        healthy = healthy and not problems
-        report["status"] = "ok" if healthy else "unavailable"
-        return healthy, report
+    def health(self) -> tuple[bool, dict[str, object]]:
+        """``/healthz`` (liveness): this process can make progress — the scheduler's thread
+        is alive, no poll cycle is stuck, Slack work is not wedged.  The database, Slack and
+        the console are outside faults: they belong to :meth:`readiness` and the metrics,
+        never to liveness (restarting every replica would not fix them)."""
+        return self.monitor.liveness(
+            scheduler_alive=scheduler_alive(self.scheduler),
+            work_wedged_seconds=self.work.wedged_seconds(),
+        )
 
     def shutdown(self) -> None:
         """No new polls or Slack work; the running poll finishes, accepted work gets up to
         ``SCANBOT_SHUTDOWN_SECONDS`` (in all); then the pools, console and database close."""
         deadline = time.monotonic() + self.settings.scanbot_shutdown_seconds
+        self.monitor.stopping()
         self.fetcher.stop_waiting()  # a cycle waiting on the console goes on with what it has
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
@@ -131,6 +129,13 @@ class Runtime:
             close()
         self.store.close()
         log.info("scanbot stopped")
+
+
+def scheduler_alive(scheduler: BackgroundScheduler) -> bool:
+    """The scheduler runs and its thread (APScheduler's, which fires the jobs) is alive."""
+    thread = getattr(scheduler, "_thread", None)
+    alive = thread is None or (isinstance(thread, threading.Thread) and thread.is_alive())
+    return bool(scheduler.running) and alive
 
 
 def instance_id() -> str:

@@ -47,7 +47,8 @@ def run_epilog() -> str:
     lines += [
         "",
         "Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT (POST /slack/events,",
-        "GET /healthz).  Slack is checked (auth.test) before the database is opened.",
+        "GET /healthz, /readyz, /metrics).  Slack is checked (auth.test) before the",
+        "database is opened.",
         "",
         "exit codes:",
         f"  {EXIT_OK}  clean shutdown (SIGTERM/SIGINT)",
