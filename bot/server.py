@@ -14,6 +14,7 @@ Slack's requests or the health check.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import resource
@@ -176,7 +177,8 @@ def build_wsgi_app(
             )
             return [body]
         if slack is not None and path == SLACK_EVENTS_PATH:
-            return slack(environ, start_response)
+            # A context of its own: the request's log fields end with it.
+            return contextvars.copy_context().run(slack, environ, start_response)
         return _json(start_response, 404, {"error": "not found"})
 
     return application

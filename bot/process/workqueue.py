@@ -17,6 +17,7 @@ error that is only the restart.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -96,8 +97,10 @@ class WorkQueue:
         return Reservation(self)
 
     def _queue(self, piece: _Piece) -> None:
+        # The piece runs in the context it was submitted from: its log fields follow it.
+        context = contextvars.copy_context()
         try:
-            future = self._pool.submit(self._run, piece)
+            future = self._pool.submit(context.run, self._run, piece)
         except RuntimeError:  # submitted after the stop: it never runs
             self._release()
             _tell_dropped([piece], deadline=time.monotonic() + NOTICE_SECONDS)
