@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -78,7 +79,11 @@ class Runtime:
         return observed_cycle(
             self.monitor,
             functools.partial(
-                poll_cycle, self.ctx, self.fetcher, owner=self.owner, watched=self.watched
+                polled,
+                self.monitor,
+                functools.partial(
+                    poll_cycle, self.ctx, self.fetcher, owner=self.owner, watched=self.watched
+                ),
             ),
             clock=self.ctx.services.clock,
             on_duration=self.metrics.cycle_done,
@@ -191,13 +196,17 @@ def build_runtime(
         console, workers=settings.scanbot_console_concurrency, front_door=front_door
     )
     watched = WatchedTime(cap=max(60.0, 3 * settings.scanbot_poll_seconds))
-    metrics.watch_state(functools.partial(sample_state, store, health, clock))
+    metrics.watch_state(functools.partial(sample_state, store, health, clock, sender))
     sqlite_file = store.sqlite_file()
     supervisor = PollSupervisor(
         cycle=functools.partial(
             observed_cycle,
             health,
-            functools.partial(poll_cycle, ctx, fetcher, owner=owner, watched=watched),
+            functools.partial(
+                polled,
+                health,
+                functools.partial(poll_cycle, ctx, fetcher, owner=owner, watched=watched),
+            ),
             clock=clock,
             on_duration=metrics.cycle_done,
         ),
@@ -237,24 +246,46 @@ def build_runtime(
     )
 
 
-def sample_state(store: Store, health: Health, clock: Callable[[], datetime]) -> StateSample:
-    """The gauges read at each ``/metrics`` scrape; a database that does not answer leaves
-    its gauges out rather than failing the scrape."""
+def sample_state(
+    store: Store, health: Health, clock: Callable[[], datetime], sender: Sender
+) -> StateSample:
+    """The gauges read at each ``/metrics`` scrape.
+
+    Gauges of shared state are read only by the replica holding the poll lease (the others
+    leave them out: summed over replicas they count once); a database that does not answer
+    leaves them out rather than failing the scrape.
+    """
     now = clock()
-    success = health.state().last_success_at
-    age = (now - success).total_seconds() if success is not None else None
+    state = health.state()
+    success = state.last_success_at
+    own = StateSample(
+        last_success_age_seconds=(now - success).total_seconds() if success else None,
+        last_poll_timestamp=state.last_poll_at.timestamp() if state.last_poll_at else None,
+        poll_lease_held=health.holds_poll_lease(),
+        slack_token_refused=sender.status.not_authorized is not None,
+    )
+    if not own.poll_lease_held:
+        return own
     try:
         open_watches = store.count_open()
         pending, oldest = store.outbox_backlog(now=now)
-        list_subscriptions = getattr(store, "list_subscriptions", None)
-        subscriptions = len(list_subscriptions()) if callable(list_subscriptions) else None
+        subscriptions = len(store.subscriptions())
+        completed = store.last_regular_completion()
     except SQLAlchemyError as exc:
         log.warning("metrics: the database did not answer: %s", type(exc).__name__)
-        return StateSample(last_success_age_seconds=age)
-    return StateSample(
+        return own
+    return dataclasses.replace(
+        own,
         open_watches=open_watches,
         subscriptions=subscriptions,
         outbox_pending=pending,
         outbox_oldest_seconds=oldest,
-        last_success_age_seconds=age,
+        last_regular_completion_timestamp=completed.timestamp() if completed else None,
     )
+
+
+def polled(health: Health, cycle: Callable[[], CycleReport]) -> CycleReport:
+    """Run ``cycle`` and tell ``health`` whether this process held the poll lease."""
+    report = cycle()
+    health.poll_lease_seen(report.ran)
+    return report

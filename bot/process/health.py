@@ -64,6 +64,8 @@ class HealthState:
     console_error: str = ""
     phase: str = Phase.STARTING
     cycle_running_since: float | None = None  # monotonic start of the running poll cycle
+    last_poll_at: datetime | None = None  # the last cycle that held the lease and polled
+    lease_seen_at: float | None = None  # monotonic time this process last held the poll lease
 
 
 class Health:
@@ -125,6 +127,18 @@ class Health:
     def stopping(self) -> None:
         """The process is shutting down: it takes no new Slack requests."""
         self._update(phase=Phase.STOPPING)
+
+    def poll_lease_seen(self, held: bool) -> None:
+        """A poll cycle ended: ``held`` when this process held the poll lease and polled."""
+        if held:
+            self._update(last_poll_at=self._clock(), lease_seen_at=self._monotonic())
+        else:
+            self._update(lease_seen_at=None)
+
+    def holds_poll_lease(self) -> bool:
+        """This process polled within the last lease time (it exports the shared gauges)."""
+        seen = self.state().lease_seen_at
+        return seen is not None and self._monotonic() - seen <= self.stale_after.total_seconds()
 
     def cycle_started(self) -> None:
         self._update(cycle_running_since=self._monotonic())
