@@ -91,11 +91,17 @@ class Runtime:
 
     def readiness(self) -> tuple[bool, dict[str, object]]:
         """``/readyz``: this replica can take Slack requests (see :meth:`Health.readiness`);
-        outside faults are listed as degraded reasons, they do not make it unready."""
+        outside faults are listed as degraded reasons, they do not make it unready.
+
+        Nothing here waits on the database or the network (a probe must answer at once
+        even when the database host is unreachable): the database's state is what the
+        poll cycles (every replica renews or asks for the poll lease each interval) and the
+        sender last met.
+        """
         status = self.sender.status
         stored = self.supervisor.problems().get("database") or status.storage_error or ""
         return self.monitor.readiness(
-            database_ok=self.store.ping() and not stored,
+            database_ok=not stored,
             database_error=stored,
             now=self.ctx.services.clock(),
             slack_refused=status.not_authorized,

@@ -46,6 +46,7 @@ def test_healthz_stays_200_while_the_database_is_down_and_slack_refuses_the_toke
             path.rename(away / path.name)
         (tmp_path / "scanbot.db").mkdir()  # SQLite cannot open a directory
         bot.runtime.sender.status.not_authorized = "token_revoked"
+        bot.runtime.supervisor.run()  # a poll cycle meets the database fault
         live = httpx.get(f"{bot.url}/healthz")
         readiness = httpx.get(f"{bot.url}/readyz").json()
         (tmp_path / "scanbot.db").rmdir()
