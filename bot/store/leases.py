@@ -2,7 +2,8 @@
 
 A lease is taken, renewed or taken over in **one statement** (an ``INSERT … ON CONFLICT DO
 UPDATE … WHERE`` that returns the row only when this owner got it), and the times in that
-statement come from the **database's clock** (``now()`` on PostgreSQL, ``'now'`` on SQLite),
+statement come from the **database's clock** (``clock_timestamp()`` on PostgreSQL, ``'now'``
+on SQLite, read when the statement runs, after any competing claim has committed),
 never from the calling process: replicas whose clocks disagree still agree on who holds a
 lease, because only one clock decides.
 """
@@ -32,7 +33,10 @@ def database_now(dialect: str, *, plus: timedelta = timedelta(0)) -> sa.ColumnEl
         clock = sa.func.strftime(_SQLITE_FORMAT, "now", f"{seconds:+.3f} seconds")
         return sa.type_coerce(clock.op("||")("000"), sa.Text)
     if dialect == "postgresql":
-        return sa.func.now() + sa.func.make_interval(0, 0, 0, 0, 0, 0, seconds)
+        # clock_timestamp(), not now(): now() is when the *transaction* began, and a claim
+        # that waited on the row lock of another claim would judge that claim's fresh lease
+        # by a time before it was taken — and take it over.
+        return sa.func.clock_timestamp() + sa.func.make_interval(0, 0, 0, 0, 0, 0, seconds)
     raise NotImplementedError(f"leases on the database clock are not written for {dialect}")
 
 

@@ -323,6 +323,8 @@ def test_three_replicas_on_postgresql_lose_nothing_and_repeat_nothing_through_fa
                     for reply in replies
                 )
             )
+            if finals_per_thread[-1] != 1:
+                print(f"{channel} thread {parent['ts']}:", json.dumps([parent, *replies]))
             for message in [parent, *replies]:
                 metadata = message.get("metadata") or {}
                 key = metadata.get("event_payload", {}).get("key") if metadata else None
@@ -349,6 +351,7 @@ def test_three_replicas_on_postgresql_lose_nothing_and_repeat_nothing_through_fa
         }
     )
     print("replicas on PostgreSQL:", json.dumps(figures, indent=1))
+    print("duplicated keys:", duplicates, "lost keys:", lost)
     (c.tmp / "figures.json").write_text(json.dumps(figures, indent=1))
 
     assert finals_per_thread == [1] * len(finals_per_thread)  # one final reply per thread

@@ -447,3 +447,48 @@ def test_unreadable_stored_snapshot_reads_as_none(tmp_path: Path) -> None:
     finally:
         raw.dispose()
         store.close()
+
+
+def test_replicas_racing_for_one_lease_never_hold_it_at_the_same_time(
+    shared_database_url: str,
+) -> None:
+    """Three replicas (one clock 30 s ahead), four threads each, claim, hold briefly and
+    release one thread's lease for 3 s: whoever got it was alone while holding it.  A claim
+    that waited on another's row lock judges that lease by the time it runs, not by when
+    its transaction began."""
+    _migrate(shared_database_url)
+    replicas = [Store(shared_database_url) for _ in range(3)]
+    holding: list[str] = []
+    guard = threading.Lock()
+    overlaps: list[tuple[str, ...]] = []
+    wins: list[str] = []
+    errors: list[BaseException] = []
+
+    def race(index: int) -> None:
+        store, owner = replicas[index // 4], f"r{index // 4}:{index % 4}"
+        skew = timedelta(seconds=30 if index // 4 == 2 else 0)
+        stop = time.monotonic() + 3
+        try:
+            while time.monotonic() < stop:
+                now = datetime.now(UTC) + skew
+                if store.claim_thread("C1:1", owner=owner, ttl=timedelta(seconds=5), now=now):
+                    with guard:
+                        if holding:
+                            overlaps.append((*holding, owner))
+                        holding.append(owner)
+                        wins.append(owner)
+                    time.sleep(0.002)
+                    with guard:
+                        holding.remove(owner)
+                    store.release_thread("C1:1", owner=owner)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    try:
+        _run_threads(12, race)
+    finally:
+        for replica in replicas:
+            replica.close()
+    assert errors == []
+    assert wins  # the lease was taken, again and again
+    assert overlaps == []
