@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -78,50 +80,56 @@ class Runtime:
         return observed_cycle(
             self.monitor,
             functools.partial(
-                poll_cycle, self.ctx, self.fetcher, owner=self.owner, watched=self.watched
+                polled,
+                self.monitor,
+                functools.partial(
+                    poll_cycle, self.ctx, self.fetcher, owner=self.owner, watched=self.watched
+                ),
             ),
             clock=self.ctx.services.clock,
             on_duration=self.metrics.cycle_done,
         )
 
     def readiness(self) -> tuple[bool, dict[str, object]]:
-        """Ready: the database answers, a poll cycle succeeded recently, the console
-        accepts our credentials (``/readyz``)."""
-        return self.monitor.readiness(database_ok=self.store.ping(), now=self.ctx.services.clock())
+        """``/readyz``: this replica can take Slack requests (see :meth:`Health.readiness`);
+        outside faults are listed as degraded reasons, they do not make it unready.
+
+        Nothing here waits on the database or the network (a probe must answer at once
+        even when the database host is unreachable): the database's state is what the
+        poll cycles (every replica renews or asks for the poll lease each interval) and the
+        sender last met.
+        """
+        status = self.sender.status
+        stored = self.supervisor.problems().get("database") or status.storage_error or ""
+        return self.monitor.readiness(
+            database_ok=not stored,
+            database_error=stored,
+            now=self.ctx.services.clock(),
+            slack_refused=status.not_authorized,
+            work_full=self.work.full,
+        )
 
     def start(self) -> None:
         self.sender.start()
         self.scheduler.start()
+        self.monitor.running()
         log.info("scanbot started: polling every %.0f s", self.settings.scanbot_poll_seconds)
 
-    def health(self) -> tuple[bool, dict[str, str]]:
-        """Healthy while the scheduler runs, the database answers and nothing is refused.
-
-        Anything that keeps scanbot from doing its job — a database it cannot write,
-        Slack refusing the token — makes it unhealthy with the reason, so an orchestrator
-        restarts it or an operator looks.
-        """
-        report = {
-            "scheduler": "running" if self.scheduler.running else "stopped",
-            "database": "ok" if self.store.ping() else "unreachable",
-        }
-        problems = dict(self.supervisor.problems())
-        problems.update(self.monitor.lasting_faults())
-        status = self.sender.status
-        if status.not_authorized is not None:
-            problems["slack"] = f"Slack refuses the bot token ({status.not_authorized})"
-        if status.storage_error is not None:
-            problems.setdefault("database", status.storage_error)
-        report.update(problems)
-        healthy = report["scheduler"] == "running" and report["database"] == "ok"
-        healthy = healthy and not problems
-        report["status"] = "ok" if healthy else "unavailable"
-        return healthy, report
+    def health(self) -> tuple[bool, dict[str, object]]:
+        """``/healthz`` (liveness): this process can make progress — the scheduler's thread
+        is alive, no poll cycle is stuck, Slack work is not wedged.  The database, Slack and
+        the console are outside faults: they belong to :meth:`readiness` and the metrics,
+        never to liveness (restarting every replica would not fix them)."""
+        return self.monitor.liveness(
+            scheduler_alive=scheduler_alive(self.scheduler),
+            work_wedged_seconds=self.work.wedged_seconds(),
+        )
 
     def shutdown(self) -> None:
         """No new polls or Slack work; the running poll finishes, accepted work gets up to
         ``SCANBOT_SHUTDOWN_SECONDS`` (in all); then the pools, console and database close."""
         deadline = time.monotonic() + self.settings.scanbot_shutdown_seconds
+        self.monitor.stopping()
         self.fetcher.stop_waiting()  # a cycle waiting on the console goes on with what it has
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
@@ -133,6 +141,13 @@ class Runtime:
             close()
         self.store.close()
         log.info("scanbot stopped")
+
+
+def scheduler_alive(scheduler: BackgroundScheduler) -> bool:
+    """The scheduler runs and its thread (APScheduler's, which fires the jobs) is alive."""
+    thread = getattr(scheduler, "_thread", None)
+    alive = thread is None or (isinstance(thread, threading.Thread) and thread.is_alive())
+    return bool(scheduler.running) and alive
 
 
 def instance_id() -> str:
@@ -190,13 +205,17 @@ def build_runtime(
         console, workers=settings.scanbot_console_concurrency, front_door=front_door
     )
     watched = WatchedTime(cap=max(60.0, 3 * settings.scanbot_poll_seconds))
-    metrics.watch_state(functools.partial(sample_state, store, health, clock))
+    metrics.watch_state(functools.partial(sample_state, store, health, clock, sender))
     sqlite_file = store.sqlite_file()
     supervisor = PollSupervisor(
         cycle=functools.partial(
             observed_cycle,
             health,
-            functools.partial(poll_cycle, ctx, fetcher, owner=owner, watched=watched),
+            functools.partial(
+                polled,
+                health,
+                functools.partial(poll_cycle, ctx, fetcher, owner=owner, watched=watched),
+            ),
             clock=clock,
             on_duration=metrics.cycle_done,
         ),
@@ -238,23 +257,46 @@ def build_runtime(
     )
 
 
-def sample_state(store: Store, health: Health, clock: Callable[[], datetime]) -> StateSample:
-    """The gauges read at each ``/metrics`` scrape; a database that does not answer leaves
-    its gauges out rather than failing the scrape."""
+def sample_state(
+    store: Store, health: Health, clock: Callable[[], datetime], sender: Sender
+) -> StateSample:
+    """The gauges read at each ``/metrics`` scrape.
+
+    Gauges of shared state are read only by the replica holding the poll lease (the others
+    leave them out: summed over replicas they count once); a database that does not answer
+    leaves them out rather than failing the scrape.
+    """
     now = clock()
-    success = health.state().last_success_at
-    age = (now - success).total_seconds() if success is not None else None
+    state = health.state()
+    success = state.last_success_at
+    own = StateSample(
+        last_success_age_seconds=(now - success).total_seconds() if success else None,
+        last_poll_timestamp=state.last_poll_at.timestamp() if state.last_poll_at else None,
+        poll_lease_held=health.holds_poll_lease(),
+        slack_token_refused=sender.status.not_authorized is not None,
+    )
+    if not own.poll_lease_held:
+        return own
     try:
         open_watches = store.count_open()
         pending, oldest = store.outbox_backlog(now=now)
         subscriptions = len(store.subscriptions())
+        completed = store.last_regular_completion()
     except SQLAlchemyError as exc:
         log.warning("metrics: the database did not answer: %s", type(exc).__name__)
-        return StateSample(last_success_age_seconds=age)
-    return StateSample(
+        return own
+    return dataclasses.replace(
+        own,
         open_watches=open_watches,
         subscriptions=subscriptions,
         outbox_pending=pending,
         outbox_oldest_seconds=oldest,
-        last_success_age_seconds=age,
+        last_regular_completion_timestamp=completed.timestamp() if completed else None,
     )
+
+
+def polled(health: Health, cycle: Callable[[], CycleReport]) -> CycleReport:
+    """Run ``cycle`` and tell ``health`` whether this process held the poll lease."""
+    report = cycle()
+    health.poll_lease_seen(report.ran)
+    return report

@@ -1,19 +1,20 @@
 """HTTP mode and the process lifecycle: waitress serves Slack events, health and metrics.
 
 ``POST /slack/events`` passes :class:`bot.slack.guard.SlackRequestGuard` (size limit,
-signature, replay and shape checks) before bolt's WSGI adapter; ``GET /healthz`` answers
-200 with JSON once the scheduler runs and the database answers, 503 otherwise (liveness);
-``GET /readyz`` 200 only when the database answers, a poll cycle succeeded recently and the
-console accepts our credentials, else 503 with the reasons; ``GET /metrics`` is the
-Prometheus text format.  In Socket Mode the same server answers these three only.  SIGTERM
-and SIGINT stop cleanly: the server closes, no new poll starts, the running one finishes and
-the database is closed.
+signature, replay and shape checks) before bolt's WSGI adapter; ``GET /healthz`` is
+liveness (503 only when this process cannot make progress: scheduler gone, a poll cycle or
+Slack work stuck), ``GET /readyz`` readiness (503 only while starting, stopping or with the
+work queue full; outside faults are listed as degraded ``reasons`` with 200), see
+:mod:`bot.process.health`; ``GET /metrics`` is the Prometheus text format.  In Socket
+Mode the same server answers these three only.  SIGTERM and SIGINT stop cleanly: the
+server closes, no new poll starts, the running one finishes and the database is closed.
 :class:`ServerLimits` are waitress's limits: many idle or slow connections must not starve
 Slack's requests or the health check.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import resource
@@ -186,7 +187,8 @@ def build_wsgi_app(
             )
             return [body]
         if slack is not None and path == SLACK_EVENTS_PATH:
-            return slack(environ, start_response)
+            # A context of its own: the request's log fields end with it.
+            return contextvars.copy_context().run(slack, environ, start_response)
         return _json(start_response, 404, {"error": "not found"})
 
     return application

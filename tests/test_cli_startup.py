@@ -111,10 +111,13 @@ def test_an_unreachable_console_is_logged_once_per_change(caplog: pytest.LogCapt
     caplog.set_level(logging.INFO, logger="bot.process.health")
     for _ in range(5):
         health.request_done("registry/progress", "console_unavailable", 0.1, detail="refused")
-    assert health.reasons() == ["console unreachable: refused"]
+    assert health.state().console_reachable is False
+    assert "the console cannot be reached: refused" in json.dumps(
+        health.readiness(database_ok=True, now=utc_now())[1]
+    )
     for _ in range(3):
         health.request_done("registry/progress", "ok", 0.1)
-    assert health.reasons() == []
+    assert health.state().console_reachable is True
     health.request_done("registry/progress", "console_unavailable", 0.1, detail="refused")
     messages = [r.getMessage() for r in caplog.records]
     assert messages == [

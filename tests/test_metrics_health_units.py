@@ -109,28 +109,70 @@ def test_the_console_client_reports_each_request_to_its_observer() -> None:
     assert "PRISMA_USER" in recorder.seen[-1][2]
 
 
-def test_readiness_needs_a_recent_cycle_a_database_and_accepted_credentials() -> None:
+def test_readiness_is_503_only_while_starting_stopping_or_full_and_lists_outside_faults() -> None:
     now = [T0]
     health = Health(poll_seconds=10, clock=lambda: now[0])
-    assert not health.readiness(database_ok=True, now=T0)[0]
-    health.cycle_succeeded(T0)
-    assert health.readiness(database_ok=True, now=T0 + timedelta(seconds=40))[0]
-    ready, report = health.readiness(database_ok=True, now=T0 + timedelta(seconds=41))
+    ready, report = health.readiness(database_ok=True, now=T0)
     assert not ready
+    assert report["blocking"] == {"phase": "the process is starting"}
+    health.running()
+    ready, report = health.readiness(database_ok=True, now=T0)
+    assert ready
+    assert report["reasons"] == {"poll": "no poll cycle has succeeded yet"}
+    health.cycle_succeeded(T0)
+    assert health.readiness(database_ok=True, now=T0 + timedelta(seconds=40))[1]["status"] == (
+        "ready"
+    )
+    ready, report = health.readiness(database_ok=True, now=T0 + timedelta(seconds=41))
+    assert ready
+    assert report["status"] == "degraded"
     assert "41 s ago" in str(report["reasons"])
-    assert not health.readiness(database_ok=False, now=T0)[0]
+    ready, report = health.readiness(database_ok=False, now=T0, slack_refused="invalid_auth")
+    assert ready
+    assert sorted(report["reasons"]) == ["database", "slack"]  # type: ignore[call-overload]
+    assert not health.readiness(database_ok=True, now=T0, work_full=True)[0]
 
     health.request_done("_ping", "ok", 0.01)
     assert health.state().console_auth_ok is None  # _ping proves nothing about credentials
+    assert health.state().console_reachable is True
     health.request_done("registry/progress", "authentication_failed", 0.01, detail="refused")
     ready, report = health.readiness(database_ok=True, now=T0)
-    assert not ready
+    assert ready
     assert report["console_auth"] == "refused"
     health.request_done("registry/progress", "ok", 0.01)
-    assert health.readiness(database_ok=True, now=T0)[0]
+    assert health.readiness(database_ok=True, now=T0)[1]["status"] == "ready"
     health.request_done("registry/progress", "console_unavailable", 0.01, detail="HTTP 503")
-    assert health.readiness(database_ok=True, now=T0)[0]  # not a credentials problem
+    ready, report = health.readiness(database_ok=True, now=T0)
+    assert ready
+    assert report["reasons"] == {"console": "the console cannot be reached: HTTP 503"}
     assert health.state().last_error == "console registry/progress: HTTP 503"
+    health.stopping()
+    assert not health.readiness(database_ok=True, now=T0)[0]
+
+
+def test_liveness_fails_for_a_dead_scheduler_a_stuck_cycle_or_wedged_work_only() -> None:
+    ticks = [0.0]
+    health = Health(poll_seconds=10, clock=lambda: T0, monotonic=lambda: ticks[0])
+    assert health.liveness(scheduler_alive=False)[0]  # starting: alive
+    health.running()
+    live, report = health.liveness(scheduler_alive=False)
+    assert not live
+    assert "scheduler" in report["problems"]  # type: ignore[operator]
+    assert health.liveness(scheduler_alive=True)[0]
+
+    health.cycle_started()
+    ticks[0] = 299.0
+    assert health.liveness(scheduler_alive=True)[0]
+    ticks[0] = 301.0
+    live, report = health.liveness(scheduler_alive=True)
+    assert not live
+    assert "301 s" in report["problems"]["poll"]  # type: ignore[index]
+    health.cycle_succeeded(T0)
+    assert health.liveness(scheduler_alive=True)[0]
+
+    assert not health.liveness(scheduler_alive=True, work_wedged_seconds=301.0)[0]
+    health.stopping()
+    assert health.liveness(scheduler_alive=False)[0]  # a stopping process is not restarted
 
 
 def test_a_failing_cycle_is_recorded_and_re_raised() -> None:

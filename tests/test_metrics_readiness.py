@@ -10,6 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.faults import expire_tokens
@@ -98,47 +99,75 @@ def ready(bot: BotHarness) -> tuple[int, dict[str, object]]:
     return response.status_code, response.json()
 
 
-def test_readyz_waits_for_a_poll_cycle_and_turns_stale_without_one(bot: BotHarness) -> None:
+def test_readyz_stays_200_without_a_poll_cycle_and_names_it_degraded(bot: BotHarness) -> None:
+    """A replica that can answer Slack is ready; a missing or stale poll is a reason."""
     status, report = ready(bot)
-    assert status == 503
-    assert "no poll cycle has succeeded yet" in report["reasons"]  # type: ignore[operator]
+    assert status == 200
+    assert report["status"] == "degraded"
+    assert report["reasons"] == {"poll": "no poll cycle has succeeded yet"}
 
     bot.poll()
     status, report = ready(bot)
     assert status == 200
     assert report["status"] == "ready"
+    assert "reasons" not in report
 
     bot.clock.advance(3 * 1 + 10 + 1)  # three poll intervals (1 s here) and 10 s
     status, report = ready(bot)
-    assert status == 503
+    assert status == 200
     assert "last successful poll cycle" in str(report["reasons"])
 
     bot.poll()
-    assert ready(bot)[0] == 200
+    assert ready(bot)[1]["status"] == "ready"
 
 
-def test_readyz_is_503_while_the_console_refuses_our_credentials(bot: BotHarness) -> None:
+def test_readyz_stays_200_while_the_console_refuses_our_credentials_and_says_so(
+    bot: BotHarness,
+) -> None:
+    """Users keep getting the bot's own explanation instead of Slack's dispatch_failed."""
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", discovery_total=1, images=4)
     bot.follow("alpine:3.16")
     bot.poll()
-    assert ready(bot)[0] == 200
+    assert ready(bot)[1]["status"] == "ready"
 
     bot.console.inject_fault("401", count=50, path_contains="authenticate")
     expire_tokens(bot.console)
     bot.poll()
     status, report = ready(bot)
-    assert status == 503
+    assert status == 200
+    assert report["status"] == "degraded"
     assert report["console_auth"] == "refused"
     assert "credentials" in str(report["reasons"])
+    help_reply = bot.command("help")  # the replica still answers Slack
+    assert help_reply.status_code == 200
 
     bot.console.clear_faults()
     bot.poll()
     status, report = ready(bot)
     assert status == 200
     assert report["console_auth"] == "ok"
+    assert report["status"] == "ready"
 
 
-def test_readyz_is_503_while_the_database_is_gone(bot: BotHarness, tmp_path: Path) -> None:
+def test_readyz_names_an_unreachable_console_as_degraded(bot: BotHarness) -> None:
+    bot.console.start_on_demand_scan("library/alpine", tag="3.16", discovery_total=1, images=4)
+    bot.follow("alpine:3.16")
+    bot.poll()
+    bot.console.inject_fault("5xx", count=50, path_contains="registry/progress")
+    bot.poll()
+    status, report = ready(bot)
+    assert status == 200
+    assert report["console"] == "unreachable"
+    assert "console" in report["reasons"]  # type: ignore[operator]
+
+    bot.console.clear_faults()
+    bot.poll()
+    assert ready(bot)[1]["console"] == "ok"
+
+
+def test_readyz_stays_200_while_the_database_is_gone_and_says_so(
+    bot: BotHarness, tmp_path: Path
+) -> None:
     bot.poll()
     assert ready(bot)[0] == 200
     database = tmp_path / "scanbot.db"
@@ -149,16 +178,53 @@ def test_readyz_is_503_while_the_database_is_gone(bot: BotHarness, tmp_path: Pat
     for path in tmp_path.glob("scanbot.db*"):
         shutil.move(path, away / path.name)
     database.mkdir()  # a directory where the file was: SQLite cannot open it
+    bot.runtime.supervisor.run()  # the next scheduled cycle meets the fault
     status, report = ready(bot)
-    assert status == 503
+    assert status == 200
     assert report["database"] == "unreachable"
+    assert "the database cannot be used" in report["reasons"]["database"]  # type: ignore[index]
     assert bot.http.get(f"{bot.url}/metrics").status_code == 200  # gauges left out, no error
 
     database.rmdir()
     for path in away.iterdir():
         shutil.move(path, tmp_path / path.name)
     assert os.path.exists(database)
+    bot.runtime.supervisor._resume_at = 0.0  # past the back-off
+    bot.runtime.supervisor.run()
+    assert "database" not in ready(bot)[1].get("reasons", {})  # type: ignore[operator]
+
+
+def test_readyz_is_503_while_starting_stopping_or_with_every_place_for_work_taken(
+    bot: BotHarness,
+) -> None:
+    """The only states in which the replica cannot take Slack requests."""
+    bot.poll()
     assert ready(bot)[0] == 200
+    reservations = []
+    while (reservation := bot.runtime.work.reserve()) is not None:
+        reservations.append(reservation)
+    status, report = ready(bot)
+    assert status == 503
+    assert report["status"] == "not ready"
+    assert "work" in report["blocking"]  # type: ignore[operator]
+    for reservation in reservations:
+        reservation.cancel()
+    assert ready(bot)[0] == 200
+
+    bot.runtime.monitor.stopping()
+    status, report = ready(bot)
+    assert status == 503
+    assert report["phase"] == "stopping"
+
+
+def test_named_reasons_show_on_readyz_until_cleared(bot: BotHarness) -> None:
+    bot.poll()
+    bot.runtime.monitor.set_reason("console_start", "the console was unreachable at start")
+    status, report = ready(bot)
+    assert status == 200
+    assert report["reasons"] == {"console_start": "the console was unreachable at start"}
+    bot.runtime.monitor.clear_reason("console_start")
+    assert ready(bot)[1]["status"] == "ready"
 
 
 def test_socket_mode_serves_metrics_and_readiness_beside_healthz(bot: BotHarness) -> None:
@@ -169,7 +235,23 @@ def test_socket_mode_serves_metrics_and_readiness_beside_healthz(bot: BotHarness
         url = f"http://127.0.0.1:{server.port}"
         assert bot.http.get(f"{url}/metrics").status_code == 200
         assert "scanbot_poll_cycles_total" in bot.http.get(f"{url}/metrics").text
-        assert bot.http.get(f"{url}/readyz").status_code == 503  # no poll cycle yet
+        assert bot.http.get(f"{url}/readyz").json()["reasons"]["poll"]  # no poll cycle yet
         assert bot.http.post(f"{url}/slack/events", content=b"{}").status_code == 404
     finally:
         server.stop()
+
+
+def test_readyz_never_waits_on_the_database(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database host that does not answer (connect timeout) must not hold the probe:
+    readiness reports what the poll cycles and the sender last met, asking nothing."""
+    bot.poll()
+
+    def hanging_ping() -> bool:
+        raise AssertionError("readiness asked the database")
+
+    monkeypatch.setattr(bot.runtime.store, "ping", hanging_ping)
+    status, report = ready(bot)
+    assert status == 200
+    assert report["database"] == "ok"

@@ -1,4 +1,4 @@
-"""The HTTP surface: /healthz reflects the scheduler and the database; unknown paths 404."""
+"""The HTTP surface: /healthz reflects the process's own machinery; unknown paths 404."""
 
 from __future__ import annotations
 
@@ -26,16 +26,44 @@ from bot.server import (
 from tests.support.harness import BOT_TOKEN, harness_settings, running_bot
 
 
-def test_healthz_is_503_until_the_scheduler_runs_then_200(tmp_path: Path) -> None:
+def test_healthz_is_503_while_the_running_process_has_no_scheduler_then_200(
+    tmp_path: Path,
+) -> None:
     with running_bot(tmp_path) as bot:
         before = httpx.get(f"{bot.url}/healthz")
         assert before.status_code == 503
         assert before.json()["scheduler"] == "stopped"
+        assert "scheduler" in before.json()["problems"]
 
         bot.runtime.start()
         after = httpx.get(f"{bot.url}/healthz")
         assert after.status_code == 200
-        assert after.json() == {"status": "ok", "scheduler": "running", "database": "ok"}
+        assert after.json() == {"status": "ok", "phase": "running", "scheduler": "running"}
+
+
+def test_healthz_stays_200_while_the_database_is_down_and_slack_refuses_the_token(
+    tmp_path: Path,
+) -> None:
+    """Outside faults are not liveness failures: restarting every replica fixes neither."""
+    with running_bot(tmp_path) as bot:
+        bot.runtime.start()
+        away = tmp_path / "away"
+        away.mkdir()
+        bot.runtime.store.close()
+        for path in tmp_path.glob("scanbot.db*"):
+            path.rename(away / path.name)
+        (tmp_path / "scanbot.db").mkdir()  # SQLite cannot open a directory
+        bot.runtime.sender.status.not_authorized = "token_revoked"
+        bot.runtime.supervisor.run()  # a poll cycle meets the database fault
+        live = httpx.get(f"{bot.url}/healthz")
+        readiness = httpx.get(f"{bot.url}/readyz").json()
+        (tmp_path / "scanbot.db").rmdir()
+        for path in away.iterdir():
+            path.rename(tmp_path / path.name)
+        bot.runtime.sender.status.not_authorized = None
+        assert live.status_code == 200
+        assert readiness["reasons"]["slack"] == "Slack refuses the bot token (token_revoked)"
+        assert readiness["database"] == "unreachable"
 
 
 def test_unknown_paths_are_404_and_events_need_post(tmp_path: Path) -> None:

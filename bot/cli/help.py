@@ -49,8 +49,9 @@ def run_epilog() -> str:
     lines += [
         "",
         "Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT (POST /slack/events,",
-        "GET /healthz).  Slack (auth.test) and the console are checked before the database",
-        "is opened; a console that cannot be reached yet is logged and /readyz names it.",
+        "GET /healthz, /readyz, /metrics).  Slack (auth.test) and the console are checked",
+        "before the database is opened; a console that cannot be reached yet is logged and",
+        "/readyz names it.",
         "",
         "exit codes:",
         f"  {EXIT_OK}  clean shutdown (SIGTERM/SIGINT)",

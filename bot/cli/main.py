@@ -33,7 +33,7 @@ from bot.config.envfile import read_env_file
 from bot.config.settings import Settings, SettingsError, load_settings, unknown_variables
 from bot.console.errors import ConsoleError
 from bot.domain.images import ImageReferenceError, ScanTarget, parse_image_reference
-from bot.process.logging_setup import configure_logging
+from bot.process.logging_setup import configure_logging, print_fatal
 
 log = logging.getLogger(__name__)
 #: Commands that answer and exit: quiet logs, no retries before an error is told.
@@ -57,7 +57,7 @@ def _settings(args: argparse.Namespace) -> Settings | int:
             from bot.ops.command import print_unknown  # noqa: PLC0415
 
             return print_unknown(str(exc), as_json=args.json)
-        print(f"scanbot: {exc}", file=sys.stderr)
+        print_fatal(f"{exc}", log_format=os.environ.get("SCANBOT_LOG_FORMAT", "text"))
         return EXIT_CONFIG
 
 
@@ -72,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(level, settings.scanbot_log_format)
     for warning in unknown_variables(os.environ):
         log.warning("%s", warning)
+    log_format = settings.scanbot_log_format
     try:
         if args.command == "run":
             return _run(settings, host=args.host)
@@ -84,14 +85,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return _demo(args)
     except SettingsError as exc:
-        print(f"scanbot: {exc}", file=sys.stderr)
+        print_fatal(f"{exc}", log_format=log_format)
         return EXIT_CONFIG
     except ImageReferenceError as exc:
-        print(f"scanbot: {exc}", file=sys.stderr)
+        print_fatal(f"{exc}", log_format=log_format)
         return EXIT_USAGE
     except ConsoleError as exc:
-        print(f"scanbot: {exc}\n{exc.hint}", file=sys.stderr)
+        print_fatal(f"{exc}\n{exc.hint}", log_format=log_format)
         return EXIT_CONFIG
+    except Exception:
+        # Logged, not left to Python's traceback: in the JSON format it is a JSON line too.
+        logging.getLogger("scanbot").critical(
+            "scanbot stopped on an unexpected error", exc_info=True
+        )
+        return 1  # what Python itself exits with on an uncaught exception
     return EXIT_USAGE
 
 
@@ -104,7 +111,7 @@ def _run(settings: Settings, *, host: str) -> int:
     try:
         _check_slack(settings)  # before the database is created or migrated
     except SlackUnreachable as exc:
-        print(f"scanbot: {exc}", file=sys.stderr)
+        print_fatal(f"{exc}", log_format=settings.scanbot_log_format)
         return EXIT_UNAVAILABLE
     unreachable = _check_console(settings)  # refused or not a console: SettingsError, exit 3
     try:
@@ -113,20 +120,23 @@ def _run(settings: Settings, *, host: str) -> int:
             runtime.monitor.console_reachable(False, unreachable)
         serve(runtime, host=host, port=settings.port)
     except OSError as exc:  # the port taken
-        print(f"scanbot: cannot start: {exc} (PORT={settings.port})", file=sys.stderr)
+        print_fatal(
+            f"cannot start: {exc} (PORT={settings.port})", log_format=settings.scanbot_log_format
+        )
         return EXIT_CONFIG
     except SQLAlchemyError as exc:  # the database cannot be opened or migrated
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        print(
-            f"scanbot: SCANBOT_DATABASE_URL: cannot open the database ({reason})", file=sys.stderr
+        print_fatal(
+            f"SCANBOT_DATABASE_URL: cannot open the database ({reason})",
+            log_format=settings.scanbot_log_format,
         )
         return EXIT_CONFIG
     except SlackApiError as exc:  # Socket Mode: apps.connections.open refused
         code = exc.response.get("error", "unknown error") if exc.response else "unknown error"
-        print(
-            f"scanbot: Slack refused the Socket Mode connection ({code}); check SLACK_APP_TOKEN "
+        print_fatal(
+            f"Slack refused the Socket Mode connection ({code}); check SLACK_APP_TOKEN "
             "(an xapp- app-level token with the connections:write scope)",
-            file=sys.stderr,
+            log_format=settings.scanbot_log_format,
         )
         return EXIT_CONFIG
     return EXIT_OK

@@ -1,7 +1,9 @@
 """The one settings object, built from the environment and passed down.
 
 Every field is read from the environment variable named by its ``validation_alias``;
-those names are a public contract (README, docs and tests rely on them).  A missing or
+those names are a public contract (README, docs and tests rely on them).  The secrets and the
+database URL may instead come from a file named by ``<NAME>_FILE``
+(:mod:`bot.config.secret_files`).  A missing or
 invalid value fails at start with a :class:`SettingsError` whose message names the
 variable.  Secrets are :class:`pydantic.SecretStr`, so they never show in reprs or logs.
 """
@@ -35,6 +37,7 @@ from bot.config.checks import (
     split_permission_channel_ids,
     split_user_ids,
 )
+from bot.config.secret_files import FILE_VARIABLES, SecretFileError, values_from_files
 from bot.domain.permissions import Permissions
 
 # "v34.04", "34.04", "v1", and "34.04.145" (the form GET /version returns).
@@ -352,6 +355,11 @@ def load_settings(
         for key, value in source.items()
         if key.upper() in known and value.strip() != ""
     }
+    wanted = tuple(name for name in FILE_VARIABLES if only is None or name.lower() in only)
+    try:
+        values.update(values_from_files(source, names=wanted))
+    except SecretFileError as error:
+        raise SettingsError(f"invalid configuration: {error}") from None
     for name, value in overrides.items():
         if name not in Settings.model_fields:
             raise TypeError(f"unknown setting {name!r}")

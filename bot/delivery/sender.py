@@ -44,6 +44,7 @@ from bot.domain.events import (
 from bot.domain.owed import FINAL_PRIORITY, Kind
 from bot.domain.ports import Notifier, ThreadState
 from bot.process.frontdoor import FrontDoor
+from bot.process.logcontext import log_context
 from bot.store import Store, codec
 from bot.store.codec import CodecError
 from bot.store.outbox import OutboxEntry, Thread
@@ -167,8 +168,19 @@ class Sender:
         try:
             if not self._renew(thread_key, owner):
                 return ThreadState.WAITING, False
+            started = time.perf_counter()
             try:
-                return self._deliver_thread(thread_key, owner)
+                with log_context(thread=thread_key):
+                    state, sent = self._deliver_thread(thread_key, owner)
+                    log.debug(
+                        "thread delivery pass: %s",
+                        state.name.lower(),
+                        extra={
+                            "outcome": state.name.lower(),
+                            "duration_ms": round(1000 * (time.perf_counter() - started)),
+                        },
+                    )
+                    return state, sent
             finally:
                 self.store.release_thread(thread_key, owner=owner)
         finally:

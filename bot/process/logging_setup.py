@@ -2,10 +2,12 @@
 
 ``SCANBOT_LOG_FORMAT=text`` (default) writes ``time LEVEL logger: message``;
 ``SCANBOT_LOG_FORMAT=json`` writes one JSON object per line with ``time``, ``level``,
-``logger``, ``message`` and any ``extra=`` fields.  Either way a filter masks anything shaped
-like a token and every Slack ``response_url`` (a link that lets anyone post to the channel),
-and another writes line breaks and other control characters in a message as escapes
-(``\\n``), so text from outside (an image name, a console error) cannot forge a log line.
+``logger``, ``message``, the fields of the enclosing :func:`bot.process.logcontext.log_context`
+(``channel``, ``user``, ``image``, ``watch_id``, ``thread``…) and any ``extra=`` fields
+(``outcome``, ``duration_ms``…).  Either way a filter masks anything shaped like a token and
+every Slack ``response_url`` (a link that lets anyone post to the channel), and another writes
+line breaks and other control characters in a message as escapes (``\\n``), so text from
+outside (an image name, a console error) cannot forge a log line.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 from datetime import UTC, datetime
+
+from bot.process.logcontext import RECORD_ATTRIBUTE, ContextFieldsFilter
 
 _SECRET = re.compile(
     r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"
@@ -112,8 +117,14 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": mask_secrets(record.getMessage()),
         }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD_ATTRS and key not in payload:
+        extras = {
+            key: value
+            for key, value in record.__dict__.items()
+            if key not in _STANDARD_ATTRS and key != RECORD_ATTRIBUTE
+        }
+        context = getattr(record, RECORD_ATTRIBUTE, None) or {}
+        for key, value in {**context, **extras}.items():  # ``extra=`` wins over the context
+            if key not in payload:
                 payload[key] = _jsonable(value)
         if record.exc_info:
             payload["exception"] = mask_secrets(self.formatException(record.exc_info))
@@ -141,6 +152,7 @@ def build_handler(log_format: str = "text") -> logging.Handler:
         handler.setFormatter(
             MaskingTextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
         )
+    handler.addFilter(ContextFieldsFilter())
     handler.addFilter(SecretMaskingFilter())
     handler.addFilter(OneLineFilter())
     handler.addFilter(BoltNoiseFilter())
@@ -162,3 +174,21 @@ def configure_logging(level: str, log_format: str = "text") -> None:
     # Alembic prints "setup plugin …" and "Will assume transactional DDL" at every start.
     for name in _ALEMBIC_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def print_fatal(message: str, *, log_format: str = "text") -> None:
+    """A failure that stops the process before or outside logging, on stderr: one
+    ``scanbot: message`` line, or in the JSON format one JSON object (``level`` ``CRITICAL``,
+    ``outcome`` ``failed``) a log collector parses like every other line.  Masked."""
+    text = mask_secrets(message)
+    if log_format.strip().lower() == "json":
+        payload = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": "CRITICAL",
+            "logger": "scanbot",
+            "message": text,
+            "outcome": "failed",
+        }
+        print(json.dumps(payload, ensure_ascii=False), file=sys.stderr, flush=True)
+    else:
+        print(f"scanbot: {text}", file=sys.stderr, flush=True)

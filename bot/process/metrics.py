@@ -3,8 +3,10 @@
 The runtime builds one :class:`Metrics` and passes it down; ``GET /metrics`` serves
 :meth:`Metrics.exposition`.  Counters and histograms move as work happens (the console
 client, the Slack client, the poll cycle, slash-command acks, completion messages);
-gauges of stored state (open watches, subscriptions, outbox backlog, the age of the last
-successful poll cycle) are read when Prometheus scrapes, through :meth:`Metrics.watch_state`.
+gauges are read when Prometheus scrapes, through :meth:`Metrics.watch_state`.  Gauges of
+shared state (the database's: open watches, subscriptions, the outbox backlog, the last
+regular scan completion) are exported only by the replica holding the poll lease, so they
+are counted once across replicas; the others describe the process that exports them.
 """
 
 from __future__ import annotations
@@ -35,13 +37,23 @@ _SLOW = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0)
 
 @dataclass(frozen=True, slots=True)
 class StateSample:
-    """Stored state read at scrape time; None where it could not be read."""
+    """State read at scrape time; None where it could not be read or is not this
+    replica's to export.
+
+    The first five are *shared* state (the database's): only the replica holding the poll
+    lease exports them, so a ``sum`` over replicas counts each once.  The rest are this
+    process's own.
+    """
 
     open_watches: int | None = None
     subscriptions: int | None = None
     outbox_pending: int | None = None
     outbox_oldest_seconds: float | None = None
+    last_regular_completion_timestamp: float | None = None
     last_success_age_seconds: float | None = None
+    last_poll_timestamp: float | None = None
+    poll_lease_held: bool | None = None
+    slack_token_refused: bool | None = None
 
 
 def label(value: str, *, limit: int = 60) -> str:
@@ -93,6 +105,12 @@ class Metrics:
             ("method",),
             registry=r,
         )
+        self.console_errors = Counter(
+            "scanbot_console_errors",
+            "Console API requests that failed, by endpoint and error kind.",
+            ("endpoint", "kind"),
+            registry=r,
+        )
         self.poll_cycles = Counter(
             "scanbot_poll_cycles", "Poll cycles by outcome.", ("outcome",), registry=r
         )
@@ -123,6 +141,8 @@ class Metrics:
         """:class:`~bot.console.observer.ConsoleObserver`."""
         self.console_requests.labels(label(endpoint), label(outcome)).inc()
         self.console_seconds.labels(label(endpoint)).observe(seconds)
+        if outcome != "ok":
+            self.console_errors.labels(label(endpoint), label(outcome)).inc()
 
     def slack_call(self, method: str, outcome: str, seconds: float) -> None:
         self.slack_calls.labels(label(method), label(outcome)).inc()
@@ -190,20 +210,44 @@ class _StateCollector(Collector):
             ("scanbot_subscriptions", "Channel subscriptions.", sample.subscriptions),
             (
                 "scanbot_outbox_pending",
-                "Messages owed to Slack, not sent yet.",
+                "Messages owed to Slack, not sent yet (the outbox backlog).",
                 sample.outbox_pending,
             ),
             (
                 "scanbot_outbox_oldest_pending_seconds",
-                "Age of the oldest message owed to Slack.",
+                "Age of the oldest message owed to Slack and not delivered yet.",
                 sample.outbox_oldest_seconds,
+            ),
+            (
+                "scanbot_last_regular_scan_completion_timestamp_seconds",
+                "Unix time the latest regular scan followed by a subscribed channel completed.",
+                sample.last_regular_completion_timestamp,
             ),
             (
                 "scanbot_last_successful_poll_age_seconds",
                 "Seconds since this process's last successful poll cycle.",
                 sample.last_success_age_seconds,
             ),
+            (
+                "scanbot_last_successful_poll_timestamp_seconds",
+                "Unix time this process last held the poll lease and completed a poll cycle.",
+                sample.last_poll_timestamp,
+            ),
+            (
+                "scanbot_poll_lease_held",
+                "1 while this process holds the poll lease (it exports the shared gauges).",
+                _flag(sample.poll_lease_held),
+            ),
+            (
+                "scanbot_slack_token_refused",
+                "1 while Slack refuses this process's bot token, else 0.",
+                _flag(sample.slack_token_refused),
+            ),
         )
         for name, documentation, value in gauges:
             if value is not None:
                 yield GaugeMetricFamily(name, documentation, value=value)
+
+
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)

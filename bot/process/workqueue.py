@@ -18,6 +18,7 @@ told of an internal error that is only the restart.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -81,8 +82,10 @@ class WorkQueue:
         self._front_door = front_door if front_door is not None else FrontDoor()
         self._pool = DaemonPool(workers=threads, name="scanbot-work")
         self._slots = threading.BoundedSemaphore(capacity)
+        self._capacity = capacity
         self._changed = threading.Condition()
         self._busy = 0  # reserved, queued or running
+        self._progress_at = time.monotonic()  # a piece last finished, or the queue went busy
         self._dropped: list[_Piece] = []  # queued when the stop came: they never ran
         self._running: dict[int, _Piece] = {}  # by id(): running now
         self._closing = False  # no new reservations
@@ -93,12 +96,16 @@ class WorkQueue:
         if self._closing or not self._slots.acquire(blocking=False):
             return None
         with self._changed:
+            if self._busy == 0:
+                self._progress_at = time.monotonic()
             self._busy += 1
         return Reservation(self)
 
     def _queue(self, piece: _Piece) -> None:
+        # The piece runs in the context it was submitted from: its log fields follow it.
+        context = contextvars.copy_context()
         try:
-            future = self._pool.submit(self._run, piece)
+            future = self._pool.submit(context.run, self._run, piece)
         except RuntimeError:  # submitted after the stop: it never runs
             self._release()
             _tell_dropped([piece], deadline=time.monotonic() + NOTICE_SECONDS)
@@ -139,6 +146,7 @@ class WorkQueue:
         self._slots.release()
         with self._changed:
             self._busy -= 1
+            self._progress_at = time.monotonic()
             self._changed.notify_all()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
@@ -151,6 +159,20 @@ class WorkQueue:
         """Pieces of work reserved, queued or running."""
         with self._changed:
             return self._busy
+
+    @property
+    def full(self) -> bool:
+        """No place left: a request now would be told to try again (readiness)."""
+        with self._changed:
+            return self._busy >= self._capacity
+
+    def wedged_seconds(self) -> float:
+        """How long the queue has been full without a piece finishing (0 when not full):
+        the threads that run Slack work are stuck (liveness)."""
+        with self._changed:
+            if self._busy < self._capacity:
+                return 0.0
+            return max(0.0, time.monotonic() - self._progress_at)
 
     def close(self, timeout: float = 10.0) -> None:
         """Take no new work; finish what was accepted for up to ``timeout`` seconds; then

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.config.settings import Settings, SettingsError
+from bot.process.logcontext import request_fields
 from bot.process.workqueue import WorkQueue
 from bot.slack import errors
 from bot.slack.listeners import register_listeners
@@ -76,11 +78,41 @@ def build_app(
             f"SLACK_BOT_TOKEN was rejected by Slack ({_auth_error(exc)}); check the bot token "
             "on the Slack app's 'OAuth & Permissions' page and SLACK_API_URL"
         ) from None
+    app.use(request_log_fields)
     if observer is not None:
         app.use(ack_timer(observer))
     register_listeners(app, ctx, work)
     errors.register(app)
     return app
+
+
+def request_log_fields(
+    req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+) -> BoltResponse:
+    """A bolt middleware: log lines made for this request (and for the work it queues)
+    carry its ``channel`` and ``user`` as structured fields.
+
+    bolt runs the listener after the middleware has returned, so the fields are set for
+    the rest of the running context (the HTTP server gives each request its own).
+    """
+    body = req.body if isinstance(req.body, dict) else {}
+    request_fields(channel=_id_in(body, "channel"), user=_id_in(body, "user"))
+    return next()
+
+
+def _id_in(body: dict[str, Any], kind: str) -> str | None:
+    """The channel or user id of a slash command, an interaction or an event."""
+    flat = body.get(f"{kind}_id")
+    if isinstance(flat, str) and flat:
+        return flat
+    for holder in (body, body.get("event")):
+        if isinstance(holder, dict):
+            value = holder.get(kind)
+            if isinstance(value, dict):
+                value = value.get("id")
+            if isinstance(value, str) and value:
+                return value
+    return None
 
 
 def _new_app(client: WebClient, settings: Settings, *, token_verification: bool) -> App:

@@ -155,6 +155,15 @@ class RegularStore:
 
     # --- runs ------------------------------------------------------------------------------
 
+    def last_regular_completion(self) -> datetime | None:
+        """When the latest regular scan a subscribed channel followed completed (metrics)."""
+        query = sa.select(sa.func.max(regular_runs.c.finished_at)).where(
+            regular_runs.c.state == WatchState.COMPLETED.value
+        )
+        with self._read() as connection:
+            value: datetime | None = connection.execute(query).scalar_one_or_none()
+        return None if value is None else as_utc(value)  # max() keeps the column's type
+
     def open_runs(self) -> list[RegularRun]:
         query = regular_runs.select().where(regular_runs.c.state.in_(_OPEN))
         with self._read() as connection:

@@ -26,6 +26,7 @@ from bot.domain.ports import Console
 from bot.domain.watch import Watch, WatchState
 from bot.process.daemonpool import DaemonPool
 from bot.process.frontdoor import FrontDoor
+from bot.process.logcontext import log_context
 from bot.watcher import deadman, regular, result_wait
 from bot.watcher.lifecycle import Answer, Outcome, WatchContext, advance
 
@@ -205,6 +206,7 @@ def poll_cycle(
     """
     services = ctx.services
     settings = services.settings
+    started = time.perf_counter()
     lease = poll_lease(settings.scanbot_poll_seconds)
     if not services.store.try_lock(POLL_LOCK, owner=owner, ttl=lease, now=services.clock()):
         log.debug("poll lease held by another replica; skipping this cycle")
@@ -240,7 +242,8 @@ def poll_cycle(
         if watch is None:
             outcomes[Outcome.ENDED_MEANWHILE] += 1
             continue
-        outcomes[advance(ctx, watch, answers.get(watch.id), results=results)] += 1
+        with log_context(watch_id=watch.id, channel=watch.channel_id, image=watch.target.key):
+            outcomes[advance(ctx, watch, answers.get(watch.id), results=results)] += 1
     awaited = {} if outcomes[Outcome.LEASE_LOST] else result_wait.look_for_results(ctx, results)
     regular_outcomes: dict[Outcome, int] = {}
     if follow_regular:
@@ -265,6 +268,7 @@ def poll_cycle(
             report.images,
             report.console_requests,
             {str(k): v for k, v in report.outcomes.items()},
+            extra={"outcome": "ok", "duration_ms": round(1000 * (time.perf_counter() - started))},
         )
     return report
 

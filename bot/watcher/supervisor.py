@@ -3,7 +3,7 @@
 What cannot succeed is not attempted every second: while the database cannot be written,
 cycles back off (1, 2, 4 … 60 s); while Slack refuses our token, no console request is
 made at all.  Each problem is logged once when it starts and once when it ends, with a
-count in between, and :meth:`PollSupervisor.problems` names it for ``/healthz``.
+count in between, and :meth:`PollSupervisor.problems` names it for ``/readyz``.
 """
 
 from __future__ import annotations

@@ -109,11 +109,11 @@ def test_a_follow_while_the_database_cannot_be_written_is_told_plainly(
     assert "cannot store watches right now" in json.dumps(reply.body)
 
 
-def test_a_database_that_cannot_be_written_turns_healthz_503_once_and_back(
+def test_a_database_that_cannot_be_written_is_named_by_readyz_not_failed_by_healthz(
     bot: BotHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bot.runtime.scheduler.start(paused=True)  # health needs a running scheduler
-    healthz = f"{bot.url}/healthz"
+    bot.runtime.scheduler.start(paused=True)  # liveness needs a running scheduler
+    healthz, readyz = f"{bot.url}/healthz", f"{bot.url}/readyz"
     assert httpx.get(healthz).status_code == 200
 
     def full_disk() -> object:
@@ -121,14 +121,15 @@ def test_a_database_that_cannot_be_written_turns_healthz_503_once_and_back(
 
     monkeypatch.setattr(bot.runtime.store, "list_open", full_disk)
     bot.runtime.supervisor.run()
-    failing = httpx.get(healthz)
+    live, failing = httpx.get(healthz), httpx.get(readyz)
     monkeypatch.undo()
     monkeypatch.setattr(bot.runtime.supervisor, "_resume_at", 0.0)
     bot.runtime.supervisor.run()
 
-    assert failing.status_code == 503
-    assert "disk is full" in failing.json()["database"]
-    assert httpx.get(healthz).status_code == 200
+    assert live.status_code == 200  # an outside fault: restarting would not fix it
+    assert failing.status_code == 200  # still answers Slack, with the bot's own words
+    assert failing.json()["database"] == "unreachable"
+    assert "database" not in httpx.get(readyz).json().get("reasons", {})
 
 
 def test_a_deleted_database_file_is_recreated_with_a_warning(

@@ -14,6 +14,7 @@ from tests.support.clocks import ManualClock
 from tests.support.constants import STEP
 from tests.support.delivery import drain
 from tests.support.harness import BotHarness
+from tests.support.leases import lapse_leases
 
 CHANNELS = ("C0SUBA", "C0SUBB")
 
@@ -91,6 +92,7 @@ def test_a_restart_during_a_subscribed_scan_continues_the_same_thread(
     # after kill -9): it finds the run and continues its thread.
     second = build_runtime(bot.runtime.settings, clock=bot.clock, channel_interval=0)
     bot.clock.advance(60)
+    lapse_leases(bot.runtime.settings.scanbot_database_url)
     try:
         console_clock.advance(2 * STEP + 1)
         second.poll_once()

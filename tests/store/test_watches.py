@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -259,21 +260,50 @@ def test_naive_datetimes_are_refused(store: Store) -> None:
 # --- leases ---------------------------------------------------------------------------
 
 
-def test_lock_is_exclusive_until_it_expires(store: Store) -> None:
-    ttl = timedelta(seconds=30)
+def test_lock_is_exclusive_while_it_lasts(store: Store) -> None:
+    ttl = timedelta(minutes=5)
     assert store.try_lock("poll", owner="a", ttl=ttl, now=T0)
     assert not store.try_lock("poll", owner="b", ttl=ttl, now=at(29))
     assert store.try_lock("other", owner="b", ttl=ttl, now=at(29))  # names are independent
-    assert store.try_lock("poll", owner="b", ttl=ttl, now=at(30))  # expired: taken over
-    assert not store.try_lock("poll", owner="a", ttl=ttl, now=at(31))
+    assert store.try_lock("poll", owner="a", ttl=ttl, now=at(31))  # the owner renews
 
 
-def test_lock_owner_renews_its_lease(store: Store) -> None:
-    ttl = timedelta(seconds=30)
-    assert store.try_lock("poll", owner="a", ttl=ttl, now=T0)
-    assert store.try_lock("poll", owner="a", ttl=ttl, now=at(20))  # renewed until at(50)
-    assert not store.try_lock("poll", owner="b", ttl=ttl, now=at(40))
-    assert store.try_lock("poll", owner="b", ttl=ttl, now=at(50))
+def test_an_expired_lock_is_taken_over_by_the_database_clock(store: Store) -> None:
+    """Expiry is measured by the database's clock: real time passes, the callers' clocks
+    (here frozen at T0) play no part."""
+    assert store.try_lock("poll", owner="a", ttl=timedelta(milliseconds=200), now=T0)
+    time.sleep(0.5)
+    assert store.try_lock("poll", owner="b", ttl=timedelta(minutes=5), now=T0)
+    assert not store.try_lock("poll", owner="a", ttl=timedelta(minutes=5), now=T0)
+
+
+def test_lock_owner_renewing_extends_its_lease(store: Store) -> None:
+    assert store.try_lock("poll", owner="a", ttl=timedelta(milliseconds=200), now=T0)
+    assert store.try_lock("poll", owner="a", ttl=timedelta(minutes=5), now=T0)  # renewed
+    time.sleep(0.5)  # past the first ttl, well within the renewed one
+    assert not store.try_lock("poll", owner="b", ttl=timedelta(minutes=5), now=T0)
+
+
+def test_a_replica_whose_clock_runs_30s_ahead_cannot_take_over_a_live_lease(
+    store: Store,
+) -> None:
+    """Replica b's process clock is skewed +30 s; the lease a renewed a moment ago (ttl
+    10 s) is still live by the database's clock, so b does not get it."""
+    real = datetime.now(UTC)
+    ttl = timedelta(seconds=10)
+    assert store.try_lock("poll", owner="a", ttl=ttl, now=real)
+    skewed = real + timedelta(seconds=30)
+    assert not store.try_lock("poll", owner="b", ttl=ttl, now=skewed)
+    assert store.try_lock("poll", owner="a", ttl=ttl, now=real)  # a still holds it
+    assert store.claim_thread("C1:1", owner="a", ttl=ttl, now=real)
+    assert not store.claim_thread("C1:1", owner="b", ttl=ttl, now=skewed)
+
+
+def test_a_lease_lasting_longer_than_its_ttl_counts_as_expired(store: Store) -> None:
+    """A lease ending further away than a ttl from now was written by a clock that has
+    since been stepped back: it is free, so polling does not wait for the clock."""
+    assert store.try_lock("poll", owner="a", ttl=timedelta(days=2), now=T0)
+    assert store.try_lock("poll", owner="b", ttl=timedelta(minutes=5), now=T0)
 
 
 def test_release_lock_frees_it_only_for_its_owner(store: Store) -> None:
@@ -468,3 +498,48 @@ def test_unreadable_stored_snapshot_reads_as_none(tmp_path: Path) -> None:
     finally:
         raw.dispose()
         store.close()
+
+
+def test_replicas_racing_for_one_lease_never_hold_it_at_the_same_time(
+    shared_database_url: str,
+) -> None:
+    """Three replicas (one clock 30 s ahead), four threads each, claim, hold briefly and
+    release one thread's lease for 3 s: whoever got it was alone while holding it.  A claim
+    that waited on another's row lock judges that lease by the time it runs, not by when
+    its transaction began."""
+    _migrate(shared_database_url)
+    replicas = [Store(shared_database_url) for _ in range(3)]
+    holding: list[str] = []
+    guard = threading.Lock()
+    overlaps: list[tuple[str, ...]] = []
+    wins: list[str] = []
+    errors: list[BaseException] = []
+
+    def race(index: int) -> None:
+        store, owner = replicas[index // 4], f"r{index // 4}:{index % 4}"
+        skew = timedelta(seconds=30 if index // 4 == 2 else 0)
+        stop = time.monotonic() + 3
+        try:
+            while time.monotonic() < stop:
+                now = datetime.now(UTC) + skew
+                if store.claim_thread("C1:1", owner=owner, ttl=timedelta(seconds=5), now=now):
+                    with guard:
+                        if holding:
+                            overlaps.append((*holding, owner))
+                        holding.append(owner)
+                        wins.append(owner)
+                    time.sleep(0.002)
+                    with guard:
+                        holding.remove(owner)
+                    store.release_thread("C1:1", owner=owner)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    try:
+        _run_threads(12, race)
+    finally:
+        for replica in replicas:
+            replica.close()
+    assert errors == []
+    assert wins  # the lease was taken, again and again
+    assert overlaps == []

@@ -187,6 +187,8 @@ def running_bot(
         clock = ManualNow()
         settings = harness_settings(console, slack, tmp_path / "scanbot.db", **overrides)
         runtime = build_runtime(settings, clock=clock, channel_interval=0.0)
+        # Serving Slack from here on; polls are the test's (no scheduler is started).
+        runtime.monitor.running()
         server = BackgroundServer(build_wsgi_app(runtime, serve_slack=True)).start()
         http = httpx.Client(timeout=10)
         try:

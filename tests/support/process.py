@@ -29,12 +29,16 @@ def free_port() -> int:
 
 
 class BotProcess:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, *, module: tuple[str, ...] = ("bot", "run")
+    ) -> None:
+        """``python -m <module...>`` (``scanbot run`` unless told otherwise)."""
         self.port = int(env["PORT"])
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("ab")
+        args = [*module, "--host", "127.0.0.1"] if module == ("bot", "run") else list(module)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1"],
+            [sys.executable, "-m", *args],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

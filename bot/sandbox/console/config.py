@@ -48,3 +48,4 @@ class RecordedRequest:
     authorization_scheme: str | None
     body: object | None
     at: float  # clock time when it arrived
+    user_agent: str | None = None  # the client's User-Agent header

@@ -285,6 +285,7 @@ class SandboxConsole(StandIn):
             request.scheme,
             redact(request.body) if request.body_ok else "<body that is not JSON, not kept>",
             self._clock(),
+            raw.header("User-Agent"),
         )
         with self._requests_changed:
             self._requests.append(recorded)
