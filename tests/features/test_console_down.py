@@ -42,8 +42,8 @@ def test_an_unreachable_console_is_logged_once_not_every_cycle(
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     _, report = bot.runtime.readiness()
     reasons = report["reasons"]
-    assert isinstance(reasons, list)
-    assert any(str(r).startswith("console unreachable") for r in reasons)
+    assert isinstance(reasons, dict)
+    assert str(reasons["console"]).startswith("the console cannot be reached")
 
 
 def test_status_names_the_unreachable_console(bot_without_console: BotHarness) -> None:
