@@ -83,8 +83,8 @@ def test_run_starts_with_an_unreachable_console_and_says_so_once(tmp_path: Path)
             output, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, output
     reasons = readyz["reasons"]
-    assert isinstance(reasons, list)
-    assert any(str(r).startswith("console unreachable") for r in reasons), readyz
+    assert isinstance(reasons, dict)
+    assert str(reasons["console"]).startswith("the console cannot be reached"), readyz
     told = [line for line in output.splitlines() if "console is unreachable" in line]
     assert len(told) == 1, output
     assert "Traceback" not in output
@@ -126,7 +126,7 @@ def test_an_unreachable_console_is_logged_once_per_change(caplog: pytest.LogCapt
         "the console is unreachable (refused); scanbot keeps trying",
     ]
     _, report = health.readiness(database_ok=True, now=health.state().started_at)
-    assert "console unreachable: refused" in json.dumps(report)
+    assert "the console cannot be reached: refused" in json.dumps(report)
 
 
 # --- one line instead of a traceback ------------------------------------------------------

@@ -65,10 +65,12 @@ def test_the_subscriptions_gauge_counts_the_subscribed_channels(bot: BotHarness)
     Failed before the fix: the gauge asked the store for ``list_subscriptions``, a method
     that does not exist (the store's is ``subscriptions()``), so it never appeared.
     """
+    bot.poll()  # shared gauges are exported by the poll-lease holder
     assert ("scanbot_subscriptions", ()) in scrape(bot)
     for channel in ("C0SUBA", "C0SUBB"):
         bot.command("subscribe", channel_id=channel)
     bot.wait_until(lambda: len(bot.runtime.store.subscriptions()) == 2)
+    bot.poll()
 
     assert value(scrape(bot), "scanbot_subscriptions") == 2
 

@@ -53,7 +53,7 @@ def test_a_database_file_deleted_under_the_running_bot_is_noticed_said_once_and_
         s.wait(lambda: any(LOST in line for line in s.log_lines()), channel=CHANNEL, timeout=20)
         health = httpx.get(f"{s.bot.url}/healthz", timeout=3)
         assert health.status_code == 503
-        assert LOST in health.json()["database"]
+        assert LOST in health.json()["problems"]["database"]
 
         s.start_scan("library/nginx")
         s.follow("nginx", CHANNEL)
