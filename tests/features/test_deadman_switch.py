@@ -18,6 +18,7 @@ from tests.support.clocks import ManualClock
 from tests.support.constants import STEP, DatabaseUrlFactory
 from tests.support.delivery import drain
 from tests.support.harness import ALICE, BotHarness, running_bot
+from tests.support.leases import lapse_leases
 
 QUIET, NORMAL = "C0QUIET", "C0NORMAL"
 ONCALL = "<!subteam^S0ONCALL>"
@@ -74,6 +75,7 @@ def test_an_outage_is_told_once_per_channel_with_its_mention_even_across_a_resta
     second = build_runtime(bot.runtime.settings, clock=bot.clock, channel_interval=0)
     try:
         later(bot, console_clock, deadman.CHECK_EVERY.total_seconds())
+        lapse_leases(bot.runtime.settings.scanbot_database_url)  # the first process is gone
         assert second.poll_once().deadman == "overdue"
         drain(second.sender)
     finally:
