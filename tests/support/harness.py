@@ -170,7 +170,7 @@ def running_bot(
     console_kwargs: dict[str, Any] = {"clock": console_clock} if console_clock else {}
     with (
         SandboxConsole(config, **console_kwargs).start() as console,
-        SlackApiStandIn(token=BOT_TOKEN).start() as slack,
+        SlackApiStandIn(token=BOT_TOKEN, rate_limits=False).start() as slack,
     ):
         clock = ManualNow()
         settings = harness_settings(console, slack, tmp_path / "scanbot.db", **overrides)
