@@ -157,3 +157,14 @@ regular_runs = sa.Table(
     sa.Column("finished_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("scan_key", "channel_id", name="uq_regular_runs_scan_channel"),
 )
+
+#: The bot's budget of Slack Web API calls, shared by every replica: one token bucket per
+#: method (per workspace) or per channel for posts; ``updated_at`` is the database's clock
+#: (seconds since the epoch) when ``tokens`` was last computed.  See bot.store.budget.
+slack_budget = sa.Table(
+    "slack_budget",
+    metadata,
+    sa.Column("bucket", sa.String(200), primary_key=True),
+    sa.Column("tokens", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)

@@ -33,6 +33,7 @@ from bot.domain.owed import Owed
 from bot.domain.progress import ProgressSnapshot
 from bot.domain.watch import Watch, WatchState
 from bot.store import codec, db
+from bot.store.budget import BudgetStore
 from bot.store.digest import DigestStore
 from bot.store.leases import LeaseStore
 from bot.store.outbox import OutboxStore, enqueue
@@ -57,7 +58,7 @@ def open_key(channel_id: str, target_key: str) -> str:
     return f"{channel_id}|{target_key}"
 
 
-class Store(LeaseStore, OutboxStore, DigestStore, RegularStore):
+class Store(LeaseStore, OutboxStore, DigestStore, RegularStore, BudgetStore):
     """Persistence of watches, leases and the outbox; thread-safe, one transaction per call.
 
     Methods that change a watch take the messages that change owes (``owed``) and store

@@ -229,7 +229,9 @@ def test_watches_resume_in_the_same_thread_after_a_restart(
         # as after a crash nothing was cleaned up): it resumes the watch.
         from bot.runtime import build_runtime
 
-        second = build_runtime(bot.runtime.settings, clock=bot.clock, channel_interval=0)
+        second = build_runtime(
+            bot.runtime.settings, clock=bot.clock, channel_interval=0, rate_budget=False
+        )
         try:
             console_clock.advance(10 * STEP)
             assert second.poll_once().outcomes == {"completed": 1}
