@@ -34,9 +34,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import assert_never
 
+from bot.delivery import dispatch
 from bot.delivery.budget import POST, SlackBudget, Unlimited
+from bot.delivery.gate import UPDATE, Gate
 from bot.domain.events import (
     Completed,
     ContentRejected,
@@ -66,8 +67,6 @@ MAX_BACKOFF_SECONDS = 300.0
 THREAD_LEASE = timedelta(seconds=60)
 #: While Slack refuses our token, how often one message is tried to see if it came back.
 AUTH_PROBE_SECONDS = 60.0
-#: The Web API method of each kind of message.
-UPDATE = "chat.update"
 _POSTS = (Kind.PARENT, Kind.REPLY)
 
 
@@ -102,11 +101,13 @@ class Sender:
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
-    _last_post: dict[str, float] = field(default_factory=dict)
     _failed_before: int = 0
     _delivering: set[str] = field(default_factory=set)  # threads a thread of ours delivers
     _delivering_lock: threading.Lock = field(default_factory=threading.Lock)
-    _blocked: dict[str, float] = field(default_factory=dict)  # bucket -> monotonic free again
+    gate: Gate = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.gate = Gate(self.budget, self.monotonic, self.channel_interval)
 
     # --- the background loop ------------------------------------------------------------
 
@@ -135,13 +136,7 @@ class Sender:
             except Exception as exc:  # noqa: BLE001 - the storage failing must not kill the loop
                 self._storage_failed(exc)
                 busy = False
-            self._wake.wait(0.05 if busy else self._idle_wait())
-
-    def _idle_wait(self) -> float:
-        """Until the first budget that held something back has room again (at most 1 s)."""
-        now = self.monotonic()
-        waits = [until - now for until in self._blocked.values() if until > now]
-        return max(0.01, min([1.0, *waits]))
+            self._wake.wait(0.05 if busy else self.gate.next_free(1.0))
 
     def _storage_failed(self, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -166,12 +161,12 @@ class Sender:
             return False
         progressed = False
         for kinds in (_POSTS, (Kind.EDIT,)):
-            if kinds == (Kind.EDIT,) and self._held(UPDATE) > 0:
+            if kinds == (Kind.EDIT,) and self.gate.held(UPDATE) > 0:
                 continue  # no edit fits the budget now: do not even look
             for thread_key in self.store.due_threads(now=self.clock(), kinds=kinds):
                 if self._stop.is_set() or self._paused():
                     break
-                if kinds == (Kind.EDIT,) and self._held(UPDATE) > 0:
+                if kinds == (Kind.EDIT,) and self.gate.held(UPDATE) > 0:
                     break
                 with self.front_door.background():
                     _state, sent = self._deliver_claimed(thread_key)
@@ -256,32 +251,14 @@ class Sender:
 
     def _may_send(self, entry: OutboxEntry, thread: Thread) -> bool:
         """Whether ``entry`` fits Slack's rate limits now; if so its call is paid for."""
-        edit = entry.kind is Kind.EDIT
-        if not edit and self._pace(thread.channel_id):
-            return False  # posts without a budget: about one a second a channel
-        method, channel = (UPDATE, None) if edit else (POST, thread.channel_id)
-        bucket = method if channel is None else f"{method}:{channel}"
-        if self._held(bucket) > 0:
-            return False
-        wait = self.budget.try_acquire(method, channel=channel)
-        if wait > 0:
-            self._blocked[bucket] = self.monotonic() + wait
-            return False
-        return True
+        if entry.kind is Kind.EDIT:
+            return self.gate.may_send(UPDATE, None)
+        return self.gate.may_send(POST, thread.channel_id)
 
     def held(self, method: str, channel: str | None = None) -> float:
         """Seconds until the sender tries ``method`` (in ``channel``, for posts) again: a
         budget found empty or Slack's ``Retry-After``; 0 when it may go now."""
-        return self._held(method if channel is None or method != POST else f"{method}:{channel}")
-
-    def _held(self, bucket: str) -> float:
-        """Seconds until ``bucket`` (a method, or a post's ``method:channel``) may be tried."""
-        method = bucket.split(":", maxsplit=1)[0]
-        until = max(self._blocked.get(bucket, 0.0), self._blocked.get(method, 0.0))
-        left = until - self.monotonic()
-        if left <= 0 and bucket in self._blocked:
-            del self._blocked[bucket]
-        return max(0.0, left)
+        return self.gate.held(method, channel)
 
     def _coalesce_edits(self, entries: list[OutboxEntry]) -> list[OutboxEntry]:
         """Only the latest pending edit of the parent matters: drop the ones it supersedes."""
@@ -290,11 +267,6 @@ class Sender:
         if superseded:
             self.store.drop(sorted(superseded), error="superseded by a newer edit")
         return [entry for entry in entries if entry.id not in superseded]
-
-    def _pace(self, channel_id: str) -> bool:
-        """True when this channel had a post less than ``channel_interval`` ago."""
-        last = self._last_post.get(channel_id)
-        return last is not None and self.monotonic() - last < self.channel_interval
 
     def _paused(self) -> bool:
         return self.monotonic() < self.status.paused_until
@@ -315,7 +287,7 @@ class Sender:
                 with self.budget.paid(method, channel):
                     ts = self._send(entry, destination, plain=plain)
                 if entry.kind is not Kind.EDIT:
-                    self._last_post[thread.channel_id] = self.monotonic()
+                    self.gate.posted(thread.channel_id)
         except CodecError as exc:
             log.error("outbox message %s cannot be read and is dropped: %s", entry.key, exc)
             self.store.drop([entry.id], error=f"unreadable: {exc}")
@@ -346,38 +318,13 @@ class Sender:
 
     def _found_earlier(self, entry: OutboxEntry, destination: Destination) -> str | None:
         """The ts of this message if an earlier attempt reached Slack after all."""
-        match entry.kind:
-            case Kind.PARENT:
-                found = self.notifier.find_parent(
-                    destination.channel_id, entry.key, since=entry.created_at
-                )
-                ts = None if found is None else found.thread_ts
-            case Kind.REPLY:
-                ts = self.notifier.find_reply(destination, entry.key)
-            case Kind.EDIT:
-                return None  # edits are idempotent: just send again
-            case _:
-                assert_never(entry.kind)
+        ts = dispatch.found_earlier(self.notifier, entry, destination)
         if ts is not None:
             log.info("%s was delivered by an earlier attempt; not sending it again", entry.key)
         return ts
 
     def _send(self, entry: OutboxEntry, destination: Destination, *, plain: bool) -> str | None:
-        match entry.kind:
-            case Kind.PARENT:
-                view = codec.load_view(entry.body)
-                posted = self.notifier.post_parent(
-                    destination.channel_id, view, marker=entry.key, plain=plain
-                )
-                return posted.thread_ts
-            case Kind.EDIT:
-                self.notifier.update_parent(destination, codec.load_view(entry.body))
-                return None
-            case Kind.REPLY:
-                event = codec.load_event(entry.body)
-                return self.notifier.notify(destination, event, marker=entry.key, plain=plain)
-            case _:
-                assert_never(entry.kind)
+        return dispatch.send(self.notifier, entry, destination, plain=plain)
 
     def _delivered(self, entry: OutboxEntry) -> None:
         self.status.delivered += 1
@@ -462,9 +409,10 @@ class Sender:
         if retry_after is not None:
             # Slack's Retry-After applies to the method (and, for posts, the channel) only.
             self.status.rate_limited += 1
-            bucket = UPDATE if entry.kind is Kind.EDIT else f"{POST}:{channel_id}"
-            until = self.monotonic() + retry_after
-            self._blocked[bucket] = max(self._blocked.get(bucket, 0.0), until)
+            if entry.kind is Kind.EDIT:
+                self.gate.hold(UPDATE, None, retry_after)
+            else:
+                self.gate.hold(POST, channel_id, retry_after)
             delay = retry_after
         elif soon:
             delay = 0.0
