@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from bot.delivery import dispatch
+from bot.delivery import coalesce, dispatch
 from bot.delivery.budget import POST, SlackBudget, Unlimited
 from bot.delivery.gate import UPDATE, Gate
 from bot.domain.events import (
@@ -261,12 +261,14 @@ class Sender:
         return self.gate.held(method, channel)
 
     def _coalesce_edits(self, entries: list[OutboxEntry]) -> list[OutboxEntry]:
-        """Only the latest pending edit of the parent matters: drop the ones it supersedes."""
-        edits = [entry for entry in entries if entry.kind is Kind.EDIT]
-        superseded = {entry.id for entry in edits[:-1]}
+        """Drop what newer messages of the thread supersede (see :mod:`coalesce`)."""
+        superseded = coalesce.superseded_edits(entries)
         if superseded:
             self.store.drop(sorted(superseded), error="superseded by a newer edit")
-        return [entry for entry in entries if entry.id not in superseded]
+        outdated = coalesce.progress_before_final(entries)
+        if outdated:
+            self.store.drop(sorted(outdated), error="superseded by the final reply")
+        return [entry for entry in entries if entry.id not in superseded | outdated]
 
     def _paused(self) -> bool:
         return self.monotonic() < self.status.paused_until

@@ -11,7 +11,9 @@ import pytest
 from bot.delivery.budget import BudgetLimits, Limit, LocalBuckets, SlackBudget
 from bot.delivery.sender import Sender
 from bot.domain import owed
+from bot.domain.events import PhaseChanged, Progressed
 from bot.domain.owed import Kind
+from bot.domain.progress import Phase, ProgressSnapshot
 from bot.store import Store
 from tests.delivery.test_sender import (
     T0,
@@ -116,3 +118,26 @@ def test_an_edit_already_attempted_is_not_rewritten_a_newer_one_follows_it(
     assert len(bodies) == 2
     assert "v1" in bodies[0]
     assert "v2" in bodies[1]
+
+
+def test_a_final_reply_does_not_wait_for_the_progress_replies_it_makes_stale(
+    world: World,
+) -> None:
+    opened(world, "t:a", "C1")
+    world.advance(1.0)
+    snap = ProgressSnapshot(phase=Phase.SCANNING)
+    subject = view().subject
+    world.owe(
+        owed.reply("t:a", "C1", Progressed(subject, None, snap)),
+        owed.reply("t:a", "C1", said("stalled, kept")),
+        owed.reply("t:a", "C1", PhaseChanged(subject, None, snap)),
+        owed.reply("t:a", "C1", said("done"), final=True),
+    )
+    world.sender.drain()
+    world.advance(1.0)
+    world.sender.drain()
+    assert [c for c in world.notifier.calls if c[0] == "notify"] == [
+        ("notify", "C1-p1:stalled, kept"),
+        ("notify", "C1-p1:done"),
+    ]
+    assert world.store.outbox_backlog(now=world.clock())[0] == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from bot.domain.watch import WatchState
 from bot.sandbox.console import SandboxConsoleConfig
@@ -18,7 +19,7 @@ from tests.support.harness import ALICE, CHANNEL, BotHarness, running_bot
 
 
 def start_bot(
-    tmp_path: Path, clock: ManualClock, **overrides: object
+    tmp_path: Path, clock: ManualClock, **overrides: Any
 ) -> AbstractContextManager[BotHarness]:
     config = SandboxConsoleConfig(step_seconds=STEP)
     return running_bot(tmp_path, console_config=config, console_clock=clock, **overrides)
