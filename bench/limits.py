@@ -9,6 +9,9 @@ over ``spread`` seconds.  Figures:
 * the time from the console's final answer (the poll that saw the scan end) to the final
   reply's arrival in Slack, p50/p99/max, beside the least the per-channel post limit
   allows for that same schedule (a token bucket at Slack's published rate and burst);
+* the sender's part of it: from the final reply being owed (stored with the watch's end)
+  to its arrival, beside the least the limit allows for *that* schedule.  The rest is the
+  watch waiting for its scan result (``GET /registry``, 30 requests per 30 s);
 * the 429s Slack answered (the bot budgets itself: the target is 0);
 * parent refresh: the longest a parent waited for an edit that was sent, beside
   ``ceil(watches / edit budget)`` minutes, and the oldest edit still owed at the end.
@@ -20,6 +23,7 @@ import math
 import tempfile
 import threading
 import time
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +37,7 @@ from bot.delivery.budget import METHOD_LIMITS
 from bot.domain import owed
 from bot.domain.events import ParentView
 from bot.domain.images import ScanTarget
-from bot.domain.owed import watch_thread
+from bot.domain.owed import FINAL_PRIORITY, watch_thread
 from bot.domain.ports import utc_now
 from bot.domain.progress import snapshot
 from bot.runtime import build_runtime
@@ -41,7 +45,7 @@ from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack.api import SlackApiStandIn
 from bot.sandbox.slack.limits import POST_PER_CHANNEL, SlackLimits
 from bot.store import Store
-from bot.store.tables import outbox
+from bot.store.tables import outbox, threads
 
 TOKEN = "xoxb-bench-token"  # noqa: S105 - accepted only by the local stand-in
 LEAD = 10.0  # seconds from the bot's start to the first completion
@@ -227,18 +231,53 @@ def _figures(
         for wait in least_waits(finals, POST_PER_CHANNEL.per_minute, POST_PER_CHANNEL.burst)
     ]
     edit_budget = METHOD_LIMITS["chat.update"].per_minute
+    owed_waits, owed_least = _from_owed(settings.scanbot_database_url, parents, done)
     return {
         "watches": watches,
         "channels": channels,
         "completed": len(done),
         "final_reply_ms": tools.summary_ms([w * 1000 for w in waits]),
         "least_allowed_ms": tools.summary_ms([w * 1000 for w in least]),
+        "owed_to_slack_ms": tools.summary_ms([w * 1000 for w in owed_waits]),
+        "owed_least_allowed_ms": tools.summary_ms([w * 1000 for w in owed_least]),
         "slack_429": sum(slack.rate_limited.values()),
         "slack_429_by_method": slack.rate_limited,
         "edit_budget_per_minute": edit_budget,
         "refresh_bound_minutes": math.ceil(watches / edit_budget),
         **_staleness(settings.scanbot_database_url, since=started),
     }
+
+
+def _from_owed(
+    database_url: str, parents: dict[str, tuple[str, str]], done: dict[str, float]
+) -> tuple[list[float], list[float]]:
+    """The sender's part: from the final reply being owed (stored in the outbox) to its
+    arrival in Slack, and the least the per-channel post limit allows for that schedule."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(threads.c.parent_ts, outbox.c.created_at)
+                .join(threads, threads.c.key == outbox.c.thread_key)
+                .where(outbox.c.kind == "reply", outbox.c.priority == FINAL_PRIORITY)
+            ).all()
+    finally:
+        engine.dispose()
+    waits: list[float] = []
+    owed_by_channel: dict[str, list[float]] = {}
+    for parent_ts, created_at in rows:
+        if parent_ts not in parents:
+            continue
+        owed_at = created_at.replace(tzinfo=UTC).timestamp()
+        owed_by_channel.setdefault(parents[parent_ts][0], []).append(owed_at)
+        if parent_ts in done:
+            waits.append(max(0.0, done[parent_ts] - owed_at))
+    least = [
+        wait
+        for owed_times in owed_by_channel.values()
+        for wait in least_waits(owed_times, POST_PER_CHANNEL.per_minute, POST_PER_CHANNEL.burst)
+    ]
+    return waits, least
 
 
 def _staleness(database_url: str, *, since: float) -> dict[str, Any]:

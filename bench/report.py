@@ -59,7 +59,7 @@ def targets(result: dict[str, Any]) -> dict[str, Any]:
             "value": phase["slack_429"],
             "met": not phase["slack_429"],
         }
-        least, got = phase["least_allowed_ms"]["p99"], phase["final_reply_ms"]["p99"]
+        least, got = phase["owed_least_allowed_ms"]["p99"], phase["owed_to_slack_ms"]["p99"]
         out[f"final_reply_p99_at_limits_{name}"] = {
             "p99_ms": got,
             "least_p99_ms": least,
@@ -198,11 +198,20 @@ def _limits_rows(row: Callable[..., None], t: dict[str, Any], name: str, p: dict
     row(
         f"{p['watches']} scans ending in {p['channels']} channel(s): final reply ms p50/p99/max",
         f"{got['p50']:.0f}/{got['p99']:.0f}/{got['max']:.0f}",
-        t[f"final_reply_p99_at_limits_{name}"]["met"],
     )
     row(
         "  least the limits allow, same schedule",
         f"{least['p50']:.0f}/{least['p99']:.0f}/{least['max']:.0f}",
+    )
+    owed, owed_least = p["owed_to_slack_ms"], p["owed_least_allowed_ms"]
+    row(
+        "  of it, owed to in Slack (the sender) ms",
+        f"{owed['p50']:.0f}/{owed['p99']:.0f}/{owed['max']:.0f}",
+        t[f"final_reply_p99_at_limits_{name}"]["met"],
+    )
+    row(
+        "  least the limits allow from owed",
+        f"{owed_least['p50']:.0f}/{owed_least['p99']:.0f}/{owed_least['max']:.0f}",
     )
     row(
         "  completed / 429s from Slack",

@@ -89,6 +89,7 @@ def test_scanbot_bench_tiny_json_reports_every_figure_and_the_machine() -> None:
         assert phase["completed"] == phase["watches"] > 0
         assert phase["final_reply_ms"]["n"] == phase["watches"]
         assert phase["least_allowed_ms"]["n"] == phase["watches"]
+        assert phase["owed_to_slack_ms"]["n"] == phase["watches"]  # the sender's part
         assert phase["slack_429"] >= 0
         assert phase["refresh_bound_minutes"] >= 1
     assert {"no_429_at_limits_spread", "final_reply_p99_at_limits_one_channel"} <= set(
