@@ -65,6 +65,16 @@ class Gate:
             del self._holds[bucket]
         return max(0.0, left)
 
+    def held_channels(self) -> set[str]:
+        """Channels whose posts are held back now."""
+        now = self.monotonic()
+        prefix = f"{POST}:"
+        return {
+            bucket[len(prefix) :]
+            for bucket, until in list(self._holds.items())
+            if until > now and bucket.startswith(prefix)
+        }
+
     def next_free(self, at_most: float) -> float:
         """Seconds until the first hold ends (at least 10 ms, at most ``at_most``)."""
         now = self.monotonic()

@@ -161,13 +161,19 @@ class Sender:
             return False
         progressed = False
         for kinds in (_POSTS, (Kind.EDIT,)):
-            if kinds == (Kind.EDIT,) and self.gate.held(UPDATE) > 0:
+            edits = kinds == (Kind.EDIT,)
+            if edits and self.gate.held(UPDATE) > 0:
                 continue  # no edit fits the budget now: do not even look
-            for thread_key in self.store.due_threads(now=self.clock(), kinds=kinds):
+            # Posts: channels whose budget is spent are not even read (nor claimed).
+            held = () if edits else self.gate.held_channels()
+            due = self.store.due_threads(now=self.clock(), kinds=kinds, exclude_channels=held)
+            for thread_key, channel in due:
                 if self._stop.is_set() or self._paused():
                     break
-                if kinds == (Kind.EDIT,) and self.gate.held(UPDATE) > 0:
+                if edits and self.gate.held(UPDATE) > 0:
                     break
+                if not edits and self.gate.held(POST, channel) > 0:
+                    continue
                 with self.front_door.background():
                     _state, sent = self._deliver_claimed(thread_key)
                 progressed = progressed or sent

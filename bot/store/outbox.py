@@ -15,7 +15,7 @@ posted or their channel being gone through :func:`_owner_posted` / :func:`_owner
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -130,25 +130,34 @@ class OutboxStore:
             return enqueue(connection, owed, now=now)
 
     def due_threads(
-        self, *, now: datetime, limit: int = 100, kinds: Sequence[Kind] | None = None
-    ) -> list[str]:
-        """Threads with a message (of ``kinds``, if given) due now: final messages first,
-        then the one whose oldest due message was owed first."""
+        self,
+        *,
+        now: datetime,
+        limit: int = 100,
+        kinds: Sequence[Kind] | None = None,
+        exclude_channels: Collection[str] = (),
+    ) -> list[tuple[str, str]]:
+        """(thread key, channel) of threads with a message (of ``kinds``, if given) due now,
+        not in ``exclude_channels``: final messages first, then the one whose oldest due
+        message was owed first."""
         conditions = [
             outbox.c.state == EntryState.PENDING.value,
             outbox.c.next_attempt_at <= as_utc(now),
         ]
         if kinds is not None:
             conditions.append(outbox.c.kind.in_([kind.value for kind in kinds]))
+        if exclude_channels:
+            conditions.append(threads.c.channel_id.not_in(sorted(exclude_channels)))
         query = (
-            sa.select(outbox.c.thread_key)
+            sa.select(outbox.c.thread_key, threads.c.channel_id)
+            .join(threads, threads.c.key == outbox.c.thread_key)
             .where(*conditions)
-            .group_by(outbox.c.thread_key)
+            .group_by(outbox.c.thread_key, threads.c.channel_id)
             .order_by(sa.func.min(outbox.c.priority), sa.func.min(outbox.c.id))
             .limit(limit)
         )
         with self._read() as connection:
-            return [str(row[0]) for row in connection.execute(query)]
+            return [(str(key), str(channel)) for key, channel in connection.execute(query)]
 
     def thread(self, key: str) -> Thread | None:
         with self._read() as connection:
