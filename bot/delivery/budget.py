@@ -51,12 +51,12 @@ class Limit:
         return self.per_minute / 60.0
 
 
-#: Slack's tiers (per workspace), with bursts a few tokens below what Slack tolerates.
-TIER_2 = Limit(20, 2)
-TIER_3 = Limit(50, 6)
-TIER_4 = Limit(100, 15)
-#: ``chat.postMessage``: about one a second per channel, two at once at most.
-POST_PER_CHANNEL = Limit(60, 2)
+#: Slack's tiers (per workspace), with bursts a little below what Slack tolerates.
+TIER_2 = Limit(20, 3)
+TIER_3 = Limit(50, 8)
+TIER_4 = Limit(100, 18)
+#: ``chat.postMessage``: about one a second per channel, three at once at most.
+POST_PER_CHANNEL = Limit(60, 3)
 
 #: The tier of each Web API method scanbot calls; any other method is held to Tier 2.
 METHOD_LIMITS: Mapping[str, Limit] = {

@@ -16,7 +16,7 @@ from tests.support.clocks import ManualClock
 from tests.support.constants import STEP
 from tests.support.harness import BotHarness, running_bot
 
-WATCHES = 9  # more progress edits at once than chat.update's burst (Tier 3)
+WATCHES = 12  # more progress edits at once than chat.update's burst (Tier 3)
 
 
 @pytest.fixture
