@@ -48,7 +48,7 @@ from bot.store import Store
 from bot.store.tables import outbox, threads
 
 TOKEN = "xoxb-bench-token"  # noqa: S105 - accepted only by the local stand-in
-LEAD = 10.0  # seconds from the bot's start to the first completion
+LEAD = 10.0  # seconds from the bot's start to the first completion (by default)
 
 
 def least_waits(finals: list[float], per_minute: float, burst: float) -> list[float]:
@@ -70,7 +70,7 @@ def least_waits(finals: list[float], per_minute: float, burst: float) -> list[fl
 
 
 def completions_at_limits(
-    watches: int, channels: int, *, spread: float, poll_seconds: float
+    watches: int, channels: int, *, spread: float, poll_seconds: float, lead: float = LEAD
 ) -> dict[str, Any]:
     """Run the phase once; its figures."""
     limits = SlackLimits(paused=True)
@@ -100,6 +100,7 @@ def completions_at_limits(
             watches=watches,
             channels=channels,
             spread=spread,
+            lead=lead,
         )
         limits.reset()
         limits.paused = False
@@ -107,7 +108,7 @@ def completions_at_limits(
         started = time.time()
         runtime.start()
         try:
-            done = _wait_for_finals(slack, parents, timeout=LEAD + spread + 60 + watches * 1.5)
+            done = _wait_for_finals(slack, parents, timeout=lead + spread + 60 + watches * 1.5)
         finally:
             runtime.shutdown()
         return _figures(
@@ -146,12 +147,13 @@ def _seed(
     watches: int,
     channels: int,
     spread: float,
+    lead: float,
 ) -> dict[str, tuple[str, str]]:
     """Open the watches with their parents posted; parent ts -> (channel, image key)."""
-    seed_seconds = 5.0 + watches * 0.01
+    seed_seconds = 2.0 + watches * 0.01
     targets = [ScanTarget(repo=f"bench/limit{i}", tag="1.0") for i in range(watches)]
     for i, target in enumerate(targets):
-        ends = seed_seconds + LEAD + spread * i / max(1, watches - 1)
+        ends = seed_seconds + lead + spread * i / max(1, watches - 1)
         console.start_on_demand_scan(target.repo, tag=target.tag, images=1, step_seconds=ends / 2)
     store = Store(settings.scanbot_database_url)
     store.migrate()

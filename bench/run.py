@@ -70,6 +70,7 @@ class BenchConfig:
     limit_channels: int = 20  # ... followed in this many channels (Slack's limits enforced)
     limit_spread: float = 60.0
     limit_one_channel: int = 200  # the same, all in one channel
+    limit_lead: float = 10.0  # seconds from the bot's start to the first scan's end
 
     @classmethod
     def tiny(cls) -> BenchConfig:
@@ -96,6 +97,7 @@ class BenchConfig:
             limit_channels=2,
             limit_spread=3.0,
             limit_one_channel=4,
+            limit_lead=2.0,
         )
 
 
@@ -242,7 +244,11 @@ def _at_limits(cfg: BenchConfig) -> dict[str, Any]:
     """Scans ending within a minute against Slack's limits: many channels, then one."""
     return {
         name: completions_at_limits(
-            watches, channels, spread=cfg.limit_spread, poll_seconds=cfg.poll_seconds
+            watches,
+            channels,
+            spread=cfg.limit_spread,
+            poll_seconds=cfg.poll_seconds,
+            lead=cfg.limit_lead,
         )
         for name, watches, channels in (
             ("spread", cfg.limit_watches, cfg.limit_channels),

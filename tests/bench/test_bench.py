@@ -12,8 +12,8 @@ import pytest
 
 from bench.report import render_table
 
-#: A minute of work: out of the default suite; CI runs it as a step of its own.
-pytestmark = pytest.mark.benchmark
+#: A few minutes of work: out of the default suite; CI runs it as a step of its own.
+pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(300)]
 ROOT = Path(__file__).resolve().parents[2]
 
 
