@@ -8,6 +8,8 @@ from typing import Any
 ACK_RATIO_TARGET = 1.5
 MB_TARGET = 150.0
 STARTUP_TARGET = 2.0
+LIMITS_RATIO = 1.2  # final replies' p99 within 1.2x of the least the limits allow ...
+POLL_GRACE = 1.0  # ... plus a second (the poll that saw the end finishes its cycle first)
 
 
 def targets(result: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +54,18 @@ def targets(result: dict[str, Any]) -> dict[str, Any]:
     out["idle_slack_calls"] = {"met": result["slack"]["idle_calls_per_cycle"] == 0}
     out["rss_mb"] = {"met": 0 < result["rss_mb"]["peak"] <= MB_TARGET}
     out["startup_seconds"] = {"met": result["startup_seconds"] < STARTUP_TARGET}
+    for name, phase in result.get("at_limits", {}).items():
+        out[f"no_429_at_limits_{name}"] = {
+            "value": phase["slack_429"],
+            "met": not phase["slack_429"],
+        }
+        least, got = phase["owed_least_allowed_ms"]["p99"], phase["owed_to_slack_ms"]["p99"]
+        out[f"final_reply_p99_at_limits_{name}"] = {
+            "p99_ms": got,
+            "least_p99_ms": least,
+            "met": phase["completed"] == phase["watches"]
+            and got <= LIMITS_RATIO * least + 1000 * POLL_GRACE,
+        }
     return out
 
 
@@ -144,6 +158,8 @@ def render_table(result: dict[str, Any]) -> str:
         "  mean wait s, completions / other replies",
         f"{busy['final_wait_seconds']:.1f} / {busy['reply_wait_seconds']:.1f}",
     )
+    for name, phase in result.get("at_limits", {}).items():
+        _limits_rows(row, t, name, phase)
     r = result["rss_mb"]
     row(f"peak RSS MB with {r['watches']} open watches", f"{r['peak']:.1f}", t["rss_mb"]["met"])
     row("  peak RSS MB at the end (after the follows)", f"{r['peak_at_end']:.1f}")
@@ -174,3 +190,39 @@ def _console_rows(
 
 def _seconds(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+def _limits_rows(row: Callable[..., None], t: dict[str, Any], name: str, p: dict[str, Any]) -> None:
+    """The phase at Slack's limits: completions, 429s, parent refresh."""
+    got, least = p["final_reply_ms"], p["least_allowed_ms"]
+    row(
+        f"{p['watches']} scans ending in {p['channels']} channel(s): final reply ms p50/p99/max",
+        f"{got['p50']:.0f}/{got['p99']:.0f}/{got['max']:.0f}",
+    )
+    row(
+        "  least the limits allow, same schedule",
+        f"{least['p50']:.0f}/{least['p99']:.0f}/{least['max']:.0f}",
+    )
+    owed, owed_least = p["owed_to_slack_ms"], p["owed_least_allowed_ms"]
+    row(
+        "  of it, owed to in Slack (the sender) ms",
+        f"{owed['p50']:.0f}/{owed['p99']:.0f}/{owed['max']:.0f}",
+        t[f"final_reply_p99_at_limits_{name}"]["met"],
+    )
+    row(
+        "  least the limits allow from owed",
+        f"{owed_least['p50']:.0f}/{owed_least['p99']:.0f}/{owed_least['max']:.0f}",
+    )
+    row(
+        "  completed / 429s from Slack",
+        f"{p['completed']} / {p['slack_429']}",
+        t[f"no_429_at_limits_{name}"]["met"],
+    )
+    row(
+        f"  parent refresh: longest wait s (bound {p['refresh_bound_minutes']} min)",
+        f"{p['max_staleness_seconds']:.1f}",
+    )
+    row(
+        "  edits still owed at the end (oldest, s)",
+        f"{p['edits_owed_at_end']} ({p['oldest_owed_seconds']:.0f})",
+    )

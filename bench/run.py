@@ -28,6 +28,7 @@ from typing import Any
 from bench import tools
 from bench.acks import measure_acks
 from bench.console import bare_fetch, console_scale, idle_cycles
+from bench.limits import completions_at_limits
 from bench.phases import bursts, busy_channel
 from bench.report import render_table, targets
 from bot.config.settings import Settings, load_settings
@@ -65,6 +66,11 @@ class BenchConfig:
     scale_images: int = 1000  # the second console configuration: distinct images ...
     scale_channels: int = 5  # ... followed from this many channels each ...
     scale_poll_seconds: float = DEFAULT_POLL_SECONDS  # ... at the default poll interval
+    limit_watches: int = 1000  # scans completing within limit_spread seconds ...
+    limit_channels: int = 20  # ... followed in this many channels (Slack's limits enforced)
+    limit_spread: float = 60.0
+    limit_one_channel: int = 200  # the same, all in one channel
+    limit_lead: float = 10.0  # seconds from the bot's start to the first scan's end
 
     @classmethod
     def tiny(cls) -> BenchConfig:
@@ -87,6 +93,11 @@ class BenchConfig:
             scale_images=6,
             scale_channels=2,
             scale_poll_seconds=1.0,
+            limit_watches=6,
+            limit_channels=2,
+            limit_spread=3.0,
+            limit_one_channel=4,
+            limit_lead=2.0,
         )
 
 
@@ -223,8 +234,27 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
                 tmp=Path(tmp),
             )
             clock.lap("console_scale")
+    if cfg.limit_watches:  # at Slack's limits: completions, 429s, parent refresh
+        result["at_limits"] = _at_limits(cfg)
     result["targets"] = targets(result)
     return result
+
+
+def _at_limits(cfg: BenchConfig) -> dict[str, Any]:
+    """Scans ending within a minute against Slack's limits: many channels, then one."""
+    return {
+        name: completions_at_limits(
+            watches,
+            channels,
+            spread=cfg.limit_spread,
+            poll_seconds=cfg.poll_seconds,
+            lead=cfg.limit_lead,
+        )
+        for name, watches, channels in (
+            ("spread", cfg.limit_watches, cfg.limit_channels),
+            ("one_channel", cfg.limit_one_channel, 1),
+        )
+    }
 
 
 def _changes(

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.config.settings import Settings
 from bot.console.client import ConsoleClient
 from bot.console.observer import FanOut
+from bot.delivery.budget import BudgetLimits, SharedBuckets, SlackBudget, Unlimited
 from bot.delivery.sender import Sender
 from bot.domain.permissions import rules_in_force
 from bot.domain.ports import Console, utc_now
@@ -161,12 +162,17 @@ def build_runtime(
     clock: Callable[[], datetime] = utc_now,
     token_verification: bool = True,
     channel_interval: float = 1.0,
+    slack_limits: BudgetLimits | None = None,
+    rate_budget: bool = True,
 ) -> Runtime:
     """Build (not start) the bot.  Migrates the database schema.
 
     ``clock`` is the wall clock of every decision (tests and the demo pass their own);
-    ``token_verification`` False skips bolt's ``auth.test`` when the caller already did it;
-    ``channel_interval`` is the pace of posts per channel (Slack allows about one a second).
+    ``token_verification`` False skips bolt's ``auth.test`` when the caller already did it.
+    Every Slack call is held inside Slack's published rate limits (``slack_limits``, by
+    default :meth:`BudgetLimits.published`) by a budget shared through the database by
+    every replica; ``rate_budget=False`` turns the budget off (tests against a permissive
+    stand-in), and then ``channel_interval`` is the pace of posts per channel.
     """
     settings.require_slack()
     for rule in rules_in_force(settings.permissions):
@@ -182,7 +188,8 @@ def build_runtime(
     console = ConsoleClient.from_settings(settings, observer=FanOut(metrics, health))
     closers.append(console.close)
     services = Services(settings=settings, console=console, store=store, clock=clock, health=health)
-    web_client = build_web_client(settings, observer=metrics)
+    budget = slack_budget(store, slack_limits) if rate_budget else SlackBudget(Unlimited())
+    web_client = build_web_client(settings, observer=metrics, budget=budget)
     owner = instance_id()
     front_door = FrontDoor()  # acks first: background work gives way to Slack requests
     sender = Sender(
@@ -190,7 +197,8 @@ def build_runtime(
         notifier=SlackNotifier(web_client),
         owner=owner,
         clock=clock,
-        channel_interval=channel_interval,
+        channel_interval=0.0 if rate_budget else channel_interval,
+        budget=budget,
         on_completion_delivered=metrics.completion_delivered,
         front_door=front_door,
     )
@@ -255,6 +263,11 @@ def build_runtime(
         monitor=health,
         _closers=closers,
     )
+
+
+def slack_budget(store: Store, limits: BudgetLimits | None = None) -> SlackBudget:
+    """The budget of Slack calls of this workspace, shared by every replica of the database."""
+    return SlackBudget(SharedBuckets(store), limits)
 
 
 def sample_state(

@@ -9,12 +9,17 @@ message, a 5xx, a reset, the process killed mid-send.
   carries in its metadata (``conversations.replies`` / ``conversations.history``).
 * A thread's messages go in the order they were owed; a failure stops that thread (not
   the others) until its backoff passes.  Only the latest pending edit of a parent is sent.
-* Threads with a final message (a completion) go first when many are due.
+* Completions first: posts (parents and replies) go before parent edits, and threads with
+  a final message (a completion) before the others; a thread's replies never wait for its
+  parent's edit.
+* Slack's rate limits are kept by the sender itself (:mod:`bot.delivery.budget`): a post
+  goes only with a token of its channel's bucket (about one a second), an edit only with
+  one of ``chat.update``'s (Tier 3, the whole workspace).  Under that budget the parents
+  are refreshed stalest first (an unsent edit keeps its place in the outbox while newer
+  states replace its body), so each parent is edited at least every ``N / budget``.  A
+  ``Retry-After`` from Slack (the safety net) pauses that method only.
 * A thread is delivered by one process at a time (a lease per thread), so replicas can
   all run a sender.
-* Slack's rate limits: a ``Retry-After`` pauses every send of this process; one new message
-  per second per channel is the pace (Slack's published limit for posting); edits of a
-  parent (``chat.update``, a per-workspace tier) are not held back by it.
 * A channel that is gone closes the thread (its watch fails); content Slack refuses is sent
   as plain text after :data:`PLAIN_AFTER` attempts; a refused token stops all delivery
   until a probe succeeds — said once in the log and in health, not once per message.
@@ -29,8 +34,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import assert_never
 
+from bot.delivery import coalesce, dispatch
+from bot.delivery.budget import POST, SlackBudget, Unlimited
+from bot.delivery.gate import UPDATE, Gate
 from bot.domain.events import (
     Completed,
     ContentRejected,
@@ -61,6 +68,7 @@ MAX_BACKOFF_SECONDS = 300.0
 THREAD_LEASE = timedelta(seconds=60)
 #: While Slack refuses our token, how often one message is tried to see if it came back.
 AUTH_PROBE_SECONDS = 60.0
+_POSTS = (Kind.PARENT, Kind.REPLY)
 
 
 @dataclass
@@ -70,7 +78,8 @@ class SenderStatus:
     failed_attempts: int = 0
     not_authorized: str | None = None  # the Slack error code while our token is refused
     last_error: str | None = None
-    paused_until: float = 0.0  # monotonic; a rate limit pauses every send
+    paused_until: float = 0.0  # monotonic; a refused token pauses every send
+    rate_limited: int = 0  # 429s Slack answered after the transport's own retry
     storage_error: str | None = None
     failing_since: float | None = None  # monotonic; Slack calls failing since then
 
@@ -83,18 +92,22 @@ class Sender:
     notifier: Notifier
     owner: str
     clock: Callable[[], datetime]
-    channel_interval: float = 1.0  # seconds between two posts in one channel
+    channel_interval: float = 1.0  # seconds between two posts in one channel (no budget)
     monotonic: Callable[[], float] = time.monotonic
+    budget: SlackBudget = field(default_factory=lambda: SlackBudget(Unlimited()))
     on_completion_delivered: Callable[[float], None] | None = None
     front_door: FrontDoor = field(default_factory=FrontDoor)  # acks first
     status: SenderStatus = field(default_factory=SenderStatus)
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
-    _last_post: dict[str, float] = field(default_factory=dict)
     _failed_before: int = 0
     _delivering: set[str] = field(default_factory=set)  # threads a thread of ours delivers
     _delivering_lock: threading.Lock = field(default_factory=threading.Lock)
+    gate: Gate = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.gate = Gate(self.budget, self.monotonic, self.channel_interval)
 
     # --- the background loop ------------------------------------------------------------
 
@@ -123,7 +136,7 @@ class Sender:
             except Exception as exc:  # noqa: BLE001 - the storage failing must not kill the loop
                 self._storage_failed(exc)
                 busy = False
-            self._wake.wait(0.05 if busy else 1.0)
+            self._wake.wait(0.05 if busy else self.gate.next_free(1.0))
 
     def _storage_failed(self, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -134,16 +147,30 @@ class Sender:
     # --- delivering -----------------------------------------------------------------------
 
     def deliver_due(self) -> bool:
-        """One pass over the threads with messages due; True if anything was delivered."""
+        """One pass over the threads with messages due; True if anything was delivered.
+
+        Posts first (completions before the others), then parent edits, stalest first,
+        as far as ``chat.update``'s budget goes."""
         if self._paused():
             return False
         progressed = False
-        for thread_key in self.store.due_threads(now=self.clock()):
-            if self._stop.is_set() or self._paused():
-                break
-            with self.front_door.background():
-                _state, sent = self._deliver_claimed(thread_key)
-            progressed = progressed or sent
+        for kinds in (_POSTS, (Kind.EDIT,)):
+            edits = kinds == (Kind.EDIT,)
+            if edits and self.gate.held(UPDATE) > 0:
+                continue  # no edit fits the budget now: do not even look
+            # Posts: channels whose budget is spent are not even read (nor claimed).
+            held = () if edits else self.gate.held_channels()
+            due = self.store.due_threads(now=self.clock(), kinds=kinds, exclude_channels=held)
+            for thread_key, channel in due:
+                if self._stop.is_set() or self._paused():
+                    break
+                if edits and self.gate.held(UPDATE) > 0:
+                    break
+                if not edits and self.gate.held(POST, channel) > 0:
+                    continue
+                with self.front_door.background():
+                    _state, sent = self._deliver_claimed(thread_key)
+                progressed = progressed or sent
         if self.status.storage_error is not None:
             log.info("delivery resumed: the database answers again")
             self.status.storage_error = None
@@ -191,46 +218,68 @@ class Sender:
         return self.store.claim_thread(thread_key, owner=owner, ttl=THREAD_LEASE, now=self.clock())
 
     def _deliver_thread(self, thread_key: str, owner: str) -> tuple[ThreadState, bool]:
+        """The thread's posts in order (a post that cannot go now holds the later ones),
+        and its parent's latest edit when the edit budget allows (it holds nothing)."""
         thread = self.store.thread(thread_key)
         entries = self.store.pending(thread_key)
         if thread is None or not entries:
             return ThreadState.DELIVERED, False
         entries = self._coalesce_edits(entries)
         sent_any = False
+        posts_held = False
+        left = False  # something stays owed
         for entry in entries:
-            if entry.next_attempt_at > self.clock():
-                return ThreadState.WAITING, sent_any
+            edit = entry.kind is Kind.EDIT
+            if not edit and posts_held:
+                left = True
+                continue
             if entry.kind is not Kind.PARENT and thread.parent_ts is None:
                 if any(e.kind is Kind.PARENT for e in entries):
-                    return ThreadState.WAITING, sent_any  # the parent goes first
+                    left = True  # the parent goes first
+                    posts_held = True
+                    continue
                 self.store.drop([entry.id], error="the thread has no parent message")
                 continue
-            if entry.kind is not Kind.EDIT and self._pace(thread.channel_id):
-                return ThreadState.WAITING, sent_any  # posts: about one a second a channel
+            if entry.next_attempt_at > self.clock() or not self._may_send(entry, thread):
+                left = True
+                posts_held = posts_held or not edit
+                continue
             if sent_any and not self._renew(thread_key, owner):
                 return ThreadState.WAITING, sent_any  # another replica took the thread over
             outcome, ts = self._deliver_one(entry, thread)
             if outcome is ThreadState.GONE:
                 return ThreadState.GONE, sent_any
             if outcome is ThreadState.WAITING:
-                return ThreadState.WAITING, sent_any
+                if self._paused():
+                    return ThreadState.WAITING, sent_any  # our token is refused: stop all
+                left = True
+                posts_held = posts_held or not edit
+                continue
             sent_any = True
             if entry.kind is Kind.PARENT and ts is not None:
                 thread = replace(thread, parent_ts=ts)
-        return ThreadState.DELIVERED, sent_any
+        return (ThreadState.WAITING if left else ThreadState.DELIVERED), sent_any
+
+    def _may_send(self, entry: OutboxEntry, thread: Thread) -> bool:
+        """Whether ``entry`` fits Slack's rate limits now; if so its call is paid for."""
+        if entry.kind is Kind.EDIT:
+            return self.gate.may_send(UPDATE, None)
+        return self.gate.may_send(POST, thread.channel_id)
+
+    def held(self, method: str, channel: str | None = None) -> float:
+        """Seconds until the sender tries ``method`` (in ``channel``, for posts) again: a
+        budget found empty or Slack's ``Retry-After``; 0 when it may go now."""
+        return self.gate.held(method, channel)
 
     def _coalesce_edits(self, entries: list[OutboxEntry]) -> list[OutboxEntry]:
-        """Only the latest pending edit of the parent matters: drop the ones it supersedes."""
-        edits = [entry for entry in entries if entry.kind is Kind.EDIT]
-        superseded = {entry.id for entry in edits[:-1]}
+        """Drop what newer messages of the thread supersede (see :mod:`coalesce`)."""
+        superseded = coalesce.superseded_edits(entries)
         if superseded:
             self.store.drop(sorted(superseded), error="superseded by a newer edit")
-        return [entry for entry in entries if entry.id not in superseded]
-
-    def _pace(self, channel_id: str) -> bool:
-        """True when this channel had a post less than ``channel_interval`` ago."""
-        last = self._last_post.get(channel_id)
-        return last is not None and self.monotonic() - last < self.channel_interval
+        outdated = coalesce.progress_before_final(entries)
+        if outdated:
+            self.store.drop(sorted(outdated), error="superseded by the final reply")
+        return [entry for entry in entries if entry.id not in superseded | outdated]
 
     def _paused(self) -> bool:
         return self.monotonic() < self.status.paused_until
@@ -238,14 +287,20 @@ class Sender:
     def _deliver_one(self, entry: OutboxEntry, thread: Thread) -> tuple[ThreadState, str | None]:
         """One attempt at one message: recorded first, looked for if it may be in Slack."""
         attempt = self.store.start_attempt(entry.id)
+        if entry.kind is Kind.EDIT:
+            # A newer state of the parent may have replaced the body since it was read.
+            entry = replace(entry, body=self.store.entry_body(entry.id) or entry.body)
         plain = attempt > PLAIN_AFTER
         destination = Destination(channel_id=thread.channel_id, thread_ts=thread.parent_ts)
         try:
             ts = self._found_earlier(entry, destination) if attempt > 1 else None
             if ts is None:
-                ts = self._send(entry, destination, plain=plain)
+                method = UPDATE if entry.kind is Kind.EDIT else POST
+                channel = None if entry.kind is Kind.EDIT else thread.channel_id
+                with self.budget.paid(method, channel):
+                    ts = self._send(entry, destination, plain=plain)
                 if entry.kind is not Kind.EDIT:
-                    self._last_post[thread.channel_id] = self.monotonic()
+                    self.gate.posted(thread.channel_id)
         except CodecError as exc:
             log.error("outbox message %s cannot be read and is dropped: %s", entry.key, exc)
             self.store.drop([entry.id], error=f"unreadable: {exc}")
@@ -268,7 +323,7 @@ class Sender:
             self._not_authorized(entry, exc)
             return ThreadState.WAITING, None
         except DeliveryFailed as exc:
-            self._retry(entry, attempt, exc)
+            self._retry(entry, attempt, exc, channel_id=thread.channel_id)
             return ThreadState.WAITING, None
         self.store.mark_sent(entry, ts=ts, now=self.clock())
         self._delivered(entry)
@@ -276,38 +331,13 @@ class Sender:
 
     def _found_earlier(self, entry: OutboxEntry, destination: Destination) -> str | None:
         """The ts of this message if an earlier attempt reached Slack after all."""
-        match entry.kind:
-            case Kind.PARENT:
-                found = self.notifier.find_parent(
-                    destination.channel_id, entry.key, since=entry.created_at
-                )
-                ts = None if found is None else found.thread_ts
-            case Kind.REPLY:
-                ts = self.notifier.find_reply(destination, entry.key)
-            case Kind.EDIT:
-                return None  # edits are idempotent: just send again
-            case _:
-                assert_never(entry.kind)
+        ts = dispatch.found_earlier(self.notifier, entry, destination)
         if ts is not None:
             log.info("%s was delivered by an earlier attempt; not sending it again", entry.key)
         return ts
 
     def _send(self, entry: OutboxEntry, destination: Destination, *, plain: bool) -> str | None:
-        match entry.kind:
-            case Kind.PARENT:
-                view = codec.load_view(entry.body)
-                posted = self.notifier.post_parent(
-                    destination.channel_id, view, marker=entry.key, plain=plain
-                )
-                return posted.thread_ts
-            case Kind.EDIT:
-                self.notifier.update_parent(destination, codec.load_view(entry.body))
-                return None
-            case Kind.REPLY:
-                event = codec.load_event(entry.body)
-                return self.notifier.notify(destination, event, marker=entry.key, plain=plain)
-            case _:
-                assert_never(entry.kind)
+        return dispatch.send(self.notifier, entry, destination, plain=plain)
 
     def _delivered(self, entry: OutboxEntry) -> None:
         if self.status.failing_since is not None:
@@ -378,6 +408,7 @@ class Sender:
         exc: DeliveryFailed | ContentRejected,
         *,
         soon: bool = False,
+        channel_id: str = "",
     ) -> None:
         self.status.failed_attempts += 1
         self.status.last_error = f"{exc.code or type(exc).__name__}"
@@ -388,8 +419,12 @@ class Sender:
             log.warning("Slack calls are failing (%s); retrying with backoff", exc)
         retry_after = exc.retry_after if isinstance(exc, DeliveryFailed) else None
         if retry_after is not None:
-            # A rate limit applies to everyone who sends: pause the whole sender.
-            self.status.paused_until = max(self.status.paused_until, self.monotonic() + retry_after)
+            # Slack's Retry-After applies to the method (and, for posts, the channel) only.
+            self.status.rate_limited += 1
+            if entry.kind is Kind.EDIT:
+                self.gate.hold(UPDATE, None, retry_after)
+            else:
+                self.gate.hold(POST, channel_id, retry_after)
             delay = retry_after
         elif soon:
             delay = 0.0

@@ -13,11 +13,13 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.config.settings import Settings, SettingsError
+from bot.delivery.budget import SlackBudget
 from bot.process.logcontext import request_fields
 from bot.process.workqueue import WorkQueue
 from bot.slack import errors
 from bot.slack.listeners import register_listeners
 from bot.slack.observed import (
+    BudgetedWebClient,
     CountingRateLimitHandler,
     ObservedWebClient,
     SlackObserver,
@@ -29,8 +31,16 @@ from bot.watcher.lifecycle import WatchContext
 __all__ = ["App", "WebClient", "build_app", "build_web_client"]
 
 
-def build_web_client(settings: Settings, *, observer: SlackObserver | None = None) -> WebClient:
+def build_web_client(
+    settings: Settings,
+    *,
+    observer: SlackObserver | None = None,
+    budget: SlackBudget | None = None,
+) -> WebClient:
     """A WebClient on ``SLACK_API_URL`` that retries a 429 once, after its Retry-After.
+
+    With a ``budget`` every call first waits for its place in it (Slack's rate limits kept
+    by the bot itself, so a 429 is a safety net, not the pace).
 
     Only 429 is retried here (slack_sdk's own handler): Slack did not take the message,
     so sending it again is safe.  A 5xx or a connection reset may come *after* Slack took
@@ -46,9 +56,14 @@ def build_web_client(settings: Settings, *, observer: SlackObserver | None = Non
         "timeout": 10,
     }
     if observer is None:
-        return WebClient(**options, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)])
+        return BudgetedWebClient(
+            **options,
+            budget=budget,
+            retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+        )
     return ObservedWebClient(
         **options,
+        budget=budget,
         retry_handlers=[CountingRateLimitHandler(observer, max_retry_count=1)],
         observer=observer,
     )

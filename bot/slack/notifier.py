@@ -17,6 +17,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.delivery.budget import BudgetExhaustedError
 from bot.domain.events import (
     ContentRejected,
     DeliveryFailed,
@@ -132,6 +133,8 @@ def delivery_errors() -> Iterator[None]:
             code=code or f"http_{status}",
             retry_after=_retry_after(exc) if code == "ratelimited" or status == 429 else None,
         ) from exc
+    except BudgetExhaustedError as exc:  # our own budget of Slack's rate limits had no room
+        raise DeliveryFailed(f"Slack call not made: {exc}", code="over_budget") from exc
     except SlackClientError as exc:  # connection errors and the like, after retries
         raise DeliveryFailed(f"Slack could not be reached: {exc}", code="unreachable") from exc
     except OSError as exc:  # urllib's socket-level errors (timeouts, resets)

@@ -1,4 +1,5 @@
-"""Slack calls and acks, measured: a WebClient that reports each call, a 429 counter, ack timing.
+"""Slack calls and acks, measured and budgeted: a WebClient that takes each call from the
+bot's budget of Slack's rate limits and reports it, a 429 counter, ack timing.
 
 Only :class:`SlackObserver`'s few methods are called (:class:`bot.process.metrics.Metrics` has
 them), so nothing here imports prometheus.
@@ -18,6 +19,8 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from bot.delivery.budget import SlackBudget
+
 
 class SlackObserver(Protocol):
     def slack_call(self, method: str, outcome: str, seconds: float) -> None: ...
@@ -27,7 +30,43 @@ class SlackObserver(Protocol):
     def command_acked(self, seconds: float) -> None: ...
 
 
-class ObservedWebClient(WebClient):
+class BudgetedWebClient(WebClient):
+    """A WebClient whose every Web API call waits for its place in ``budget`` first.
+
+    Every direct use of the client — the notifier's posts, edits and lookups, the digest,
+    a ``views.publish`` — is so held inside Slack's limits.  A call the sender already took
+    from the budget runs under ``budget.paid(...)`` and is not charged twice.  Waiting
+    longer than ``budget_timeout`` raises :class:`bot.delivery.budget.BudgetExhaustedError`.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        budget: SlackBudget | None = None,
+        budget_timeout: float = 30.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.budget = budget
+        self._budget_timeout = budget_timeout
+
+    def api_call(self, api_method: str, **kwargs: Any) -> Any:
+        if self.budget is not None:
+            channel = _channel_of(kwargs)
+            self.budget.acquire(api_method, channel=channel, timeout=self._budget_timeout)
+        return super().api_call(api_method, **kwargs)
+
+
+def _channel_of(kwargs: dict[str, Any]) -> str | None:
+    """The ``channel`` argument of a Web API call, wherever slack_sdk put it."""
+    for part in ("json", "data", "params"):
+        values = kwargs.get(part)
+        if isinstance(values, dict) and isinstance(values.get("channel"), str):
+            return str(values["channel"])
+    return None
+
+
+class ObservedWebClient(BudgetedWebClient):
     """A WebClient telling ``observer`` each Web API call's method, outcome and latency.
 
     The outcome is ``ok``, Slack's error code (``channel_not_found``), ``ratelimited``

@@ -15,7 +15,7 @@ posted or their channel being gone through :func:`_owner_posted` / :func:`_owner
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.domain.owed import Kind, Owed
+from bot.domain.owed import NORMAL_PRIORITY, Kind, Owed
 from bot.domain.watch import WatchState
 from bot.store import codec
 from bot.store.tables import as_utc, outbox, regular_runs, threads, watches
@@ -63,6 +63,12 @@ def enqueue(connection: Connection, owed: Sequence[Owed], *, now: datetime) -> i
     for message in owed:
         if connection.execute(sa.select(outbox.c.id).where(outbox.c.key == message.key)).first():
             continue
+        if (
+            message.kind is Kind.EDIT
+            and message.priority == NORMAL_PRIORITY
+            and _merged_into_pending_edit(connection, message)
+        ):
+            continue
         if not connection.execute(
             sa.select(threads.c.key).where(threads.c.key == message.thread_key)
         ).first():
@@ -88,6 +94,27 @@ def enqueue(connection: Connection, owed: Sequence[Owed], *, now: datetime) -> i
     return added
 
 
+def _merged_into_pending_edit(connection: Connection, message: Owed) -> bool:
+    """A newer state of a parent whose last edit is still unsent replaces that edit's body.
+
+    The edit keeps its place (its id: how long the parent has been stale), so the sender
+    refreshes the parent stale the longest first and sends only its latest state.  An edit
+    already attempted is left alone (it may be in flight); the new one is owed after it.
+    """
+    merged = connection.execute(
+        outbox.update()
+        .where(
+            outbox.c.thread_key == message.thread_key,
+            outbox.c.kind == Kind.EDIT.value,
+            outbox.c.state == EntryState.PENDING.value,
+            outbox.c.priority == NORMAL_PRIORITY,
+            outbox.c.attempts == 0,
+        )
+        .values(body=codec.dumps(message.body))
+    )
+    return bool(merged.rowcount)
+
+
 class OutboxStore:
     """The outbox half of :class:`bot.store.Store` (mixed in; uses its transactions)."""
 
@@ -102,20 +129,35 @@ class OutboxStore:
         with self._write() as connection:
             return enqueue(connection, owed, now=now)
 
-    def due_threads(self, *, now: datetime, limit: int = 100) -> list[str]:
-        """Threads with a message due now: final messages first, then the oldest."""
+    def due_threads(
+        self,
+        *,
+        now: datetime,
+        limit: int = 100,
+        kinds: Sequence[Kind] | None = None,
+        exclude_channels: Collection[str] = (),
+    ) -> list[tuple[str, str]]:
+        """(thread key, channel) of threads with a message (of ``kinds``, if given) due now,
+        not in ``exclude_channels``: final messages first, then the one whose oldest due
+        message was owed first."""
+        conditions = [
+            outbox.c.state == EntryState.PENDING.value,
+            outbox.c.next_attempt_at <= as_utc(now),
+        ]
+        if kinds is not None:
+            conditions.append(outbox.c.kind.in_([kind.value for kind in kinds]))
+        if exclude_channels:
+            conditions.append(threads.c.channel_id.not_in(sorted(exclude_channels)))
         query = (
-            sa.select(outbox.c.thread_key)
-            .where(
-                outbox.c.state == EntryState.PENDING.value,
-                outbox.c.next_attempt_at <= as_utc(now),
-            )
-            .group_by(outbox.c.thread_key)
+            sa.select(outbox.c.thread_key, threads.c.channel_id)
+            .join(threads, threads.c.key == outbox.c.thread_key)
+            .where(*conditions)
+            .group_by(outbox.c.thread_key, threads.c.channel_id)
             .order_by(sa.func.min(outbox.c.priority), sa.func.min(outbox.c.id))
             .limit(limit)
         )
         with self._read() as connection:
-            return [str(row[0]) for row in connection.execute(query)]
+            return [(str(key), str(channel)) for key, channel in connection.execute(query)]
 
     def thread(self, key: str) -> Thread | None:
         with self._read() as connection:
@@ -151,6 +193,17 @@ class OutboxStore:
                     sa.select(outbox.c.attempts).where(outbox.c.id == entry_id)
                 ).scalar_one()
             )
+
+    def entry_body(self, entry_id: int) -> str | None:
+        """The body of a pending message as stored now (an edit's may have been replaced by
+        a newer state since it was read)."""
+        with self._read() as connection:
+            body = connection.execute(
+                sa.select(outbox.c.body).where(
+                    outbox.c.id == entry_id, outbox.c.state == EntryState.PENDING.value
+                )
+            ).scalar()
+        return None if body is None else str(body)
 
     def mark_sent(self, entry: OutboxEntry, *, ts: str | None, now: datetime) -> None:
         """Slack accepted ``entry``; a parent's ``ts`` opens its thread and activates its owner."""

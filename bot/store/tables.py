@@ -174,3 +174,14 @@ seen_requests = sa.Table(
     sa.Column("signature", sa.String(128), primary_key=True),
     sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
+
+#: The bot's budget of Slack Web API calls, shared by every replica: one token bucket per
+#: method (per workspace) or per channel for posts; ``updated_at`` is the database's clock
+#: (seconds since the epoch) when ``tokens`` was last computed.  See bot.store.budget.
+slack_budget = sa.Table(
+    "slack_budget",
+    metadata,
+    sa.Column("bucket", sa.String(200), primary_key=True),
+    sa.Column("tokens", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)

@@ -34,6 +34,7 @@ from bot.domain.progress import ProgressSnapshot
 from bot.domain.watch import Watch, WatchState
 from bot.store import codec, db
 from bot.store.alerts import AlertStore
+from bot.store.budget import BudgetStore
 from bot.store.codec import dump_snapshot
 from bot.store.digest import DigestStore
 from bot.store.leases import LeaseStore
@@ -61,7 +62,14 @@ def open_key(channel_id: str, target_key: str) -> str:
 
 
 class Store(
-    LeaseStore, OutboxStore, DigestStore, RegularStore, ReplayStore, ResultWaitStore, AlertStore
+    LeaseStore,
+    OutboxStore,
+    DigestStore,
+    RegularStore,
+    ReplayStore,
+    ResultWaitStore,
+    AlertStore,
+    BudgetStore,
 ):
     """Persistence of watches, leases and the outbox; thread-safe, one transaction per call.
 

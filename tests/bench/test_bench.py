@@ -12,8 +12,8 @@ import pytest
 
 from bench.report import render_table
 
-#: A minute of work: out of the default suite; CI runs it as a step of its own.
-pytestmark = pytest.mark.benchmark
+#: A few minutes of work: out of the default suite; CI runs it as a step of its own.
+pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(300)]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -84,6 +84,18 @@ def test_scanbot_bench_tiny_json_reports_every_figure_and_the_machine() -> None:
         "acks_while_console_hanging_under_3s",
         "cycle_under_poll_interval",
     }
+    for name in ("spread", "one_channel"):  # scans ending together at Slack's limits
+        phase = doc["at_limits"][name]
+        assert phase["completed"] == phase["watches"] > 0
+        assert phase["final_reply_ms"]["n"] == phase["watches"]
+        assert phase["least_allowed_ms"]["n"] == phase["watches"]
+        assert phase["owed_to_slack_ms"]["n"] == phase["watches"]  # the sender's part
+        assert phase["slack_429"] >= 0
+        assert phase["refresh_bound_minutes"] >= 1
+    assert {"no_429_at_limits_spread", "final_reply_p99_at_limits_one_channel"} <= set(
+        doc["targets"]
+    )
     table = render_table(doc)  # the human format renders the same document
     assert "minimal bolt app" in table
+    assert "least the limits allow" in table
     assert doc["machine"]["platform"] in table

@@ -150,7 +150,7 @@ def test_a_refused_token_stops_the_work_reports_it_in_readiness_and_loses_nothin
     assert bot.runtime.readiness()[1]["slack"] == "ok"  # recovered: no longer named
 
 
-def test_a_rate_limit_pauses_every_send_and_drops_nothing(
+def test_a_rate_limit_holds_back_that_method_in_that_channel_only_and_drops_nothing(
     bot: BotHarness, console_clock: ManualClock
 ) -> None:
     parent_ts = start_scan(bot)
@@ -158,11 +158,14 @@ def test_a_rate_limit_pauses_every_send_and_drops_nothing(
     finish_scan(bot, console_clock)
 
     bot.poll()
-    status = bot.runtime.sender.status
-    assert status.paused_until > 0
-    assert not bot.runtime.sender.deliver_due()  # paused: nothing is tried meanwhile
+    sender = bot.runtime.sender
+    assert sender.status.rate_limited == 1
+    assert sender.held("chat.postMessage", CHANNEL) > 0
+    assert sender.held("chat.postMessage", "COTHER") == 0  # another channel may post
+    assert sender.held("chat.update") == 0  # and edits go on
+    assert completions(bot, parent_ts) == 0
+    assert not sender.deliver_due()  # held: the completion is not tried meanwhile
 
-    status.paused_until = 0.0
     bot.clock.advance(5)
-    bot.deliver()
+    bot.wait_until(lambda: sender.deliver_due() or completions(bot, parent_ts) == 1)
     assert completions(bot, parent_ts) == 1

@@ -87,7 +87,8 @@ def test_follows_are_acked_while_slack_rate_limits_every_call_and_posted_later(
     assert help_ack.status_code == 200
     bot.wait_until(lambda: len(bot.runtime.store.list_open()) == 1)
     bot.runtime.work.wait_idle()
-    bot.runtime.sender.status.paused_until = 0.0  # Retry-After has passed
+    sender = bot.runtime.sender
+    bot.wait_until(lambda: sender.held("chat.postMessage", CHANNEL) == 0)  # Retry-After
     bot.clock.advance(30)
     bot.deliver()
     assert len(bot.slack.messages(CHANNEL)) == 1

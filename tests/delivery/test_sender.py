@@ -293,22 +293,30 @@ def test_pacing_is_per_channel(paced: World) -> None:
 # --- rate limits ------------------------------------------------------------------------
 
 
-def test_a_retry_after_pauses_every_send(world: World) -> None:
+def test_a_retry_after_holds_back_that_method_in_that_channel_only(world: World) -> None:
+    opened(world, "t:0", "C3")
     world.notifier.fail["post_parent"] = [DeliveryFailed("ratelimited", retry_after=30.0)]
-    world.owe(owed.parent("t:1", "C1", view("one")), owed.parent("t:2", "C2", view("two")))
+    world.owe(
+        owed.parent("t:1", "C1", view("one")),
+        owed.reply("t:1", "C1", said("after")),
+        owed.edit("t:0", "C3", view("edited")),
+    )
     drain(world.sender)
-    assert world.notifier.calls == [("post_parent", "C1:one")]
-    assert world.sender.deliver_now("t:2") is ThreadState.WAITING
-    assert world.notifier.calls == [("post_parent", "C1:one")]
+    assert world.notifier.calls == [("post_parent", "C1:one"), ("update_parent", "edited")]
+    world.owe(owed.parent("t:2", "C2", view("two")), owed.parent("t:3", "C1", view("three")))
+    assert world.sender.deliver_now("t:2") is ThreadState.DELIVERED  # another channel
+    assert world.sender.deliver_now("t:3") is ThreadState.WAITING  # the limited channel
+    assert world.sender.held("chat.postMessage", "C1") == 30.0
 
     world.advance(29.0)
     drain(world.sender)
-    assert len(world.notifier.calls) == 1  # still paused
+    assert world.notifier.calls.count(("post_parent", "C1:one")) == 1  # still held
 
     world.advance(1.0)
     drain(world.sender)
-    assert ("post_parent", "C2:two") in world.notifier.calls
     assert world.notifier.calls.count(("post_parent", "C1:one")) == 2
+    assert ("post_parent", "C1:three") in world.notifier.calls
+    assert world.sender.status.rate_limited == 1
 
 
 # --- attempts after one whose outcome is unknown ----------------------------------------

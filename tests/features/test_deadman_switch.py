@@ -8,6 +8,7 @@ import json
 import threading
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,7 @@ RECOVERED = "complete again"
 
 
 def start_bot(
-    tmp_path: Path, console_clock: ManualClock, **overrides: object
+    tmp_path: Path, console_clock: ManualClock, **overrides: Any
 ) -> Generator[BotHarness]:
     """The last regular scan completed 3 h ago; the limit is 2 h."""
     config = SandboxConsoleConfig(step_seconds=STEP, previous_regular_scan_age_seconds=3 * 3600)

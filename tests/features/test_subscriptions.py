@@ -90,7 +90,9 @@ def test_a_restart_during_a_subscribed_scan_continues_the_same_thread(
 
     # A second process on the same database, once the first one's poll lease lapsed (as
     # after kill -9): it finds the run and continues its thread.
-    second = build_runtime(bot.runtime.settings, clock=bot.clock, channel_interval=0)
+    second = build_runtime(
+        bot.runtime.settings, clock=bot.clock, channel_interval=0, rate_budget=False
+    )
     bot.clock.advance(60)
     lapse_leases(bot.runtime.settings.scanbot_database_url)
     try:

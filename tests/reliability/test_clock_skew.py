@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ from tests.support.harness import BotHarness, running_bot
 def shared_bot(
     request: pytest.FixtureRequest, tmp_path: Path, console_clock: ManualClock
 ) -> Iterator[BotHarness]:
-    overrides: dict[str, str] = {}
+    overrides: dict[str, Any] = {}
     if request.param == "postgres":
         factory: DatabaseUrlFactory = request.getfixturevalue("postgres_schema_url")
         overrides["scanbot_database_url"] = factory()

@@ -50,7 +50,8 @@ def components() -> dict[str, Any]:
 
 @pytest.fixture
 def stand_in() -> Iterator[SlackApiStandIn]:
-    with SlackApiStandIn(token=TOKEN).start() as server:
+    # The semantics of methods; the rate limits have tests of their own (test_slack_limits).
+    with SlackApiStandIn(token=TOKEN, rate_limits=False).start() as server:
         yield server
 
 

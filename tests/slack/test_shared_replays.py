@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -27,7 +28,7 @@ from tests.support.harness import ALICE, CHANNEL, SIGNING_SECRET, BotHarness, ru
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def shared_bot(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BotHarness]:
-    overrides: dict[str, object] = {}
+    overrides: dict[str, Any] = {}
     if request.param == "postgres":
         factory: DatabaseUrlFactory = request.getfixturevalue("postgres_schema_url")
         overrides["scanbot_database_url"] = factory()

@@ -175,18 +175,25 @@ def running_bot(
     *,
     console_config: SandboxConsoleConfig | None = None,
     console_clock: Callable[[], float] | None = None,
+    strict_slack: bool = False,
     **overrides: Any,
 ) -> Iterator[BotHarness]:
-    """Start the simulated console, the Slack stand-in and the bot's HTTP server."""
+    """Start the simulated console, the Slack stand-in and the bot's HTTP server.
+
+    By default the stand-in never rate-limits by itself and the bot keeps no budget (posts
+    unpaced: quick tests); ``strict_slack`` holds the stand-in to Slack's published limits
+    and the bot to its budget of them, as in production."""
     config = console_config or SandboxConsoleConfig()
     console_kwargs: dict[str, Any] = {"clock": console_clock} if console_clock else {}
     with (
         SandboxConsole(config, **console_kwargs).start() as console,
-        SlackApiStandIn(token=BOT_TOKEN).start() as slack,
+        SlackApiStandIn(token=BOT_TOKEN, rate_limits=strict_slack).start() as slack,
     ):
         clock = ManualNow()
         settings = harness_settings(console, slack, tmp_path / "scanbot.db", **overrides)
-        runtime = build_runtime(settings, clock=clock, channel_interval=0.0)
+        runtime = build_runtime(
+            settings, clock=clock, channel_interval=0.0, rate_budget=strict_slack
+        )
         # Serving Slack from here on; polls are the test's (no scheduler is started).
         runtime.monitor.running()
         server = BackgroundServer(build_wsgi_app(runtime, serve_slack=True)).start()

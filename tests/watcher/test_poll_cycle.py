@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from bot.domain.watch import WatchState
 from bot.sandbox.console import SandboxConsoleConfig
@@ -20,7 +21,7 @@ from tests.support.harness import ALICE, CHANNEL, BotHarness, running_bot
 
 
 def start_bot(
-    tmp_path: Path, clock: ManualClock, **overrides: object
+    tmp_path: Path, clock: ManualClock, **overrides: Any
 ) -> AbstractContextManager[BotHarness]:
     config = SandboxConsoleConfig(step_seconds=STEP)
     return running_bot(tmp_path, console_config=config, console_clock=clock, **overrides)
@@ -231,7 +232,9 @@ def test_watches_resume_in_the_same_thread_after_a_restart(
         # as after a crash nothing was cleaned up): it resumes the watch.
         from bot.runtime import build_runtime
 
-        second = build_runtime(bot.runtime.settings, clock=bot.clock, channel_interval=0)
+        second = build_runtime(
+            bot.runtime.settings, clock=bot.clock, channel_interval=0, rate_budget=False
+        )
         try:
             console_clock.advance(10 * STEP)
             assert second.poll_once().outcomes == {"completed": 1}

@@ -9,7 +9,7 @@ Python API::
 
     class SlackApiStandIn:
         def __init__(self, *, token="xoxb-test-token", team_id="T0TEST",
-                     bot_user_id="U0SCANBOT") -> None
+                     bot_user_id="U0SCANBOT", rate_limits=True) -> None
         def start(self, host="127.0.0.1", port=0) -> SlackApiStandIn   # non-blocking
         def stop(self) -> None                       # also a context manager
         url: str          # "http://127.0.0.1:PORT"
@@ -34,7 +34,10 @@ Python API::
         def wait_for_calls(self, method, count, timeout=5.0) -> list[RecordedCall]
         def wait_for_responses(self, count, timeout=5.0) -> list[RecordedResponse]
         def clear_faults(self) -> None   # pending faults only (an outage ends)
-        def clear(self) -> None   # recordings, messages and pending faults
+        def clear(self) -> None   # recordings, messages, pending faults, rate budgets
+        # Slack's published rate limits (bot.sandbox.slack.limits), on by default:
+        rate_limits: SlackLimits | None   # None with rate_limits=False (never a 429 by itself)
+        rate_limited: dict[str, int]      # 429s answered for exceeding a budget, per method
 
 Requests are ``POST`` (or ``GET``) ``/api/<method>`` with a form or JSON body and the token in
 ``Authorization: Bearer`` or a ``token`` parameter; a wrong token answers ``invalid_auth``.
@@ -42,6 +45,10 @@ Methods: ``auth.test``, ``chat.postMessage`` (with ``metadata``), ``chat.update`
 ``chat.postEphemeral``, ``conversations.history``, ``conversations.replies``,
 ``conversations.join``, ``conversations.info``, ``users.info``, ``views.publish``; anything
 else answers ``unknown_method``.
+Strict by default: every method is held to Slack's published budget (per tier per
+workspace; ``chat.postMessage`` per channel) and answered 429 with ``Retry-After`` past it,
+as Slack does; ``rate_limits=False`` turns that off, ``rate_limits=SlackLimits(clock=...)``
+puts it on a clock the test moves (or ``SlackLimits().scaled(n)`` for larger budgets).
 Like Slack, history and replies return a message's ``metadata`` only with
 ``include_all_metadata``; ``messages()`` and ``thread()`` always show it.  Calls are
 recorded (without the token) when they arrive, even when they then fail.
@@ -61,6 +68,7 @@ from urllib.parse import parse_qsl
 
 from bot.sandbox.http import BackgroundHttpServer, HttpRequest, HttpResponse, StandIn
 from bot.sandbox.slack.faults import FaultKind, FaultQueues, SlackFault, json_answer
+from bot.sandbox.slack.limits import SlackLimits
 from bot.sandbox.slack.signing import APP_ID
 from bot.sandbox.slack.workspace import SlackMethodError, SlackWorkspace
 
@@ -121,8 +129,13 @@ class SlackApiStandIn(StandIn):
         token: str = "xoxb-test-token",  # noqa: S107 - a test token
         team_id: str = "T0TEST",
         bot_user_id: str = "U0SCANBOT",
+        rate_limits: SlackLimits | bool = True,
     ) -> None:
         self._token = token
+        if isinstance(rate_limits, SlackLimits):
+            self._limits: SlackLimits | None = rate_limits
+        else:
+            self._limits = SlackLimits() if rate_limits else None
         self._workspace = SlackWorkspace(
             team_id=team_id, bot_user_id=bot_user_id, bot_id="B0SCANBOT", app_id=APP_ID
         )
@@ -196,6 +209,19 @@ class SlackApiStandIn(StandIn):
         """The next ``count`` calls to ``method`` answer HTTP 429 with ``Retry-After``."""
         fault = SlackFault(FaultKind.RATE_LIMITED, count, status=429, retry_after=retry_after)
         self.queue_fault(method, fault)
+
+    # --- rate limits -------------------------------------------------------------------
+
+    @property
+    def rate_limits(self) -> SlackLimits | None:
+        """The budgets enforced (``None``: none, the stand-in never answers 429 by itself)."""
+        return self._limits
+
+    @property
+    def rate_limited(self) -> dict[str, int]:
+        """How many calls of each method were answered 429 for exceeding Slack's budget
+        (faults queued with :meth:`rate_limit_next` are not counted here)."""
+        return {} if self._limits is None else self._limits.limited
 
     # --- what happened ---------------------------------------------------------------
 
@@ -294,8 +320,11 @@ class SlackApiStandIn(StandIn):
         self._faults.clear()
 
     def clear(self) -> None:
-        """Forget recorded calls and responses, messages and pending faults."""
+        """Forget recorded calls and responses, messages, pending faults, the rate budgets
+        used and the 429s counted."""
         with self._cond:
+            if self._limits is not None:
+                self._limits.reset()
             self._calls.clear()
             self._responses.clear()
             self._faults.clear()
@@ -336,6 +365,9 @@ class SlackApiStandIn(StandIn):
         with self._cond:
             self._calls.append(RecordedCall(method, params, time.time()))
             self._cond.notify_all()
+            retry_after = self._over_budget(method, params)
+            if retry_after is not None:
+                return SlackFault(FaultKind.RATE_LIMITED, 1, retry_after=retry_after).answer()
             fault = self._faults.take(method)
             if fault is not None and not fault.carries_out:
                 return fault.answer()
@@ -346,6 +378,12 @@ class SlackApiStandIn(StandIn):
             self._server.pause(fault.seconds)
             return answer
         return fault.answer()
+
+    def _over_budget(self, method: str, params: dict[str, Any]) -> int | None:
+        if self._limits is None:
+            return None
+        channel = params.get("channel")
+        return self._limits.check(method, channel if isinstance(channel, str) else None)
 
     def _carry_out(self, method: str, params: dict[str, Any], token: object) -> HttpResponse:
         handler = self._workspace.methods.get(method)

@@ -1,0 +1,145 @@
+"""The sender within its budget of Slack's limits: completions first, edits never hold
+replies, parents refreshed stalest first with only their latest state (injected clocks)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.delivery.budget import BudgetLimits, Limit, LocalBuckets, SlackBudget
+from bot.delivery.sender import Sender
+from bot.domain import owed
+from bot.domain.events import PhaseChanged, Progressed, RegularOverdue
+from bot.domain.owed import Kind
+from bot.domain.progress import Phase, ProgressSnapshot
+from bot.store import Store
+from tests.delivery.test_sender import (
+    T0,
+    FakeNotifier,
+    Monotonic,
+    World,
+    opened,
+    said,
+    view,
+)
+from tests.support.clocks import ManualNow
+from tests.support.delivery import drain
+
+#: Two edits a minute (one at once), one post a second per channel (one at once).
+LIMITS = BudgetLimits(methods={"chat.update": Limit(2, 1)}, post_per_channel=Limit(60, 1))
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    store = Store(f"sqlite:///{tmp_path}/t.db")
+    store.migrate()
+    notifier = FakeNotifier()
+    clock, mono = ManualNow(T0), Monotonic()
+    budget = SlackBudget(LocalBuckets(mono), LIMITS)
+    sender = Sender(
+        store=store, notifier=notifier, owner="test", clock=clock, monotonic=mono, budget=budget
+    )
+
+    def owe(*messages: owed.Owed) -> None:
+        store.owe(list(messages), now=clock())
+
+    yield World(store, notifier, clock, mono, sender, owe)
+    store.close()
+
+
+def _open_all(world: World, count: int) -> None:
+    for i in range(count):
+        opened(world, f"t:{i}", f"C{i}")
+        world.advance(1.0)  # each channel's post budget refills
+
+
+def test_a_completion_goes_before_progress_replies_owed_earlier_in_its_channel(
+    world: World,
+) -> None:
+    opened(world, "t:a", "C1")
+    world.advance(1.0)
+    opened(world, "t:b", "C1")
+    world.advance(1.0)
+    world.owe(owed.reply("t:a", "C1", said("progress")))
+    world.owe(owed.reply("t:b", "C1", said("done"), final=True))
+    drain(world.sender)
+    assert [c for c in world.notifier.calls if c[0] == "notify"] == [("notify", "C1-p2:done")]
+    world.advance(1.0)
+    drain(world.sender)
+    assert world.notifier.calls[-1] == ("notify", "C1-p1:progress")
+
+
+def test_an_edit_held_by_its_budget_does_not_hold_the_replies_of_its_thread(
+    world: World,
+) -> None:
+    _open_all(world, 2)
+    world.owe(owed.edit("t:0", "C0", view("first edit")))
+    drain(world.sender)  # the one edit of the budget
+    world.owe(owed.edit("t:1", "C1", view("held")), owed.reply("t:1", "C1", said("news")))
+    drain(world.sender)
+    names = world.notifier.names()
+    assert names.count("update_parent") == 1
+    assert names[-1] == "notify"
+    assert world.sender.held("chat.update") == pytest.approx(30.0)
+
+
+def test_parents_are_refreshed_stalest_first_with_their_latest_state_only(world: World) -> None:
+    _open_all(world, 3)
+    world.notifier.calls.clear()
+    world.owe(owed.edit("t:0", "C0", view("0 v1")))
+    world.owe(owed.edit("t:1", "C1", view("1 v1")))
+    world.owe(owed.edit("t:2", "C2", view("2 v1")))
+    world.owe(owed.edit("t:1", "C1", view("1 v2")))  # replaces 1 v1, keeps its place
+    world.owe(owed.edit("t:2", "C2", view("2 v2")))
+    world.owe(owed.edit("t:0", "C0", view("0 v2")))  # replaces 0 v1
+    edits = [e for t in ("t:0", "t:1", "t:2") for e in world.store.pending(t)]
+    assert len(edits) == 3
+    assert all(e.kind is Kind.EDIT for e in edits)
+    for _ in range(3):
+        drain(world.sender)
+        world.advance(30.0)  # two edits a minute
+    assert world.notifier.calls == [
+        ("update_parent", "0 v2"),
+        ("update_parent", "1 v2"),
+        ("update_parent", "2 v2"),
+    ]
+
+
+def test_an_edit_already_attempted_is_not_rewritten_a_newer_one_follows_it(
+    world: World,
+) -> None:
+    _open_all(world, 1)
+    world.owe(owed.edit("t:0", "C0", view("v1")))
+    (first,) = world.store.pending("t:0")
+    world.store.start_attempt(first.id)  # in flight
+    world.owe(owed.edit("t:0", "C0", view("v2")))
+    bodies = [e.body for e in world.store.pending("t:0")]
+    assert len(bodies) == 2
+    assert "v1" in bodies[0]
+    assert "v2" in bodies[1]
+
+
+def test_a_final_reply_does_not_wait_for_the_progress_replies_it_makes_stale(
+    world: World,
+) -> None:
+    opened(world, "t:a", "C1")
+    world.advance(1.0)
+    snap = ProgressSnapshot(phase=Phase.SCANNING)
+    subject = view().subject
+    assert not isinstance(subject, RegularOverdue)
+    world.owe(
+        owed.reply("t:a", "C1", Progressed(subject, None, snap)),
+        owed.reply("t:a", "C1", said("stalled, kept")),
+        owed.reply("t:a", "C1", PhaseChanged(subject, None, snap)),
+        owed.reply("t:a", "C1", said("done"), final=True),
+    )
+    drain(world.sender)
+    world.advance(1.0)
+    drain(world.sender)
+    assert [c for c in world.notifier.calls if c[0] == "notify"] == [
+        ("notify", "C1-p1:stalled, kept"),
+        ("notify", "C1-p1:done"),
+    ]
+    assert world.store.outbox_backlog(now=world.clock())[0] == 0
