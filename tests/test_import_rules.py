@@ -131,7 +131,7 @@ def test_slack_sdk_and_bolt_are_imported_only_under_bot_slack_and_the_entry_poin
         return _is("slack_sdk")(module) or _is("slack_bolt")(module)
 
     def allowed(path: str) -> bool:
-        entry_points = ("bot/server.py", "bot/cli/main.py")
+        entry_points = ("bot/server.py",)
         return path.startswith(("bot/slack/", "bot/sandbox/", "bot/demo/", *entry_points))
 
     assert _offenders(allowed, slack) == []

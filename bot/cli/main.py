@@ -18,7 +18,6 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from pydantic import SecretStr
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli.help import (
@@ -38,10 +37,6 @@ from bot.process.logging_setup import configure_logging, print_fatal
 log = logging.getLogger(__name__)
 #: Commands that answer and exit: quiet logs, no retries before an error is told.
 ONE_SHOT = frozenset({"progress", "check"})
-
-
-class SlackUnreachable(Exception):  # noqa: N818 - reads as a state
-    """``auth.test`` could not reach Slack at SLACK_API_URL."""
 
 
 def _settings(args: argparse.Namespace) -> Settings | int:
@@ -105,11 +100,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(settings: Settings, *, host: str) -> int:
     from bot.runtime import build_runtime  # noqa: PLC0415 - the bot's imports are heavy
     from bot.server import serve  # noqa: PLC0415
+    from bot.slack.startup import (  # noqa: PLC0415
+        SlackUnreachable,
+        socket_mode_refusal_as_setting,
+        verify_bot_token,
+    )
 
     settings.require_console()
     settings.require_slack()
     try:
-        _check_slack(settings)  # before the database is created or migrated
+        verify_bot_token(settings)  # before the database is created or migrated
     except SlackUnreachable as exc:
         print_fatal(f"{exc}", log_format=settings.scanbot_log_format)
         return EXIT_UNAVAILABLE
@@ -118,7 +118,7 @@ def _run(settings: Settings, *, host: str) -> int:
         runtime = build_runtime(settings, token_verification=False)  # just verified
         if unreachable is not None:  # start anyway; one log line, and /readyz says it
             runtime.monitor.console_reachable(False, unreachable)
-        serve(runtime, host=host, port=settings.port)
+        socket_mode_refusal_as_setting(lambda: serve(runtime, host=host, port=settings.port))
     except OSError as exc:  # the port taken
         print_fatal(
             f"cannot start: {exc} (PORT={settings.port})", log_format=settings.scanbot_log_format
@@ -128,14 +128,6 @@ def _run(settings: Settings, *, host: str) -> int:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         print_fatal(
             f"SCANBOT_DATABASE_URL: cannot open the database ({reason})",
-            log_format=settings.scanbot_log_format,
-        )
-        return EXIT_CONFIG
-    except SlackApiError as exc:  # Socket Mode: apps.connections.open refused
-        code = exc.response.get("error", "unknown error") if exc.response else "unknown error"
-        print_fatal(
-            f"Slack refused the Socket Mode connection ({code}); check SLACK_APP_TOKEN "
-            "(an xapp- app-level token with the connections:write scope)",
             log_format=settings.scanbot_log_format,
         )
         return EXIT_CONFIG
@@ -150,28 +142,6 @@ def _check_console(settings: Settings) -> str | None:
 
     with ConsoleClient(settings) as probe:
         return check_console_at_start(probe)
-
-
-def _check_slack(settings: Settings) -> None:
-    """``auth.test``: raise :class:`SettingsError` for a refused token and
-    :class:`SlackUnreachable` when Slack cannot be reached at SLACK_API_URL."""
-    from bot.slack.app import build_web_client  # noqa: PLC0415
-
-    client = build_web_client(settings)
-    try:
-        client.auth_test()
-    except SlackApiError as exc:
-        code = exc.response.get("error", "unknown error") if exc.response else "unknown error"
-        raise SettingsError(
-            f"SLACK_BOT_TOKEN was rejected by Slack ({code}); check the bot token on the Slack "
-            "app's 'OAuth & Permissions' page and SLACK_API_URL"
-        ) from None
-    except OSError as exc:  # URLError, timeouts, refused connections
-        reason = getattr(exc, "reason", None) or exc
-        raise SlackUnreachable(
-            f"cannot reach Slack at SLACK_API_URL={settings.slack_api_url} ({reason}); check "
-            "SLACK_API_URL, the network and any HTTPS proxy (HTTPS_PROXY)"
-        ) from None
 
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:
