@@ -12,8 +12,9 @@ encoding.
 
 ``scan_result`` queries ``GET /registry?repository=<repo>[&registry=<registry>]&compact=true``
 (exact repository names, unlike ``name=`` which is the UI's free-text filter), newest scans
-first, and picks the entry whose tag/digest match; the console limits that endpoint to
-30 requests per 30 s, so a :class:`SlidingWindowLimiter` keeps scanbot under it.
+first, and picks the entry whose tag/digest match; ``scan_results`` asks the same for many
+images at once (``repository`` repeated).  The console limits that endpoint to 30 requests
+per 30 s, so a :class:`SlidingWindowLimiter` keeps scanbot under it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -37,6 +38,7 @@ from bot.console.errors import (
     ConsoleError,
     ConsoleTooOld,
     ConsoleUnavailable,
+    HeldBack,
     PermissionDenied,
     RateLimited,
     RequestRejected,
@@ -46,7 +48,7 @@ from bot.console.models import parse_progress, parse_registry_status, parse_scan
 from bot.console.observer import ConsoleObserver, outcome_of
 from bot.console.ratelimit import RetryAfterGate, SlidingWindowLimiter
 from bot.console.redact import Redactor
-from bot.console.transport import ConsoleHttp
+from bot.console.transport import ConsoleHttp, Params
 from bot.console.wire import (
     api_version_of,
     error_detail,
@@ -54,7 +56,7 @@ from bot.console.wire import (
     retry_after_seconds,
     version_tuple,
 )
-from bot.domain.console_types import ProgressEntry, RegistryStatus, ScanResult
+from bot.domain.console_types import ProgressEntry, RegistryStatus, ResultLookup, ScanResult
 from bot.domain.images import ScanTarget
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,8 @@ logger = logging.getLogger(__name__)
 _REGISTRY_LIMIT = 30  # GET /registry: 30 requests ...
 _REGISTRY_WINDOW = 30.0  # ... per 30 seconds (documented by the console)
 _RESULTS_PAGE = 20  # newest scans of one repository looked at by scan_result
+_RESULTS_BATCH = 20  # repositories asked about in one request by scan_results ...
+_BATCH_PAGE = 50  # ... for this many of their newest scans (a page of GET /registry)
 #: Endpoints newer than some consoles: a 404 there on an older console is ConsoleTooOld.
 _ENDPOINT_SINCE = {"registry/progress": (30, 2)}
 
@@ -176,23 +180,75 @@ class ConsoleClient:
         self._request("POST", "registry/scan", json=body)
 
     def scan_result(self, target: ScanTarget) -> ScanResult | None:
-        """The newest scan result of ``target``, or None when the console has none."""
-        params = {
-            "repository": target.repo,
+        """The newest scan result of ``target``, or None when the console has none.
+
+        Waits for ``GET /registry``'s rate limit (up to ``PRISMA_TIMEOUT_SECONDS``)."""
+        found, _full = self._results_page([target], limit=_RESULTS_PAGE)
+        return found[target.key]
+
+    def scan_results(self, targets: Sequence[ScanTarget]) -> ResultLookup:
+        """The newest results of several images, :data:`_RESULTS_BATCH` repositories a
+        request, never waiting for ``GET /registry``'s rate limit.
+
+        Each request asks for the newest scans of its images' repositories (one registry a
+        request).  An image whose match is not on a full page is asked again alone; what
+        the rate limit does not allow now, or a failed request, is left out of the answer
+        (:class:`ResultLookup`), to be asked again later.
+        """
+        found: dict[str, ScanResult | None] = {}
+        unique = list({target.key: target for target in targets}.values())
+        by_registry: dict[str | None, list[ScanTarget]] = {}
+        for target in unique:
+            by_registry.setdefault(target.registry, []).append(target)
+        batches = [
+            group[start : start + _RESULTS_BATCH]
+            for group in by_registry.values()
+            for start in range(0, len(group), _RESULTS_BATCH)
+        ]
+        try:
+            for batch in batches:
+                page, full = self._results_page(batch, limit=_BATCH_PAGE, wait=0.0)
+                found.update(page)
+                crowded = [t for t in batch if t.key not in page] if full else []
+                for target in crowded:  # their scans did not fit on the page: alone
+                    alone, _full = self._results_page([target], limit=_RESULTS_PAGE, wait=0.0)
+                    found.update(alone)
+        except ConsoleError as exc:
+            return ResultLookup(found, problem=str(exc))
+        return ResultLookup(found)
+
+    def _results_page(
+        self, targets: Sequence[ScanTarget], *, limit: int, wait: float | None = None
+    ) -> tuple[dict[str, ScanResult | None], bool]:
+        """One ``GET /registry`` for the newest ``limit`` scans of ``targets``' repositories
+        (all of one registry): each image's newest result on the page, and whether the page
+        was full.  On a full page, an image of several without a match is left out (its
+        scans may be on the next page); alone, it has none (None), as the console shows."""
+        params: dict[str, str | tuple[str, ...]] = {
+            "repository": tuple(dict.fromkeys(target.repo for target in targets)),
             "compact": "true",
-            "limit": str(_RESULTS_PAGE),
+            "limit": str(limit),
             "sort": "scanTime",
             "reverse": "true",
         }
-        if target.registry is not None:
-            params["registry"] = target.registry
-        answer = self._request("GET", "registry", params=params, limiter=self._registry_limiter)
+        registry = targets[0].registry
+        if registry is not None:
+            params["registry"] = registry
+        answer = self._request(
+            "GET", "registry", params=params, limiter=self._registry_limiter, wait=wait
+        )
         payload = decode_json(answer, "registry")
         parse_scan_results(payload)  # raises UnexpectedResponse unless a list (or null)
         items = payload if isinstance(payload, list) else []
-        results = parse_scan_results([item for item in items if matches_target(item, target)])
+        full = len(items) >= limit
         oldest = datetime.min.replace(tzinfo=UTC)
-        return max(results, key=lambda result: result.scan_time or oldest, default=None)
+        found: dict[str, ScanResult | None] = {}
+        for target in targets:
+            results = parse_scan_results([item for item in items if matches_target(item, target)])
+            newest = max(results, key=lambda result: result.scan_time or oldest, default=None)
+            if newest is not None or not full or len(targets) == 1:
+                found[target.key] = newest
+        return found, full
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -248,14 +304,19 @@ class ConsoleClient:
         endpoint: str,
         *,
         api_version: str | None = None,
-        params: dict[str, str] | None = None,
+        params: Params | None = None,
         json: object = None,
         limiter: SlidingWindowLimiter | None = None,
+        wait: float | None = None,
     ) -> Answer:
-        """An authenticated call of ``/api/<version>/<endpoint>``; a 2xx answer or an error."""
+        """An authenticated call of ``/api/<version>/<endpoint>``; a 2xx answer or an error.
+
+        ``limiter`` is waited for at most ``wait`` seconds (None: its own longest wait)."""
         with self._observed(endpoint):
             path = f"/api/{api_version or self.api_version}/{endpoint}"
-            answer = self._http.call(method, path, params=params, json=json, limiter=limiter)
+            answer = self._http.call(
+                method, path, params=params, json=json, limiter=limiter, limiter_wait=wait
+            )
             self._check(answer, path, endpoint)
             return answer
 
@@ -268,6 +329,8 @@ class ConsoleClient:
         started = time.perf_counter()
         try:
             yield
+        except HeldBack:
+            raise  # nothing was sent: the console is not concerned
         except ConsoleError as exc:
             seconds = time.perf_counter() - started
             self._observer.request_done(endpoint, outcome_of(exc), seconds, detail=str(exc))

@@ -8,6 +8,7 @@
     │   └── PermissionDenied        403: the user lacks a role (e.g. monitorImages)
     ├── RequestRejected             400 (and other 4xx); ``console_text`` is the console's ``err``
     ├── RateLimited                 429, or still inside a 429's Retry-After; ``retry_after`` s
+    │   └── HeldBack                scanbot's own pacing of a console limit: nothing was sent
     ├── ApiVersionNotFound          404 on a versioned path: PRISMA_API_VERSION is wrong
     ├── ConsoleTooOld               404 on an endpoint the console's version predates
     └── UnexpectedResponse          2xx whose body is not what the API documents
@@ -85,6 +86,11 @@ class RateLimited(ConsoleError):  # noqa: N818
     def __init__(self, message: str, retry_after: float | None = None, *, detail: str = "") -> None:
         super().__init__(message, detail=detail)
         self.retry_after = retry_after
+
+
+class HeldBack(RateLimited):
+    """scanbot's own pacing of a console rate limit held the request back: nothing was
+    sent (the console's answers and health are not concerned)."""
 
 
 class ApiVersionNotFound(ConsoleError):  # noqa: N818

@@ -7,14 +7,15 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from bot.console.errors import RateLimited
+from bot.console.errors import HeldBack, RateLimited
+from bot.domain.text import plural
 
 
 class SlidingWindowLimiter:
     """Allow at most ``limit`` calls of :meth:`acquire` in any ``window`` seconds.
 
     A caller over the limit sleeps until the oldest call leaves the window, when that is
-    at most ``max_wait`` seconds away; otherwise :class:`RateLimited` is raised at once
+    at most ``max_wait`` seconds away; otherwise :class:`HeldBack` is raised at once
     with ``retry_after`` set, so no thread blocks for long.
     """
 
@@ -39,8 +40,12 @@ class SlidingWindowLimiter:
         self._lock = threading.Lock()
         self._calls: deque[float] = deque()
 
-    def acquire(self) -> None:
-        """Record one call, waiting for a free slot (or raising :class:`RateLimited`)."""
+    def acquire(self, *, max_wait: float | None = None) -> None:
+        """Record one call, waiting for a free slot (or raising :class:`HeldBack`).
+
+        ``max_wait`` overrides the limiter's own longest wait for this call (0: never wait).
+        """
+        longest = self._max_wait if max_wait is None else max_wait
         while True:
             with self._lock:
                 now = self._clock()
@@ -50,10 +55,10 @@ class SlidingWindowLimiter:
                     self._calls.append(now)
                     return
                 wait = self._calls[0] + self._window - now
-            if wait > self._max_wait:
-                raise RateLimited(
-                    f"scanbot holds back: {self._what} allows {self._limit} requests "
-                    f"per {self._window:g} s",
+            if wait > longest:
+                raise HeldBack(
+                    f"scanbot holds back: {self._what} allows "
+                    f"{plural(self._limit, 'request')} per {self._window:g} s",
                     retry_after=wait,
                 )
             self._sleep(wait)

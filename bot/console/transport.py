@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import httpx
@@ -34,6 +35,8 @@ RETRY_ATTEMPTS = 3
 RETRY_TIMEOUT = 20.0
 #: How many request URLs are kept parsed (one per image followed, and a few endpoints).
 _URL_CACHE_SIZE = 10_000
+#: Query parameters: a tuple value is an array parameter (the name repeated per value).
+Params = Mapping[str, str | tuple[str, ...]]
 
 
 class _TransientStatusError(Exception):
@@ -103,12 +106,16 @@ class ConsoleHttp:
         method: str,
         path: str,
         *,
-        params: dict[str, str] | None = None,
+        params: Params | None = None,
         json: object = None,
         limiter: SlidingWindowLimiter | None = None,
+        limiter_wait: float | None = None,
         authenticated: bool = True,
     ) -> Answer:
-        """One logical request: transient failures are retried with backoff and jitter."""
+        """One logical request: transient failures are retried with backoff and jitter.
+
+        ``limiter`` (a console rate limit) is waited for, at most ``limiter_wait`` seconds
+        when given (0: never), before each attempt."""
         attempts = 0
         try:
             for attempt in self._retrying:
@@ -118,7 +125,7 @@ class ConsoleHttp:
                 # showed").
                 self._gate.check(f"{method} {path}", endpoint=path)
                 if limiter is not None:
-                    limiter.acquire()
+                    limiter.acquire(max_wait=limiter_wait)
                 with attempt:
                     attempts += 1
                     answer = self._send_once(method, path, params, json, authenticated)
@@ -150,7 +157,7 @@ class ConsoleHttp:
         self,
         method: str,
         path: str,
-        params: dict[str, str] | None,
+        params: Params | None,
         json: object,
         authenticated: bool,
     ) -> Answer:
@@ -167,9 +174,19 @@ class ConsoleHttp:
         logger.debug("%s %s -> %d in %.0f ms", method, path, answer.status, answer.elapsed_ms)
         return answer
 
-    def _url(self, path: str, params: dict[str, str] | None) -> httpx.URL:
-        """The absolute URL of ``path`` with ``params`` (and the project), parsed once."""
-        query = tuple(params.items()) if params else ()
+    def _url(self, path: str, params: Params | None) -> httpx.URL:
+        """The absolute URL of ``path`` with ``params`` (and the project), parsed once.
+
+        A tuple value is an array parameter: the name is repeated once per value."""
+        query = (
+            tuple(
+                (name, one)
+                for name, value in params.items()
+                for one in (value if isinstance(value, tuple) else (value,))
+            )
+            if params
+            else ()
+        )
         key = (path, query)
         url = self._urls.get(key)
         if url is None:

@@ -58,6 +58,20 @@ class ScanResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ResultLookup:
+    """What one lookup of several images' results told.
+
+    ``found`` maps an image key to its newest result, or to None when the console has no
+    result of it.  An image missing from ``found`` was not told this time (the console's
+    rate limit allowed no request now, or a request failed: ``problem`` says why); ask
+    again later.
+    """
+
+    found: dict[str, ScanResult | None] = field(default_factory=dict)
+    problem: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class RegistryStatus:
     """``GET /statuses/registry`` (``defender.ScanStatus``): the last regular scan's outcome.
 

@@ -8,11 +8,12 @@ these.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from bot.domain.console_types import ProgressEntry, RegistryStatus, ScanResult
+from bot.domain.console_types import ProgressEntry, RegistryStatus, ResultLookup, ScanResult
 from bot.domain.events import Destination, Event, ParentView
 from bot.domain.images import ScanTarget
 
@@ -33,7 +34,15 @@ class Console(Protocol):
 
     def progress(self, target: ScanTarget | None = None) -> list[ProgressEntry]: ...
 
-    def scan_result(self, target: ScanTarget) -> ScanResult | None: ...
+    def scan_result(self, target: ScanTarget) -> ScanResult | None:
+        """The newest result of one image (None: the console has none); may wait for
+        ``GET /registry``'s rate limit."""
+        ...
+
+    def scan_results(self, targets: Sequence[ScanTarget]) -> ResultLookup:
+        """The newest results of several images in few requests, never waiting for
+        ``GET /registry``'s rate limit: what cannot be asked now is left out."""
+        ...
 
     def registry_status(self) -> RegistryStatus: ...
 

@@ -308,6 +308,7 @@ class Store(
         snapshot: ProgressSnapshot | None = None,
         owe: Callable[[Watch], Sequence[Owed]] | None = None,
         result_wait_until: datetime | None = None,
+        result_checked: bool = True,
     ) -> Watch | None:
         """Move an open watch to the final ``state``; None if it was already finished.
 
@@ -315,7 +316,8 @@ class Store(
         stores the final messages ``owe(finished_watch)`` returns, in the same transaction:
         the end of a watch is told exactly once.  ``snapshot``, when given, becomes the last
         snapshot.  ``result_wait_until``: the scan's result is looked for until then
-        (:mod:`bot.store.result_waits`; the console was asked for it ``now``).  Raises
+        (:mod:`bot.store.result_waits`; the console was asked for it ``now`` unless
+        ``result_checked`` is False: then it is asked at the next look).  Raises
         :class:`WatchNotFoundError` for an unknown id.
         """
         if state.is_open:
@@ -331,7 +333,7 @@ class Store(
             values["last_snapshot"] = dump_snapshot(snapshot)
         if result_wait_until is not None:
             values["result_wait_until"] = as_utc(result_wait_until)
-            values["result_checked_at"] = now
+            values["result_checked_at"] = now if result_checked else None
         with self._write() as connection:
             result = connection.execute(
                 watches.update()

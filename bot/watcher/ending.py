@@ -34,17 +34,16 @@ def complete(
     """The scan ended: its final reply and parent edit are owed now, in this cycle.
 
     When the console has not written this scan's result yet (it can lag the progress
-    answer), the final reply says so and the watch keeps looking for it for
-    ``SCANBOT_RESULT_WAIT_MINUTES`` (:mod:`bot.watcher.result_wait`); an older result is
-    never shown as this scan's.
+    answer), or it could not be asked in this cycle (``results`` has no entry for the
+    image: ``GET /registry``'s rate limit), the final reply says so and the watch keeps
+    looking for it for ``SCANBOT_RESULT_WAIT_MINUTES`` (:mod:`bot.watcher.result_wait`);
+    an older result is never shown as this scan's.  ``results`` None: asked here.
     """
     key = watch.target.key
-    if results is None or key not in results:
-        result = scan_result(ctx, watch.target)
-        if results is not None:
-            results[key] = result
+    if results is None:
+        result, asked = scan_result(ctx, watch.target), True
     else:
-        result = results[key]
+        result, asked = results.get(key), key in results
     follow = watch.follow
     subject = ImageFollow.of(watch)
     duration = _duration(watch, snap, now)
@@ -76,6 +75,7 @@ def complete(
         snapshot=snap,
         now=now,
         result_wait_until=now + wait if wait > timedelta() else None,
+        result_asked=asked,
     )
 
 
@@ -112,6 +112,7 @@ def _end(
     snapshot: ProgressSnapshot | None,
     now: datetime,
     result_wait_until: datetime | None = None,
+    result_asked: bool = True,
 ) -> Outcome:
     """Finish the watch and owe its final reply and parent edit, in one transaction.
 
@@ -134,6 +135,7 @@ def _end(
         snapshot=snapshot,
         owe=owes,
         result_wait_until=result_wait_until,
+        result_checked=result_asked,
     )
     if finished is None:
         return Outcome.ENDED_MEANWHILE

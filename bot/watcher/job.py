@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.console.errors import ConsoleError
-from bot.domain.console_types import ProgressEntry, ScanResult
+from bot.domain.console_types import ProgressEntry
 from bot.domain.images import ScanTarget
 from bot.domain.ports import Console
 from bot.domain.watch import Watch, WatchState
@@ -28,7 +28,7 @@ from bot.process.daemonpool import DaemonPool
 from bot.process.frontdoor import FrontDoor
 from bot.process.logcontext import log_context
 from bot.watcher import deadman, regular, result_wait
-from bot.watcher.lifecycle import Answer, Outcome, WatchContext, advance
+from bot.watcher.lifecycle import Answer, Outcome, WatchContext, advance, ends
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -228,8 +228,12 @@ def poll_cycle(
         log.warning("poll lease lost while waiting for the console; skipping this cycle")
         return CycleReport(ran=False, console_requests=sent)
     fresh = _still_open(services.store, watches)
+    # Results first, for every scan that ends now and every result awaited: one batched
+    # GET /registry that never waits for its rate limit, so no completion waits for it.
+    waiting = services.store.awaiting_results()
+    ending = [w.target for w in fresh.values() if ends(w, answers.get(w.id))]
+    results = result_wait.look_up(ctx, ending + result_wait.due(waiting, services.clock()))
     outcomes: Counter[Outcome] = Counter()
-    results: dict[str, ScanResult | None] = {}
     renewed = time.monotonic()
     for listed in watches:
         if time.monotonic() - renewed > lease.total_seconds() / 3:
@@ -244,7 +248,9 @@ def poll_cycle(
             continue
         with log_context(watch_id=watch.id, channel=watch.channel_id, image=watch.target.key):
             outcomes[advance(ctx, watch, answers.get(watch.id), results=results)] += 1
-    awaited = {} if outcomes[Outcome.LEASE_LOST] else result_wait.look_for_results(ctx, results)
+    ctx.delivery.kick()  # what ended or changed goes now, not after the regular scan's wait
+    lost = outcomes[Outcome.LEASE_LOST]
+    awaited = {} if lost else result_wait.look_for_results(ctx, results, waiting)
     regular_outcomes: dict[Outcome, int] = {}
     if follow_regular:
         answer = fetcher.regular_answer(budget=max(0.0, deadline - time.monotonic()))

@@ -39,7 +39,17 @@ from bot.watcher.context import (
 )
 from bot.watcher.ending import complete, expire, scan_result
 
-__all__ = ["Answer", "FollowResult", "Outcome", "WatchContext", "advance", "follow", "stop"]
+__all__ = [
+    "Answer",
+    "FollowResult",
+    "Outcome",
+    "WatchContext",
+    "advance",
+    "answered",
+    "ends",
+    "follow",
+    "stop",
+]
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +166,9 @@ def advance(
     """Apply one poll's answer to one open watch; returns what was done (for the report).
 
     ``answer`` is None when the console's answer did not arrive within this cycle.
-    ``results`` memoises vulnerability summaries for this cycle: one ``GET /registry`` per
-    image however many watches of it complete together.  Nothing here talks to Slack: the
+    ``results`` holds the results the cycle looked up before (one batched ``GET /registry``
+    for every image whose scan ends in it); a scan that ends without its result there is
+    told complete at once all the same, and its result follows.  Nothing here talks to Slack: the
     messages a change owes are stored with it, and the sender delivers them.
     """
     now = ctx.services.clock()
@@ -175,16 +186,28 @@ def advance(
         level = logging.DEBUG if unreachable else logging.WARNING
         log.log(level, "console error for %s: %s", watch.target.key, answer.error)
         return Outcome.CONSOLE_ERROR
-    assert answer.entries is not None
-    # [] after the scan was seen running means it completed: the once-only "finished"
-    # answer went to someone else (another request or an earlier process).
-    if answer.entries and answer.snap is not None:
-        snap = answer.snap  # what interpret() gives for a non-empty answer
-    else:
-        snap = interpret(answer.entries, saw_running=True, last=watch.last_snapshot)
+    snap = answered(watch, answer)
     if snap.phase.finished:
         return complete(ctx, watch, snap, now, results)
     return _progress(ctx, watch, snap, now)
+
+
+def answered(watch: Watch, answer: Answer) -> ProgressSnapshot:
+    """What a console answer (not an error) says of ``watch``'s scan.
+
+    ``[]`` after the scan was seen running means it completed: the once-only "finished"
+    answer went to someone else (another request or an earlier process)."""
+    assert answer.entries is not None
+    if answer.entries and answer.snap is not None:
+        return answer.snap  # what interpret() gives for a non-empty answer
+    return interpret(answer.entries, saw_running=True, last=watch.last_snapshot)
+
+
+def ends(watch: Watch, answer: Answer | None) -> bool:
+    """Whether this answer ends ``watch``'s scan (the poll cycle looks up its result first)."""
+    if answer is None or answer.error is not None:
+        return False
+    return answered(watch, answer).phase.finished
 
 
 _DISCOVERING = ProgressSnapshot(phase=Phase.DISCOVERING)

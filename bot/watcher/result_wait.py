@@ -1,8 +1,10 @@
 """Looking for a completed scan's result after "Scan complete" was told.
 
 A console may write an image's result some time after its progress answer says the scan is
-complete.  The final reply is never held back for it (:mod:`bot.watcher.ending`); instead
-each poll cycle looks again, at most once per image every :data:`CHECK_EVERY`, and owes one
+complete, and ``GET /registry`` allows only 30 requests per 30 s.  The final reply is never
+held back for it (:mod:`bot.watcher.ending`); instead each poll cycle looks again, at most
+once per image every :data:`CHECK_EVERY`, in the same batched lookup (:func:`look_up`) as
+the images whose scans end in that cycle (those first), and owes one
 more reply in the thread: the result when it appears (:class:`ResultArrived`), or, once
 ``SCANBOT_RESULT_WAIT_MINUTES`` have passed, that the console has no result of this scan
 (:class:`ResultMissing`).  An older result is never taken for this scan's.
@@ -11,16 +13,18 @@ more reply in the thread: the result when it appears (:class:`ResultArrived`), o
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.domain import owed
 from bot.domain.console_types import ScanResult
 from bot.domain.events import ImageFollow, ResultArrived, ResultMissing
+from bot.domain.images import ScanTarget
 from bot.domain.owed import watch_thread
 from bot.domain.results import is_fresh
 from bot.domain.watch import Watch
 from bot.watcher.context import WatchContext, link
-from bot.watcher.ending import result_wait, scan_result
+from bot.watcher.ending import result_wait
 
 log = logging.getLogger(__name__)
 
@@ -28,28 +32,59 @@ log = logging.getLogger(__name__)
 CHECK_EVERY = timedelta(seconds=30)
 
 
-def look_for_results(ctx: WatchContext, results: dict[str, ScanResult | None]) -> dict[str, int]:
-    """One look at every awaited result; returns how many arrived, went missing, wait on.
+def due(waiting: Sequence[Watch], now: datetime) -> list[ScanTarget]:
+    """The images of ``waiting`` whose result is to be looked for now: never asked yet, or
+    last asked :data:`CHECK_EVERY` ago."""
+    checked: dict[str, datetime | None] = {}
+    targets: dict[str, ScanTarget] = {}
+    for watch in waiting:
+        key = watch.target.key
+        targets.setdefault(key, watch.target)
+        last = checked.get(key)
+        mine = watch.result_checked_at
+        checked[key] = mine if last is None or (mine is not None and mine > last) else last
+    return [
+        targets[key] for key, last in checked.items() if last is None or now - last >= CHECK_EVERY
+    ]
 
-    ``results`` is the cycle's memo of ``GET /registry`` answers per image (shared with the
-    watches that completed in this cycle, so an image is asked about once per cycle).
+
+def look_up(ctx: WatchContext, targets: Sequence[ScanTarget]) -> dict[str, ScanResult | None]:
+    """The results of ``targets`` the console gives now (one batched ``GET /registry``,
+    never waiting for its rate limit); an image left out is asked at a later cycle."""
+    if not targets:
+        return {}
+    lookup = ctx.services.console.scan_results(targets)
+    if lookup.problem:
+        told = len(lookup.found)
+        log.info(
+            "scan results of %d of %d images not looked up now: %s",
+            len(targets) - told,
+            len(targets),
+            lookup.problem,
+        )
+    return dict(lookup.found)
+
+
+def look_for_results(
+    ctx: WatchContext, results: dict[str, ScanResult | None], waiting: Sequence[Watch]
+) -> dict[str, int]:
+    """Settle the ``waiting`` watches whose image ``results`` has an answer for (the cycle
+    looked them up with :func:`look_up`); returns how many arrived, went missing, wait on.
+
+    A result not there (not due, or not asked: the rate limit) keeps its watches waiting;
+    they are told "no result" only once their wait is over.
     """
-    store = ctx.services.store
-    waiting = store.awaiting_results()
     if not waiting:
         return {}
+    store = ctx.services.store
     now = ctx.services.clock()
     by_image: dict[str, list[Watch]] = {}
     for watch in waiting:
         by_image.setdefault(watch.target.key, []).append(watch)
     counts = {"arrived": 0, "missing": 0, "waiting": 0}
     for key, group in by_image.items():
-        checked = max((w.result_checked_at for w in group if w.result_checked_at), default=None)
         asked = key in results
-        if not asked and (checked is None or now - checked >= CHECK_EVERY):
-            results[key] = scan_result(ctx, group[0].target)
-            asked = True
-        result = results.get(key) if asked else None
+        result = results.get(key)
         still: list[int] = []
         for watch in group:
             outcome = _settle(ctx, watch, result, now)

@@ -51,7 +51,7 @@ def test_scan_complete_is_told_at_once_and_a_result_written_25_s_later_follows_i
     report = bot.poll()
 
     assert report.outcomes == {"completed": 1}
-    assert report.results == {"waiting": 1}
+    assert [w.target.key for w in bot.runtime.store.awaiting_results()] == [IMAGE]
     (final,) = [t for t in thread_text(bot, parent_ts) if "Scan complete" in t]
     assert "has not written the result of this scan yet" in final
     assert "Vulnerabilities" not in final  # yesterday's result is not shown as this one

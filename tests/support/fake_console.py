@@ -7,7 +7,9 @@ about, so every fake is a full :class:`~bot.domain.ports.Console`.
 
 from __future__ import annotations
 
-from bot.domain.console_types import ProgressEntry, RegistryStatus, ScanResult
+from collections.abc import Sequence
+
+from bot.domain.console_types import ProgressEntry, RegistryStatus, ResultLookup, ScanResult
 from bot.domain.images import ScanTarget
 from bot.domain.ports import Console
 
@@ -29,6 +31,10 @@ class StubConsole(Console):
 
     def scan_result(self, target: ScanTarget) -> ScanResult | None:
         return None
+
+    def scan_results(self, targets: Sequence[ScanTarget]) -> ResultLookup:
+        """Each image through :meth:`scan_result` (so a fake overrides only that)."""
+        return ResultLookup({target.key: self.scan_result(target) for target in targets})
 
     def registry_status(self) -> RegistryStatus:
         return RegistryStatus()
