@@ -15,8 +15,13 @@ report.  Nothing is asserted.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from bench import tools
@@ -57,22 +62,56 @@ def seed(directory: Path, images: int, watches: int) -> int:
         return tools.seed_watches(settings, _targets(images), max(1, watches // images))
 
 
-def cycles(directory: Path, count: int) -> tuple[list[float], list[float]]:
+@dataclass(frozen=True, slots=True)
+class _Console:
+    """What the bot needs of a simulated console running in another process."""
+
+    url: str
+    config: SandboxConsoleConfig
+
+
+def _serve_console(images: int, pipe: Connection) -> None:
+    """The child process: the simulated console with ``images`` scans under way, until told."""
+    with SandboxConsole(SandboxConsoleConfig(step_seconds=FROZEN)).start() as console:
+        _started(console, images)
+        pipe.send((console.url, console.config.user, console.config.password))
+        pipe.recv()  # until the parent is done
+
+
+@contextlib.contextmanager
+def _console_process(images: int) -> Iterator[_Console]:
+    """The simulated console in a process of its own: its CPU is not the bot's."""
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_serve_console, args=(images, child), daemon=True)
+    process.start()
+    try:
+        url, user, password = parent.recv()
+        yield _Console(url, SandboxConsoleConfig(user=user, password=password))
+    finally:
+        parent.send("stop")
+        process.join(10)
+
+
+def cycles(directory: Path, count: int, *, cold: bool = False) -> tuple[list[float], list[float]]:
     """Run ``count`` poll cycles (after one that starts the time followed); the seconds
-    each took and the CPU seconds of this process (every thread) each cost."""
+    each took and the CPU seconds of this process (every thread: the bot's own; the
+    simulated console runs in another process) each cost.  ``cold``: every open watch is
+    read and parsed from its row each cycle (the keeper of open watches forgets them)."""
     images = int((directory / "images").read_text())
     took: list[float] = []
     cpu: list[float] = []
     with (
-        SandboxConsole(SandboxConsoleConfig(step_seconds=FROZEN)).start() as console,
+        _console_process(images) as console,
         SlackApiStandIn(token="xoxb-bench-token").start() as slack,  # noqa: S106 - loopback
     ):
-        _started(console, images)
         env = _bot_env(console, slack, f"sqlite:///{directory / 'scanbot.db'}", BenchConfig())
         runtime = build_runtime(load_settings(env, only=None), token_verification=False)
         try:
             runtime.poll_once()
             for _ in range(count):
+                if cold:
+                    runtime.open_watches.forget()
                 started, cpu_started = time.perf_counter(), time.process_time()
                 report = runtime.poll_once()
                 took.append(time.perf_counter() - started)

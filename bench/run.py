@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bench import tools
 from bench.acks import measure_acks
@@ -101,7 +101,17 @@ class BenchConfig:
         )
 
 
-def _bot_env(console: SandboxConsole, slack: SlackApiStandIn, db: str, cfg: BenchConfig) -> Any:
+class ConsoleAddress(Protocol):
+    """Where the bot finds a simulated console (in this process or another)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def config(self) -> SandboxConsoleConfig: ...
+
+
+def _bot_env(console: ConsoleAddress, slack: SlackApiStandIn, db: str, cfg: BenchConfig) -> Any:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("PRISMA_", "SLACK_", "SCANBOT_"))
     }

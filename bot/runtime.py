@@ -44,6 +44,7 @@ from bot.watcher.job import (
     prune_history,
 )
 from bot.watcher.lifecycle import WatchContext
+from bot.watcher.open_watches import OpenWatches
 from bot.watcher.scheduler import add_digest_job, build_scheduler
 from bot.watcher.services import Services
 from bot.watcher.supervisor import PollSupervisor
@@ -68,6 +69,7 @@ class Runtime:
     front_door: FrontDoor
     supervisor: PollSupervisor
     watched: WatchedTime
+    open_watches: OpenWatches
     owner: str
     metrics: Metrics
     monitor: Health  # poll cycles, console answers, last error (readiness, status)
@@ -84,7 +86,12 @@ class Runtime:
                 polled,
                 self.monitor,
                 functools.partial(
-                    poll_cycle, self.ctx, self.fetcher, owner=self.owner, watched=self.watched
+                    poll_cycle,
+                    self.ctx,
+                    self.fetcher,
+                    owner=self.owner,
+                    watched=self.watched,
+                    open_watches=self.open_watches,
                 ),
             ),
             clock=self.ctx.services.clock,
@@ -213,6 +220,7 @@ def build_runtime(
         console, workers=settings.scanbot_console_concurrency, front_door=front_door
     )
     watched = WatchedTime(cap=max(60.0, 3 * settings.scanbot_poll_seconds))
+    open_watches = OpenWatches(store)
     metrics.watch_state(functools.partial(sample_state, store, health, clock, sender))
     sqlite_file = store.sqlite_file()
     supervisor = PollSupervisor(
@@ -222,14 +230,23 @@ def build_runtime(
             functools.partial(
                 polled,
                 health,
-                functools.partial(poll_cycle, ctx, fetcher, owner=owner, watched=watched),
+                functools.partial(
+                    poll_cycle,
+                    ctx,
+                    fetcher,
+                    owner=owner,
+                    watched=watched,
+                    open_watches=open_watches,
+                ),
             ),
             clock=clock,
             on_duration=metrics.cycle_done,
         ),
         slack_refused=lambda: sender.status.not_authorized,
         sqlite_path=sqlite_file,
-        recreate_database=store.reopen if sqlite_file is not None else None,
+        recreate_database=(
+            functools.partial(_recreate, store, open_watches) if sqlite_file is not None else None
+        ),
         file_problem=store.file_problem,
         database_lost=functools.partial(health.lasting_fault, "database"),
     )
@@ -258,6 +275,7 @@ def build_runtime(
         front_door=front_door,
         supervisor=supervisor,
         watched=watched,
+        open_watches=open_watches,
         owner=owner,
         metrics=metrics,
         monitor=health,
@@ -306,6 +324,12 @@ def sample_state(
         outbox_oldest_seconds=oldest,
         last_regular_completion_timestamp=completed.timestamp() if completed else None,
     )
+
+
+def _recreate(store: Store, open_watches: OpenWatches) -> None:
+    """The SQLite file was deleted: recreate it, and forget the watches read from it."""
+    store.reopen()
+    open_watches.forget()
 
 
 def polled(health: Health, cycle: Callable[[], CycleReport]) -> CycleReport:

@@ -353,7 +353,8 @@ class Sender:
         if self.status.not_authorized is not None:
             log.warning("Slack accepts our token again; delivery resumed")
             self.status.not_authorized = None
-        if entry.kind is Kind.REPLY and self.on_completion_delivered is not None:
+        final = entry.kind is Kind.REPLY and entry.priority == FINAL_PRIORITY
+        if final and self.on_completion_delivered is not None:
             event = codec.load_event(entry.body)
             if isinstance(event, (Completed, Failed)):
                 owed_for = (self.clock() - entry.created_at).total_seconds()

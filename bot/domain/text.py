@@ -50,6 +50,8 @@ def is_invisible(ch: str) -> bool:
 
 def printable(text: str) -> str:
     """``text`` without control characters (newline and tab kept) and invisible characters."""
+    if text.isascii() and text.isprintable():
+        return text  # nothing to take out (the common case, decided at C speed)
     return "".join(
         ch
         for ch in text

@@ -16,6 +16,7 @@ warning, so one bad row never makes a watch or a run unreadable.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -156,15 +157,23 @@ def _decode_tagged(data: object) -> object:
     cls = _TYPES.get(data["type"])
     if cls is None:
         raise CodecError(f"unknown type {data['type']!r}")
-    hints = typing.get_type_hints(cls)
     values: dict[str, object] = {}
-    for f in dataclasses.fields(cls):
-        if f.name in data:
-            values[f.name] = _decode(hints[f.name], data[f.name])
+    for name, hint in _field_hints(data["type"]):
+        if name in data:
+            values[name] = _decode(hint, data[name])
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:
         raise CodecError(f"cannot build {cls.__name__}: {exc}") from None
+
+
+@functools.cache
+def _field_hints(name: str) -> tuple[tuple[str, Any], ...]:
+    """The fields of the registered dataclass ``name`` with their resolved annotations
+    (resolving them was most of the cost of decoding a message; the classes never change)."""
+    cls = _TYPES[name]
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
 
 
 def _decode(annotation: Any, data: object) -> object:

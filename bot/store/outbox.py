@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from bot.domain.owed import NORMAL_PRIORITY, Kind, Owed
 from bot.domain.watch import WatchState
 from bot.store import codec
-from bot.store.tables import as_utc, outbox, regular_runs, threads, watches
+from bot.store.tables import as_utc, outbox, regular_runs, revised, threads, watches
 
 
 class EntryState(StrEnum):
@@ -329,12 +329,12 @@ def _owner_posted(connection: Connection, thread_key: str, ts: str, now: datetim
         connection.execute(
             watches.update()
             .where(watches.c.id == int(ident), watches.c.parent_ts.is_(None))
-            .values(parent_ts=ts, updated_at=now)
+            .values(revised({"parent_ts": ts, "updated_at": now}))
         )
         connection.execute(
             watches.update()
             .where(watches.c.id == int(ident), watches.c.state == WatchState.PENDING.value)
-            .values(state=WatchState.ACTIVE.value, updated_at=now)
+            .values(revised({"state": WatchState.ACTIVE.value, "updated_at": now}))
         )
     elif kind == "regular" and ident.isdigit():
         connection.execute(
@@ -354,7 +354,16 @@ def _owner_gone(connection: Connection, thread_key: str, now: datetime) -> None:
                 watches.c.id == int(ident),
                 watches.c.state.in_([WatchState.PENDING.value, WatchState.ACTIVE.value]),
             )
-            .values(state=WatchState.FAILED.value, open_key=None, finished_at=now, updated_at=now)
+            .values(
+                revised(
+                    {
+                        "state": WatchState.FAILED.value,
+                        "open_key": None,
+                        "finished_at": now,
+                        "updated_at": now,
+                    }
+                )
+            )
         )
     elif kind == "regular" and ident.isdigit():
         connection.execute(

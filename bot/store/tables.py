@@ -7,6 +7,7 @@ is what the repository queries and what ``alembic revision --autogenerate`` comp
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -81,7 +82,17 @@ watches = sa.Table(
     # (at most every 30 s: ``result_checked_at``) until then; NULL once told.
     sa.Column("result_wait_until", UTCDateTime, nullable=True, index=True),
     sa.Column("result_checked_at", UTCDateTime, nullable=True),
+    # Raised by every change of the row except ``watched_seconds`` (added to every open
+    # watch each cycle): the poll cycle keeps the open watches it read and re-reads only
+    # the rows whose revision moved (bot.watcher.open_watches).  Use ``revised()``.
+    sa.Column("revision", sa.Integer, nullable=False, server_default="0"),
 )
+
+
+def revised(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` of an UPDATE of ``watches`` with the row's revision raised."""
+    return {**values, "revision": watches.c.revision + 1}
+
 
 locks = sa.Table(
     "locks",

@@ -38,17 +38,17 @@ from bot.store.budget import BudgetStore
 from bot.store.codec import dump_snapshot
 from bot.store.digest import DigestStore
 from bot.store.leases import LeaseStore
+from bot.store.open_rows import OPEN_STATES, OpenRowStore
 from bot.store.outbox import OutboxStore, enqueue
 from bot.store.regular import RegularStore
 from bot.store.replays import ReplayStore
 from bot.store.result_waits import ResultWaitStore
 from bot.store.sqlite_file import SqliteFile
-from bot.store.tables import as_utc, watches
+from bot.store.tables import as_utc, revised, watches
 from bot.store.watch_rows import Parsed, to_watch
 
 _log = logging.getLogger(__name__)
 
-_OPEN_STATES = tuple(state.value for state in WatchState if state.is_open)
 _CREATE_ATTEMPTS = 5
 
 
@@ -63,6 +63,7 @@ def open_key(channel_id: str, target_key: str) -> str:
 
 class Store(
     LeaseStore,
+    OpenRowStore,
     OutboxStore,
     DigestStore,
     RegularStore,
@@ -208,7 +209,15 @@ class Store(
             connection.execute(
                 watches.update()
                 .where(watches.c.id == watch_id, watches.c.state == WatchState.PENDING.value)
-                .values(state=WatchState.ACTIVE.value, parent_ts=parent_ts, updated_at=as_utc(now))
+                .values(
+                    revised(
+                        {
+                            "state": WatchState.ACTIVE.value,
+                            "parent_ts": parent_ts,
+                            "updated_at": as_utc(now),
+                        }
+                    )
+                )
             )
             return _require(connection, watch_id)
 
@@ -224,7 +233,7 @@ class Store(
 
     def list_open(self, *, channel_id: str | None = None) -> list[Watch]:
         """Open watches, oldest first; only this channel's when ``channel_id`` is given."""
-        query = watches.select().where(watches.c.state.in_(_OPEN_STATES))
+        query = watches.select().where(watches.c.state.in_(OPEN_STATES))
         if channel_id is not None:
             query = query.where(watches.c.channel_id == channel_id)
         query = query.order_by(watches.c.created_at, watches.c.id)
@@ -234,14 +243,14 @@ class Store(
 
     def open_ids(self) -> set[int]:
         """The ids of the open watches (one light query: no row is parsed)."""
-        query = sa.select(watches.c.id).where(watches.c.state.in_(_OPEN_STATES))
+        query = sa.select(watches.c.id).where(watches.c.state.in_(OPEN_STATES))
         with self._read() as connection:
             return {int(watch_id) for watch_id in connection.execute(query).scalars()}
 
     def count_open(self) -> int:
         """How many watches are open."""
         query = (
-            sa.select(sa.func.count()).select_from(watches).where(watches.c.state.in_(_OPEN_STATES))
+            sa.select(sa.func.count()).select_from(watches).where(watches.c.state.in_(OPEN_STATES))
         )
         with self._read() as connection:
             return int(connection.execute(query).scalar_one())
@@ -281,8 +290,8 @@ class Store(
         with self._write() as connection:
             result = connection.execute(
                 watches.update()
-                .where(watches.c.id == watch_id, watches.c.state.in_(_OPEN_STATES))
-                .values(values)
+                .where(watches.c.id == watch_id, watches.c.state.in_(OPEN_STATES))
+                .values(revised(values))
             )
             if result.rowcount and owed:
                 enqueue(connection, owed, now=now)
@@ -295,7 +304,7 @@ class Store(
         with self._write() as connection:
             connection.execute(
                 watches.update()
-                .where(watches.c.state.in_(_OPEN_STATES))
+                .where(watches.c.state.in_(OPEN_STATES))
                 .values(watched_seconds=watches.c.watched_seconds + seconds)
             )
 
@@ -337,8 +346,8 @@ class Store(
         with self._write() as connection:
             result = connection.execute(
                 watches.update()
-                .where(watches.c.id == watch_id, watches.c.state.in_(_OPEN_STATES))
-                .values(values)
+                .where(watches.c.id == watch_id, watches.c.state.in_(OPEN_STATES))
+                .values(revised(values))
             )
             if result.rowcount == 0:
                 _require(connection, watch_id)  # unknown id -> WatchNotFoundError
@@ -357,7 +366,7 @@ class Store(
         with self._write() as connection:
             result = connection.execute(
                 watches.delete().where(
-                    watches.c.state.not_in(_OPEN_STATES), watches.c.finished_at < cutoff
+                    watches.c.state.not_in(OPEN_STATES), watches.c.finished_at < cutoff
                 )
             )
             return int(result.rowcount or 0)

@@ -13,25 +13,22 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from bot.console.errors import ConsoleError
-from bot.domain.console_types import ProgressEntry
+from bot.domain.console_types import ProgressEntry, ScanResult
 from bot.domain.images import ScanTarget
 from bot.domain.ports import Console
-from bot.domain.watch import Watch, WatchState
+from bot.domain.watch import Watch
 from bot.process.daemonpool import DaemonPool
 from bot.process.frontdoor import FrontDoor
 from bot.process.logcontext import log_context
 from bot.watcher import deadman, regular, result_wait
-from bot.watcher.lifecycle import Answer, Outcome, WatchContext, advance, ends
-
-if TYPE_CHECKING:
-    from bot.store import Store
+from bot.watcher.lifecycle import Answer, Outcome, Quiet, WatchContext, advance, ends
+from bot.watcher.open_watches import Listed, OpenWatches
 
 log = logging.getLogger(__name__)
 
@@ -194,15 +191,22 @@ def poll_lease(settings_poll_seconds: float) -> timedelta:
 
 
 def poll_cycle(
-    ctx: WatchContext, fetcher: ConsoleFetcher, *, owner: str, watched: WatchedTime | None = None
+    ctx: WatchContext,
+    fetcher: ConsoleFetcher,
+    *,
+    owner: str,
+    watched: WatchedTime | None = None,
+    open_watches: OpenWatches | None = None,
 ) -> CycleReport:
     """Poll every open watch once.  Safe to call from one thread at a time per process.
 
     Database work is per cycle, not per watch: one statement adding the time followed,
-    one read of the open watches, the poll lease renewed after the console wait (and again
-    only when a long cycle needs it), one read of the ids still open; an unchanged watch
-    costs no database work at all.  Slack is not called here: the messages each
-    change owes are stored with it, and the sender is woken once at the end.
+    one light read of the open watches (``open_watches`` keeps them between cycles and
+    reads whole rows only where they changed; None: every row is read), the poll lease
+    renewed after the console wait (and again only when a long cycle needs it), one more
+    light read for what changed meanwhile; an unchanged watch costs no database work and
+    no object at all.  Slack is not called here: the messages each change owes are
+    stored with it, and the sender is woken after the watches.
     """
     services = ctx.services
     settings = services.settings
@@ -216,7 +220,8 @@ def poll_cycle(
     elapsed = watched.tick(services.clock()) if watched is not None else 0.0
     if elapsed > 0:
         services.store.add_watched_time_to_open(elapsed, now=services.clock())
-    watches = services.store.list_open()
+    keeper = open_watches if open_watches is not None else OpenWatches(services.store)
+    watches = [watch for watch, _watched in keeper.read()]
     budget = max(1.0, 0.8 * settings.scanbot_poll_seconds)
     deadline = time.monotonic() + budget
     follow_regular = regular.wanted(ctx)
@@ -227,27 +232,25 @@ def poll_cycle(
     if not services.store.try_lock(POLL_LOCK, owner=owner, ttl=lease, now=services.clock()):
         log.warning("poll lease lost while waiting for the console; skipping this cycle")
         return CycleReport(ran=False, console_requests=sent)
-    fresh = _still_open(services.store, watches)
+    # A user may have stopped a watch, or its parent been posted, while the console was
+    # asked: act on the watches as they are now (rows re-read only where they changed).
+    fresh = {listed[0].id: listed for listed in keeper.read()}
     # Results first, for every scan that ends now and every result awaited: one batched
     # GET /registry that never waits for its rate limit, so no completion waits for it.
     waiting = services.store.awaiting_results()
-    ending = [w.target for w in fresh.values() if ends(w, answers.get(w.id))]
+    ending = [w.target for w, _watched in fresh.values() if ends(w, answers.get(w.id))]
     results = result_wait.look_up(ctx, ending + result_wait.due(waiting, services.clock()))
-    outcomes: Counter[Outcome] = Counter()
-    renewed = time.monotonic()
-    for listed in watches:
-        if time.monotonic() - renewed > lease.total_seconds() / 3:
-            if not services.store.try_lock(POLL_LOCK, owner=owner, ttl=lease, now=services.clock()):
-                log.warning("poll lease lost during the cycle; the rest waits for the next one")
-                outcomes[Outcome.LEASE_LOST] += 1
-                break
-            renewed = time.monotonic()
-        watch = fresh.get(listed.id)
-        if watch is None:
-            outcomes[Outcome.ENDED_MEANWHILE] += 1
-            continue
-        with log_context(watch_id=watch.id, channel=watch.channel_id, image=watch.target.key):
-            outcomes[advance(ctx, watch, answers.get(watch.id), results=results)] += 1
+    outcomes = _advance_all(
+        ctx,
+        watches,
+        fresh,
+        answers,
+        results,
+        renew=lambda: services.store.try_lock(
+            POLL_LOCK, owner=owner, ttl=lease, now=services.clock()
+        ),
+        renew_every=lease.total_seconds() / 3,
+    )
     ctx.delivery.kick()  # what ended or changed goes now, not after the regular scan's wait
     lost = outcomes[Outcome.LEASE_LOST]
     awaited = {} if lost else result_wait.look_for_results(ctx, results, waiting)
@@ -279,26 +282,41 @@ def poll_cycle(
     return report
 
 
-def _still_open(store: Store, watches: list[Watch]) -> dict[int, Watch]:
-    """The watches listed at the start of the cycle that are still open, as stored now.
-
-    A user may have stopped a watch, or its parent may have been posted, while the console
-    was asked.  Only ids are re-read (parsing every row again cost as much as the rest of
-    the cycle); the few PENDING watches, whose parent may have been posted meanwhile, are
-    read again whole.  Nothing else of an open watch changes outside the poll cycle.
-    """
-    open_now = store.open_ids()
-    fresh: dict[int, Watch] = {}
-    for watch in watches:
-        if watch.id not in open_now:
+def _advance_all(
+    ctx: WatchContext,
+    watches: list[Watch],
+    fresh: dict[int, Listed],
+    answers: dict[int, Answer],
+    results: dict[str, ScanResult | None],
+    *,
+    renew: Callable[[], bool],
+    renew_every: float,
+) -> Counter[Outcome]:
+    """Each watch listed at the start, as it is now (``fresh``), takes its answer: the
+    quiet ones in a few comparisons, the others through :func:`advance`.  The poll lease
+    is renewed every ``renew_every`` seconds; once lost, the rest waits for a next cycle."""
+    outcomes: Counter[Outcome] = Counter()
+    quiet = Quiet(ctx)
+    renewed = time.monotonic()
+    for listed in watches:
+        if time.monotonic() - renewed > renew_every:
+            if not renew():
+                log.warning("poll lease lost during the cycle; the rest waits for the next one")
+                outcomes[Outcome.LEASE_LOST] += 1
+                break
+            renewed = time.monotonic()
+        now_listed = fresh.get(listed.id)
+        if now_listed is None:
+            outcomes[Outcome.ENDED_MEANWHILE] += 1
             continue
-        if watch.state is WatchState.PENDING:
-            reread = store.get(watch.id)
-            if reread is not None and reread.state.is_open:
-                fresh[watch.id] = reread
-            continue
-        fresh[watch.id] = watch
-    return fresh
+        (watch, watched), answer = now_listed, answers.get(listed.id)
+        outcome = quiet(watch, answer, watched)
+        if outcome is None:
+            watch = replace(watch, watched_seconds=watched)
+            with log_context(watch_id=watch.id, channel=watch.channel_id, image=watch.target.key):
+                outcome = advance(ctx, watch, answer, results=results)
+        outcomes[outcome] += 1
+    return outcomes
 
 
 class WatchedTime:

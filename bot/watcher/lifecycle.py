@@ -43,6 +43,7 @@ __all__ = [
     "Answer",
     "FollowResult",
     "Outcome",
+    "Quiet",
     "WatchContext",
     "advance",
     "answered",
@@ -171,6 +172,9 @@ def advance(
     told complete at once all the same, and its result follows.  Nothing here talks to Slack: the
     messages a change owes are stored with it, and the sender delivers them.
     """
+    quiet = Quiet(ctx)(watch, answer, watch.watched_seconds)
+    if quiet is not None:
+        return quiet
     now = ctx.services.clock()
     if watch.state is WatchState.PENDING and now - watch.created_at >= PENDING_GRACE:
         # Owed once by key: a no-op unless the row predates the outbox.
@@ -190,6 +194,43 @@ def advance(
     if snap.phase.finished:
         return complete(ctx, watch, snap, now, results)
     return _progress(ctx, watch, snap, now)
+
+
+class Quiet:
+    """What :func:`advance` decides for a watch the answer asks nothing of — still waiting
+    for its answer, or unchanged and not stalling — decided without building anything:
+    the poll cycle's path over thousands of watches that do not move.
+
+    One per cycle: it remembers, per pair of snapshot objects, whether they differ (the
+    watches of one image share the answer's snapshot and, mostly, their stored one).
+    """
+
+    def __init__(self, ctx: WatchContext) -> None:
+        self._max_watch = ctx.services.settings.scanbot_max_watch_seconds
+        self._stall_after = stall.after_seconds(ctx.services)
+        self._moved: dict[tuple[int, int], bool] = {}
+
+    def __call__(self, watch: Watch, answer: Answer | None, watched: float) -> Outcome | None:
+        """WAITING or UNCHANGED when that is all :func:`advance` would do for ``watch``
+        followed ``watched`` seconds; None when it has something to decide."""
+        if watch.state is not WatchState.ACTIVE or watched >= self._max_watch:
+            return None
+        if answer is None:
+            return Outcome.WAITING
+        snap = answer.snap
+        if answer.error is not None or not answer.entries or snap is None or snap.phase.finished:
+            return None
+        previous = watch.last_snapshot
+        pair = (id(snap), id(previous))
+        moved = self._moved.get(pair)
+        if moved is None:
+            moved = self._moved[pair] = snap.changed_from(previous)
+        if moved:
+            return None
+        follow = watch.follow
+        if not follow.stalled and watched - follow.moved_after >= self._stall_after:
+            return None  # a stall to tell
+        return Outcome.UNCHANGED
 
 
 def answered(watch: Watch, answer: Answer) -> ProgressSnapshot:
