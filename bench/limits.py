@@ -19,11 +19,15 @@ over ``spread`` seconds.  Figures:
 
 from __future__ import annotations
 
+import contextlib
 import math
+import multiprocessing
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -74,13 +78,13 @@ def completions_at_limits(
 ) -> dict[str, Any]:
     """Run the phase once; its figures."""
     limits = SlackLimits(paused=True)
+    seed_seconds = 2.0 + watches * 0.01
+    ends = [seed_seconds + lead + spread * i / max(1, watches - 1) for i in range(watches)]
     with (
         tempfile.TemporaryDirectory(prefix="scanbot-limits-") as tmp,
-        SandboxConsole(SandboxConsoleConfig(step_seconds=1e9)).start() as console,
+        _console_process(ends) as console,
         SlackApiStandIn(token=TOKEN, rate_limits=limits).start() as slack,
     ):
-        final_at: dict[str, float] = {}
-        _record_final_answers(console, final_at)
         settings = load_settings(
             {},
             prisma_console_url=console.url,
@@ -93,15 +97,7 @@ def completions_at_limits(
             scanbot_poll_seconds=poll_seconds,
             scanbot_thread_update_seconds=0,
         )
-        parents = _seed(
-            console,
-            slack=slack,
-            settings=settings,
-            watches=watches,
-            channels=channels,
-            spread=spread,
-            lead=lead,
-        )
+        parents = _seed(slack=slack, settings=settings, watches=watches, channels=channels)
         limits.reset()
         limits.paused = False
         runtime = build_runtime(settings, token_verification=False)
@@ -115,7 +111,7 @@ def completions_at_limits(
             watches=watches,
             channels=channels,
             parents=parents,
-            final_at=final_at,
+            final_at=console.final_answers(),
             done=done,
             slack=slack,
             settings=settings,
@@ -123,38 +119,77 @@ def completions_at_limits(
         )
 
 
-def _record_final_answers(console: SandboxConsole, final_at: dict[str, float]) -> None:
-    """Note when the console first answers a scan's final entry (wall clock)."""
-    state = console._state  # the bench's own stand-in
-    answer = state.on_demand_progress
-    lock = threading.Lock()
+class _ConsoleProcess:
+    """The simulated console in a process of its own (its CPU is not the bot's), with one
+    on-demand scan per watch ending at the given offsets, noting when it first answers a
+    scan's final entry."""
 
-    def recorded(ref: Any) -> list[dict[str, Any]]:
-        entries = answer(ref)
-        if entries and not entries[0].get("isScanOngoing", True):
-            with lock:
-                final_at.setdefault(f"{ref.repo}:{ref.tag}", time.time())
-        return entries
+    def __init__(self, url: str, config: SandboxConsoleConfig, pipe: Connection) -> None:
+        self.url = url
+        self.config = config
+        self._pipe = pipe
 
-    state.on_demand_progress = recorded  # type: ignore[method-assign]
+    def final_answers(self) -> dict[str, float]:
+        """Image key -> when (wall clock) the console first answered its final entry."""
+        self._pipe.send("finals")
+        answers: dict[str, float] = self._pipe.recv()
+        return answers
+
+
+@contextlib.contextmanager
+def _console_process(ends: list[float]) -> Iterator[_ConsoleProcess]:
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_serve_console, args=(ends, child), daemon=True)
+    process.start()
+    try:
+        url, user, password = parent.recv()
+        yield _ConsoleProcess(url, SandboxConsoleConfig(user=user, password=password), parent)
+    finally:
+        parent.send("stop")
+        process.join(10)
+
+
+def _serve_console(ends: list[float], pipe: Connection) -> None:
+    """The child process: start the scans, answer, and tell when each was first final."""
+    with SandboxConsole(SandboxConsoleConfig(step_seconds=1e9)).start() as console:
+        for i, target in enumerate(_targets(len(ends))):
+            console.start_on_demand_scan(
+                target.repo, tag=target.tag, images=1, step_seconds=ends[i] / 2
+            )
+        final_at: dict[str, float] = {}
+        state = console._state  # the bench's own stand-in
+        answer = state.on_demand_progress
+        lock = threading.Lock()
+
+        def recorded(ref: Any) -> list[dict[str, Any]]:
+            entries = answer(ref)
+            if entries and not entries[0].get("isScanOngoing", True):
+                with lock:
+                    final_at.setdefault(f"{ref.repo}:{ref.tag}", time.time())
+            return entries
+
+        state.on_demand_progress = recorded  # type: ignore[method-assign]
+        pipe.send((console.url, console.config.user, console.config.password))
+        while (message := pipe.recv()) != "stop":
+            if message == "finals":
+                with lock:
+                    pipe.send(dict(final_at))
+
+
+def _targets(watches: int) -> list[ScanTarget]:
+    return [ScanTarget(repo=f"bench/limit{i}", tag="1.0") for i in range(watches)]
 
 
 def _seed(
-    console: SandboxConsole,
     *,
     slack: SlackApiStandIn,
     settings: Any,
     watches: int,
     channels: int,
-    spread: float,
-    lead: float,
 ) -> dict[str, tuple[str, str]]:
     """Open the watches with their parents posted; parent ts -> (channel, image key)."""
-    seed_seconds = 2.0 + watches * 0.01
-    targets = [ScanTarget(repo=f"bench/limit{i}", tag="1.0") for i in range(watches)]
-    for i, target in enumerate(targets):
-        ends = seed_seconds + lead + spread * i / max(1, watches - 1)
-        console.start_on_demand_scan(target.repo, tag=target.tag, images=1, step_seconds=ends / 2)
+    targets = _targets(watches)
     store = Store(settings.scanbot_database_url)
     store.migrate()
     client = WebClient(token=TOKEN, base_url=slack.api_url)

@@ -66,6 +66,8 @@ class BenchConfig:
     scale_images: int = 1000  # the second console configuration: distinct images ...
     scale_channels: int = 5  # ... followed from this many channels each ...
     scale_poll_seconds: float = DEFAULT_POLL_SECONDS  # ... at the default poll interval
+    cycle_watches: int = 10_000  # unchanged open watches (of ``images``) for the cycle's CPU
+    cycle_count: int = 7  # cycles measured each way (the median is shown)
     limit_watches: int = 1000  # scans completing within limit_spread seconds ...
     limit_channels: int = 20  # ... followed in this many channels (Slack's limits enforced)
     limit_spread: float = 60.0
@@ -93,6 +95,8 @@ class BenchConfig:
             scale_images=6,
             scale_channels=2,
             scale_poll_seconds=1.0,
+            cycle_watches=40,
+            cycle_count=3,
             limit_watches=6,
             limit_channels=2,
             limit_spread=3.0,
@@ -244,10 +248,29 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
                 tmp=Path(tmp),
             )
             clock.lap("console_scale")
-    if cfg.limit_watches:  # at Slack's limits: completions, 429s, parent refresh
-        result["at_limits"] = _at_limits(cfg)
+    result.update(_phases_of_their_own(cfg))
     result["targets"] = targets(result)
     return result
+
+
+def _phases_of_their_own(cfg: BenchConfig) -> dict[str, Any]:
+    """The phases that build their own bot: the cycle's CPU, then Slack's limits."""
+    figures: dict[str, Any] = {}
+    if cfg.cycle_watches:  # the poll cycle's CPU, the console in a process of its own
+        figures["cycle_cpu"] = _cycle_cpu(cfg)
+    if cfg.limit_watches:  # at Slack's limits: completions, 429s, parent refresh
+        figures["at_limits"] = _at_limits(cfg)
+    return figures
+
+
+def _cycle_cpu(cfg: BenchConfig) -> dict[str, Any]:
+    """CPU of a poll cycle over many unchanged watches, kept and read every cycle."""
+    from bench import cycle_profile  # noqa: PLC0415 - it builds on this module
+
+    with tempfile.TemporaryDirectory(prefix="scanbot-cycle-") as tmp:
+        cycle_profile.seed(Path(tmp), cfg.images, cfg.cycle_watches)
+        figures = cycle_profile.measure(Path(tmp), cfg.cycle_count)
+    return {"watches": cfg.cycle_watches, "images": cfg.images, **figures}
 
 
 def _at_limits(cfg: BenchConfig) -> dict[str, Any]:

@@ -241,12 +241,6 @@ class Store(
         with self._read() as connection:
             return [to_watch(row, parsed) for row in connection.execute(query).mappings()]
 
-    def open_ids(self) -> set[int]:
-        """The ids of the open watches (one light query: no row is parsed)."""
-        query = sa.select(watches.c.id).where(watches.c.state.in_(OPEN_STATES))
-        with self._read() as connection:
-            return {int(watch_id) for watch_id in connection.execute(query).scalars()}
-
     def count_open(self) -> int:
         """How many watches are open."""
         query = (

@@ -139,6 +139,7 @@ def _end(
     )
     if finished is None:
         return Outcome.ENDED_MEANWHILE
+    ctx.delivery.kick()  # the end is told now, not after the rest of the cycle
     return Outcome.COMPLETED if state is WatchState.COMPLETED else Outcome.EXPIRED
 
 

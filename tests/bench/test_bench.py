@@ -84,6 +84,13 @@ def test_scanbot_bench_tiny_json_reports_every_figure_and_the_machine() -> None:
         "acks_while_console_hanging_under_3s",
         "cycle_under_poll_interval",
     }
+    cycle = doc["cycle_cpu"]  # the cycle's CPU, kept and every row read, same run
+    assert cycle["watches"] == doc["config"]["cycle_watches"]
+    assert cycle["cycles"] == doc["config"]["cycle_count"]
+    assert cycle["kept_cpu_seconds"] > 0
+    assert cycle["every_row_cpu_seconds"] > 0
+    assert cycle["requests_cpu_seconds"] > 0
+    assert "cycle_cpu_kept_vs_every_row" in doc["targets"]
     for name in ("spread", "one_channel"):  # scans ending together at Slack's limits
         phase = doc["at_limits"][name]
         assert phase["completed"] == phase["watches"] > 0
@@ -98,4 +105,5 @@ def test_scanbot_bench_tiny_json_reports_every_figure_and_the_machine() -> None:
     table = render_table(doc)  # the human format renders the same document
     assert "minimal bolt app" in table
     assert "least the limits allow" in table
+    assert "every row read each cycle, same run" in table
     assert doc["machine"]["platform"] in table

@@ -120,7 +120,7 @@ def test_a_database_that_cannot_be_written_is_named_by_readyz_not_failed_by_heal
     def full_disk() -> object:
         raise OperationalError("SELECT", {}, Exception("database or disk is full"))
 
-    monkeypatch.setattr(bot.runtime.store, "list_open", full_disk)
+    monkeypatch.setattr(bot.runtime.store, "open_revisions", full_disk)
     bot.runtime.supervisor.run()
     live, failing = httpx.get(healthz), httpx.get(readyz)
     monkeypatch.undo()
