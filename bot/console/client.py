@@ -64,8 +64,8 @@ logger = logging.getLogger(__name__)
 _REGISTRY_LIMIT = 30  # GET /registry: 30 requests ...
 _REGISTRY_WINDOW = 30.0  # ... per 30 seconds (documented by the console)
 _RESULTS_PAGE = 20  # newest scans of one repository looked at by scan_result
-_RESULTS_BATCH = 20  # repositories asked about in one request by scan_results ...
-_BATCH_PAGE = 50  # ... for this many of their newest scans (a page of GET /registry)
+_RESULTS_BATCH = 50  # repositories asked about in one request by scan_results ...
+_BATCH_PAGE = 100  # ... for this many of their newest scans (a page of GET /registry)
 #: Endpoints newer than some consoles: a 404 there on an older console is ConsoleTooOld.
 _ENDPOINT_SINCE = {"registry/progress": (30, 2)}
 

@@ -78,10 +78,16 @@ class BudgetExhaustedError(Exception):
 class Buckets(Protocol):
     """Token buckets by name: take one token from each of ``buckets``, all or none."""
 
-    def take(self, buckets: list[tuple[str, Limit]]) -> float:
-        """0.0 when a token of each bucket was taken, else the seconds until each has one
-        (nothing taken)."""
+    def take(self, buckets: list[tuple[str, Limit]], *, keep: float = 0.0) -> float:
+        """0.0 when a token of each bucket was taken, leaving at least ``keep`` more in each,
+        else the seconds until that can be (nothing taken)."""
         ...
+
+
+def needed(limit: Limit, keep: float) -> float:
+    """Tokens a bucket must hold for a call that leaves ``keep`` (never more than its
+    burst: a reserve larger than the bucket would starve the call)."""
+    return 1.0 + max(0.0, min(keep, limit.burst - 1.0))
 
 
 class LocalBuckets:
@@ -96,12 +102,16 @@ class LocalBuckets:
         tokens, at = self._state.get(name, (limit.burst, now))
         return min(limit.burst, tokens + max(0.0, now - at) * limit.per_second)
 
-    def take(self, buckets: list[tuple[str, Limit]]) -> float:
+    def take(self, buckets: list[tuple[str, Limit]], *, keep: float = 0.0) -> float:
         with self._lock:
             now = self._clock()
             levels = [(name, limit, self._level(name, limit, now)) for name, limit in buckets]
             wait = max(
-                ((1.0 - level) / limit.per_second for _n, limit, level in levels if level < 1.0),
+                (
+                    (need - level) / limit.per_second
+                    for _n, limit, level in levels
+                    if level < (need := needed(limit, keep))
+                ),
                 default=0.0,
             )
             if wait > 0:
@@ -165,11 +175,12 @@ class SlackBudget:
             return [(f"{prefix}{POST}:{channel}", self.limits.post_per_channel)]
         return [(f"{prefix}{method}", self.limits.of(method))]
 
-    def try_acquire(self, method: str, *, channel: str | None = None) -> float:
+    def try_acquire(self, method: str, *, channel: str | None = None, keep: float = 0.0) -> float:
         """Take a call of ``method`` (in ``channel``, for posts) from the budget: 0.0, or
-        nothing taken and the seconds to wait."""
+        nothing taken and the seconds to wait.  ``keep``: only when that many tokens stay
+        for calls that matter more (a progress reply leaves room for a completion)."""
         buckets = self._of(method, channel)
-        return self._buckets.take(buckets) if buckets else 0.0
+        return self._buckets.take(buckets, keep=keep) if buckets else 0.0
 
     def acquire(
         self, method: str, *, channel: str | None = None, timeout: float | None = 60.0
@@ -213,17 +224,17 @@ class SharedBuckets:
     def __init__(self, store: TokenStore) -> None:
         self._store = store
 
-    def take(self, buckets: list[tuple[str, Limit]]) -> float:
-        return self._store.take_tokens(buckets)
+    def take(self, buckets: list[tuple[str, Limit]], *, keep: float = 0.0) -> float:
+        return self._store.take_tokens(buckets, keep=keep)
 
 
 class TokenStore(Protocol):
-    def take_tokens(self, buckets: Sequence[tuple[str, Limit]]) -> float: ...
+    def take_tokens(self, buckets: Sequence[tuple[str, Limit]], *, keep: float = 0.0) -> float: ...
 
 
 class Unlimited:
     """Buckets that never run out (a budget turned off: tests with a permissive stand-in)."""
 
-    def take(self, buckets: list[tuple[str, Limit]]) -> float:
-        del buckets
+    def take(self, buckets: list[tuple[str, Limit]], *, keep: float = 0.0) -> float:
+        del buckets, keep
         return 0.0

@@ -34,16 +34,21 @@ class Gate:
     _holds: dict[str, float] = field(default_factory=dict)  # bucket -> monotonic free again
     _last_post: dict[str, float] = field(default_factory=dict)
 
-    def may_send(self, method: str, channel: str | None) -> bool:
-        """Whether a call fits now; if so it is paid for (see ``budget.paid``)."""
+    def may_send(self, method: str, channel: str | None, *, keep: float = 0.0) -> bool:
+        """Whether a call fits now; if so it is paid for (see ``budget.paid``).  ``keep``:
+        only if that many calls stay in the budget for what matters more; a call refused
+        for it holds back only the calls that keep as much."""
         if method == POST and channel is not None and self._paced(channel):
             return False
         bucket = bucket_of(method, channel)
         if self.held(method, channel) > 0:
             return False
-        wait = self.budget.try_acquire(method, channel=channel)
+        kept = f"{bucket}|kept" if keep > 0 else bucket
+        if keep > 0 and self._holds.get(kept, 0.0) > self.monotonic():
+            return False
+        wait = self.budget.try_acquire(method, channel=channel, keep=keep)
         if wait > 0:
-            self._holds[bucket] = self.monotonic() + wait
+            self._holds[kept] = self.monotonic() + wait
             return False
         return True
 
@@ -72,7 +77,17 @@ class Gate:
         return {
             bucket[len(prefix) :]
             for bucket, until in list(self._holds.items())
-            if until > now and bucket.startswith(prefix)
+            if until > now and bucket.startswith(prefix) and not bucket.endswith("|kept")
+        }
+
+    def reserved_channels(self) -> set[str]:
+        """Channels whose posts are kept for threads' ends now (progress replies wait)."""
+        now = self.monotonic()
+        prefix, suffix = f"{POST}:", "|kept"
+        return {
+            bucket[len(prefix) : -len(suffix)]
+            for bucket, until in list(self._holds.items())
+            if until > now and bucket.startswith(prefix) and bucket.endswith(suffix)
         }
 
     def next_free(self, at_most: float) -> float:

@@ -69,6 +69,10 @@ THREAD_LEASE = timedelta(seconds=60)
 #: While Slack refuses our token, how often one message is tried to see if it came back.
 AUTH_PROBE_SECONDS = 60.0
 _POSTS = (Kind.PARENT, Kind.REPLY)
+#: Posts of a channel's budget that other posts leave for a thread's end (a completion,
+#: a failure): at Slack's pace of about one post a second, a completion never waits
+#: behind the progress replies of other threads.
+FINAL_RESERVE = 1.0
 
 
 @dataclass
@@ -160,7 +164,10 @@ class Sender:
                 continue  # no edit fits the budget now: do not even look
             # Posts: channels whose budget is spent are not even read (nor claimed).
             held = () if edits else self.gate.held_channels()
-            due = self.store.due_threads(now=self.clock(), kinds=kinds, exclude_channels=held)
+            kept = () if edits else self.gate.reserved_channels()
+            due = self.store.due_threads(
+                now=self.clock(), kinds=kinds, exclude_channels=held, ends_only_in=kept
+            )
             for thread_key, channel in due:
                 if self._stop.is_set() or self._paused():
                     break
@@ -261,10 +268,15 @@ class Sender:
         return (ThreadState.WAITING if left else ThreadState.DELIVERED), sent_any
 
     def _may_send(self, entry: OutboxEntry, thread: Thread) -> bool:
-        """Whether ``entry`` fits Slack's rate limits now; if so its call is paid for."""
+        """Whether ``entry`` fits Slack's rate limits now; if so its call is paid for.  A
+        reply that is not a thread's end leaves :data:`FINAL_RESERVE` of its channel's
+        posts for the ends that may come meanwhile (completions first, over time too); a
+        parent (the answer to a command) does not."""
         if entry.kind is Kind.EDIT:
             return self.gate.may_send(UPDATE, None)
-        return self.gate.may_send(POST, thread.channel_id)
+        progress = entry.kind is Kind.REPLY and entry.priority != FINAL_PRIORITY
+        keep = FINAL_RESERVE if progress else 0.0
+        return self.gate.may_send(POST, thread.channel_id, keep=keep)
 
     def held(self, method: str, channel: str | None = None) -> float:
         """Seconds until the sender tries ``method`` (in ``channel``, for posts) again: a

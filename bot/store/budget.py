@@ -47,16 +47,23 @@ class BudgetStore:
         raise NotImplementedError
 
     def take_tokens(
-        self, buckets: Sequence[tuple[str, BucketLimit]], *, now: float | None = None
+        self,
+        buckets: Sequence[tuple[str, BucketLimit]],
+        *,
+        now: float | None = None,
+        keep: float = 0.0,
     ) -> float:
-        """Take one token from each bucket: 0.0, or nothing taken and the seconds until each
-        has one.  ``now`` (seconds) replaces the database's clock (tests)."""
+        """Take one token from each bucket, leaving at least ``keep`` more (never more than
+        its burst allows): 0.0, or nothing taken and the seconds until that can be.
+        ``now`` (seconds) replaces the database's clock (tests)."""
         try:
-            return self._take(buckets, now)
+            return self._take(buckets, now, keep)
         except IntegrityError:
-            return self._take(buckets, now)  # another replica created a bucket meanwhile
+            return self._take(buckets, now, keep)  # another replica created a bucket meanwhile
 
-    def _take(self, buckets: Sequence[tuple[str, BucketLimit]], now: float | None) -> float:
+    def _take(
+        self, buckets: Sequence[tuple[str, BucketLimit]], now: float | None, keep: float
+    ) -> float:
         names = [name for name, _limit in buckets]
         with self._write() as connection:
             at = database_now(connection) if now is None else now
@@ -74,9 +81,9 @@ class BudgetStore:
                 levels.append(min(limit.burst, tokens + max(0.0, at - updated) * limit.per_second))
             wait = max(
                 (
-                    (1.0 - level) / limit.per_second
+                    (need - level) / limit.per_second
                     for level, (_n, limit) in zip(levels, buckets, strict=True)
-                    if level < 1.0
+                    if level < (need := 1.0 + max(0.0, min(keep, limit.burst - 1.0)))
                 ),
                 default=0.0,
             )

@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.domain.owed import NORMAL_PRIORITY, Kind, Owed
+from bot.domain.owed import FINAL_PRIORITY, NORMAL_PRIORITY, Kind, Owed
 from bot.domain.watch import WatchState
 from bot.store import codec
 from bot.store.tables import as_utc, outbox, regular_runs, revised, threads, watches
@@ -136,10 +136,12 @@ class OutboxStore:
         limit: int = 100,
         kinds: Sequence[Kind] | None = None,
         exclude_channels: Collection[str] = (),
+        ends_only_in: Collection[str] = (),
     ) -> list[tuple[str, str]]:
         """(thread key, channel) of threads with a message (of ``kinds``, if given) due now,
-        not in ``exclude_channels``: final messages first, then the one whose oldest due
-        message was owed first."""
+        not in ``exclude_channels``, and in ``ends_only_in`` only with a final message or a
+        parent due: final messages first, then the one whose oldest due message was owed
+        first."""
         conditions = [
             outbox.c.state == EntryState.PENDING.value,
             outbox.c.next_attempt_at <= as_utc(now),
@@ -156,6 +158,16 @@ class OutboxStore:
             .order_by(sa.func.min(outbox.c.priority), sa.func.min(outbox.c.id))
             .limit(limit)
         )
+        if ends_only_in:
+            end_or_parent = sa.or_(
+                outbox.c.priority == FINAL_PRIORITY, outbox.c.kind == Kind.PARENT.value
+            )
+            query = query.having(
+                sa.or_(
+                    threads.c.channel_id.not_in(sorted(ends_only_in)),
+                    sa.func.min(sa.case((end_or_parent, 0), else_=1)) == 0,
+                )
+            )
         with self._read() as connection:
             return [(str(key), str(channel)) for key, channel in connection.execute(query)]
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import httpx
 
+from bot.console import client as client_module
 from bot.console.client import ConsoleClient
 from bot.console.ratelimit import SlidingWindowLimiter
 from bot.domain.images import ScanTarget
@@ -71,9 +72,13 @@ def test_each_registry_is_asked_in_a_request_of_its_own(
 def test_an_image_crowded_off_a_full_page_is_asked_again_alone(
     fake: FakeConsole, make_client: MakeClient
 ) -> None:
-    """Fifty newer scans of nginx fill the page: alpine's result is not on it, so alpine is
-    asked alone (not told "no result" on the strength of a page that could not show it)."""
-    crowd = [_result(NGINX, f"2024-05-02T00:{i // 60:02d}:{i % 60:02d}Z", 1) for i in range(50)]
+    """Newer scans of nginx fill the page: alpine's result is not on it, so alpine is asked
+    alone (not told "no result" on the strength of a page that could not show it)."""
+    page = client_module._BATCH_PAGE
+    crowd = [
+        _result(NGINX, f"2024-05-02T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z", 1)
+        for i in range(page)
+    ]
     fake.script("registry", httpx.Response(200, json=crowd))
     fake.script("registry", httpx.Response(200, json=[_result(ALPINE, "2024-05-01T00:00:00Z", 4)]))
     lookup = make_client().scan_results([ALPINE, NGINX])

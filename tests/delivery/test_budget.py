@@ -145,3 +145,21 @@ def test_scaled_limits_and_unlimited_buckets() -> None:
 def test_a_limit_must_allow_something() -> None:
     with pytest.raises(ValueError, match="per_minute > 0"):
         Limit(0, 1)
+
+
+def test_a_call_that_keeps_a_reserve_goes_only_while_the_reserve_stays() -> None:
+    """A progress reply leaves one post of its channel for a completion: with three at
+    once, two go and the third waits (1 s) while a call keeping nothing still goes."""
+    clock = ManualClock(0.0)
+    budget = _budget(clock, BudgetLimits(methods={}, post_per_channel=Limit(60, 3)))
+    assert budget.try_acquire("chat.postMessage", channel="C1", keep=1) == 0.0
+    assert budget.try_acquire("chat.postMessage", channel="C1", keep=1) == 0.0
+    assert budget.try_acquire("chat.postMessage", channel="C1", keep=1) == pytest.approx(1.0)
+    assert budget.try_acquire("chat.postMessage", channel="C1") == 0.0  # the completion
+    assert budget.try_acquire("chat.postMessage", channel="C1") == pytest.approx(1.0)
+
+
+def test_a_reserve_never_takes_the_whole_bucket() -> None:
+    clock = ManualClock(0.0)
+    budget = _budget(clock, BudgetLimits(methods={"m": Limit(60, 1)}))
+    assert budget.try_acquire("m", keep=5) == 0.0  # a bucket of one: nothing is kept

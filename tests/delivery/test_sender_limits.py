@@ -143,3 +143,46 @@ def test_a_final_reply_does_not_wait_for_the_progress_replies_it_makes_stale(
         ("notify", "C1-p1:done"),
     ]
     assert world.store.outbox_backlog(now=world.clock())[0] == 0
+
+
+def test_progress_replies_leave_a_channel_post_for_a_completion_owed_after_them(
+    tmp_path: Path,
+) -> None:
+    """Two posts at once per channel: one progress reply goes, the next keeps the last
+    post for a thread's end — so a completion owed a moment later goes at once."""
+    store = Store(f"sqlite:///{tmp_path}/reserve.db")
+    store.migrate()
+    notifier = FakeNotifier()
+    clock, mono = ManualNow(T0), Monotonic()
+    limits = BudgetLimits(methods={}, post_per_channel=Limit(60, 2))
+    sender = Sender(
+        store=store,
+        notifier=notifier,
+        owner="test",
+        clock=clock,
+        monotonic=mono,
+        channel_interval=0.0,  # the budget paces, as in production
+        budget=SlackBudget(LocalBuckets(mono), limits),
+    )
+
+    def owe(*messages: owed.Owed) -> None:
+        store.owe(list(messages), now=clock())
+
+    world = World(store, notifier, clock, mono, sender, owe)
+    try:
+        for key in ("t:a", "t:b", "t:c"):
+            opened(world, key, "C1")
+            world.advance(2.0)  # the channel's two posts are back
+        notifier.calls.clear()
+        world.owe(owed.reply("t:a", "C1", said("a moved")))
+        world.owe(owed.reply("t:b", "C1", said("b moved")))
+        drain(sender)
+        assert [c for c in notifier.calls if c[0] == "notify"] == [("notify", "C1-p1:a moved")]
+        world.owe(owed.reply("t:c", "C1", said("c done"), final=True))
+        drain(sender)
+        assert notifier.calls[-1] == ("notify", "C1-p3:c done")
+        world.advance(2.0)
+        drain(sender)
+        assert notifier.calls[-1] == ("notify", "C1-p2:b moved")  # not lost: later
+    finally:
+        store.close()

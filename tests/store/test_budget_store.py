@@ -61,3 +61,12 @@ def test_replicas_sharing_the_database_share_one_budget(shared_database_url: str
         for store in replicas:
             store.close()
     assert len(granted) == 5  # 15 tries by three replicas; the burst of one workspace
+
+
+def test_a_take_that_keeps_a_reserve_leaves_it_in_the_database(store: Store) -> None:
+    three = Limit(60, 3)
+    assert store.take_tokens([("p", three)], now=0.0, keep=1) == 0.0
+    assert store.take_tokens([("p", three)], now=0.0, keep=1) == 0.0
+    assert store.take_tokens([("p", three)], now=0.0, keep=1) == pytest.approx(1.0)
+    assert store.take_tokens([("p", three)], now=0.0) == 0.0  # the reserve, for a final
+    assert store.take_tokens([("p", three)], now=0.0) == pytest.approx(1.0)
