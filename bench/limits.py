@@ -1,7 +1,8 @@
 """The bench's phase at Slack's limits: many scans completing within a minute.
 
 The bot (built in this process, scheduler and sender running) follows ``watches`` scans in
-``channels`` channels against a Slack stand-in that enforces Slack's published limits.
+``channels`` channels against a Slack stand-in that enforces Slack's published limits; the
+simulated console runs in a process of its own (its CPU is not the bot's).
 The parents are posted before the bot starts (the stand-in's limits paused meanwhile), so
 the phase measures only what happens when the scans end: they complete spread evenly
 over ``spread`` seconds.  Figures:
@@ -11,7 +12,7 @@ over ``spread`` seconds.  Figures:
   allows for that same schedule (a token bucket at Slack's published rate and burst);
 * the sender's part of it: from the final reply being owed (stored with the watch's end)
   to its arrival, beside the least the limit allows for *that* schedule.  The rest is the
-  watch waiting for its scan result (``GET /registry``, 30 requests per 30 s);
+  poll cycle that saw the end finishing (its fetch of every image first);
 * the 429s Slack answered (the bot budgets itself: the target is 0);
 * parent refresh: the longest a parent waited for an edit that was sent, beside
   ``ceil(watches / edit budget)`` minutes, and the oldest edit still owed at the end.

@@ -85,14 +85,6 @@ class Store(
         self._turns: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if db.is_memory_sqlite(self._engine.url) else contextlib.nullcontext()
         )
-        # SQLite has one writer at a time.  Threads of this process queue for it here and
-        # are handed the turn at once, rather than in SQLite's busy handler, which sleeps
-        # 1 to 100 ms between tries and lets the busiest writer (the poll cycle) win.
-        self._write_turns: contextlib.AbstractContextManager[Any] = (
-            threading.RLock()
-            if self._engine.url.get_backend_name() == "sqlite"
-            else contextlib.nullcontext()
-        )
         path = self.sqlite_file()
         self._file = SqliteFile(path) if path is not None else None
         if self._file is not None:
@@ -147,7 +139,7 @@ class Store(
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._turns, self._write_turns, self._writer.begin() as connection:
+        with self._turns, self._writer.begin() as connection:
             yield connection
 
     # --- watches ----------------------------------------------------------------------
