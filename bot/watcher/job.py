@@ -251,7 +251,6 @@ def poll_cycle(
         ),
         renew_every=lease.total_seconds() / 3,
     )
-    ctx.delivery.kick()  # what ended or changed goes now, not after the regular scan's wait
     lost = outcomes[Outcome.LEASE_LOST]
     awaited = {} if lost else result_wait.look_for_results(ctx, results, waiting)
     regular_outcomes: dict[Outcome, int] = {}
