@@ -16,7 +16,6 @@ report.  Nothing is asserted.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import sys
 import time
 from collections.abc import Iterator
@@ -82,16 +81,8 @@ def _serve_console(images: int, pipe: Connection) -> None:
 @contextlib.contextmanager
 def _console_process(images: int) -> Iterator[_Console]:
     """The simulated console in a process of its own: its CPU is not the bot's."""
-    context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe()
-    process = context.Process(target=_serve_console, args=(images, child), daemon=True)
-    process.start()
-    try:
-        url, user, password = parent.recv()
-        yield _Console(url, SandboxConsoleConfig(user=user, password=password))
-    finally:
-        parent.send("stop")
-        process.join(10)
+    with tools.console_in_child(_serve_console, images) as (url, config, _pipe):
+        yield _Console(url, config)
 
 
 def cycles(directory: Path, count: int, *, cold: bool = False) -> tuple[list[float], list[float]]:

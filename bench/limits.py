@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import multiprocessing
 import tempfile
 import threading
 import time
@@ -139,16 +138,8 @@ class _ConsoleProcess:
 
 @contextlib.contextmanager
 def _console_process(ends: list[float]) -> Iterator[_ConsoleProcess]:
-    context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe()
-    process = context.Process(target=_serve_console, args=(ends, child), daemon=True)
-    process.start()
-    try:
-        url, user, password = parent.recv()
-        yield _ConsoleProcess(url, SandboxConsoleConfig(user=user, password=password), parent)
-    finally:
-        parent.send("stop")
-        process.join(10)
+    with tools.console_in_child(_serve_console, ends) as (url, config, pipe):
+        yield _ConsoleProcess(url, config, pipe)
 
 
 def _serve_console(ends: list[float], pipe: Connection) -> None:

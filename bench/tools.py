@@ -5,8 +5,10 @@ Nothing here asserts on time; it measures and returns numbers.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import multiprocessing
 import os
 import platform
 import socket
@@ -16,9 +18,10 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +33,7 @@ from bot.console.client import ConsoleClient
 from bot.domain.images import ScanTarget
 from bot.domain.ports import utc_now
 from bot.domain.progress import snapshot
-from bot.sandbox.console import RecordedRequest
+from bot.sandbox.console import RecordedRequest, SandboxConsoleConfig
 from bot.sandbox.slack.signing import signed_headers, slash_command_body
 from bot.store import Store
 from bot.store.tables import watches
@@ -389,3 +392,22 @@ def mean_cycle_seconds(before: tuple[float, float], after: tuple[float, float]) 
 
 def bot_command(python: str = sys.executable) -> list[str]:
     return [python, "-m", "bot", "run", "--host", "127.0.0.1"]
+
+
+@contextlib.contextmanager
+def console_in_child(
+    serve: Callable[..., None], *args: object
+) -> Iterator[tuple[str, SandboxConsoleConfig, Connection]]:
+    """A simulated console in a process of its own (its CPU is not the bot's):
+    ``serve(*args, pipe)`` starts it, sends ``(url, user, password)`` and answers on the
+    pipe until it receives ``"stop"``.  Yields its URL, credentials and the pipe."""
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=serve, args=(*args, child), daemon=True)
+    process.start()
+    try:
+        url, user, password = parent.recv()
+        yield url, SandboxConsoleConfig(user=user, password=password), parent
+    finally:
+        parent.send("stop")
+        process.join(10)

@@ -35,17 +35,15 @@ CHECK_EVERY = timedelta(seconds=30)
 def due(waiting: Sequence[Watch], now: datetime) -> list[ScanTarget]:
     """The images of ``waiting`` whose result is to be looked for now: never asked yet, or
     last asked :data:`CHECK_EVERY` ago."""
-    checked: dict[str, datetime | None] = {}
-    targets: dict[str, ScanTarget] = {}
+    by_image: dict[str, list[Watch]] = {}
     for watch in waiting:
-        key = watch.target.key
-        targets.setdefault(key, watch.target)
-        last = checked.get(key)
-        mine = watch.result_checked_at
-        checked[key] = mine if last is None or (mine is not None and mine > last) else last
-    return [
-        targets[key] for key, last in checked.items() if last is None or now - last >= CHECK_EVERY
-    ]
+        by_image.setdefault(watch.target.key, []).append(watch)
+    targets: list[ScanTarget] = []
+    for group in by_image.values():
+        checked = max((w.result_checked_at for w in group if w.result_checked_at), default=None)
+        if checked is None or now - checked >= CHECK_EVERY:
+            targets.append(group[0].target)
+    return targets
 
 
 def look_up(ctx: WatchContext, targets: Sequence[ScanTarget]) -> dict[str, ScanResult | None]:
