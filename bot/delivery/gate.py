@@ -80,6 +80,10 @@ class Gate:
             if until > now and bucket.startswith(prefix) and not bucket.endswith("|kept")
         }
 
+    def reserved(self, channel: str) -> bool:
+        """Whether ``channel``'s posts are kept for threads' ends now."""
+        return self._holds.get(f"{bucket_of(POST, channel)}|kept", 0.0) > self.monotonic()
+
     def reserved_channels(self) -> set[str]:
         """Channels whose posts are kept for threads' ends now (progress replies wait)."""
         now = self.monotonic()

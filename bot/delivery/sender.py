@@ -168,20 +168,28 @@ class Sender:
             due = self.store.due_threads(
                 now=self.clock(), kinds=kinds, exclude_channels=held, ends_only_in=kept
             )
-            for thread_key, channel in due:
+            for thread in due:
                 if self._stop.is_set() or self._paused():
                     break
                 if edits and self.gate.held(UPDATE) > 0:
                     break
-                if not edits and self.gate.held(POST, channel) > 0:
-                    continue
+                if not edits and not self._may_try(thread.channel_id, urgent=thread.urgent):
+                    continue  # known before claiming it: nothing of it fits the budget now
                 with self.front_door.background():
-                    _state, sent = self._deliver_claimed(thread_key)
+                    _state, sent = self._deliver_claimed(thread.key)
                 progressed = progressed or sent
         if self.status.storage_error is not None:
             log.info("delivery resumed: the database answers again")
             self.status.storage_error = None
         return progressed
+
+    def _may_try(self, channel: str, *, urgent: bool) -> bool:
+        """Whether a thread's posts in ``channel`` may fit now: not while the channel's
+        posts are held back, nor (for a thread with only progress due) while they are kept
+        for the ends of threads."""
+        if self.gate.held(POST, channel) > 0:
+            return False
+        return urgent or not self.gate.reserved(channel)
 
     def deliver_now(self, thread_key: str) -> ThreadState:
         """Deliver what ``thread_key`` owes now, in the calling thread."""

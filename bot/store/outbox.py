@@ -56,6 +56,16 @@ class Thread:
     parent_ts: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class DueThread:
+    """A thread with a message due: ``urgent`` when one of them is a thread's end (a
+    final message) or its parent (the answer to a command), not only progress."""
+
+    key: str
+    channel_id: str
+    urgent: bool
+
+
 def enqueue(connection: Connection, owed: Sequence[Owed], *, now: datetime) -> int:
     """Store ``owed`` messages (skipping keys already stored); returns how many were new."""
     now = as_utc(now)
@@ -137,11 +147,10 @@ class OutboxStore:
         kinds: Sequence[Kind] | None = None,
         exclude_channels: Collection[str] = (),
         ends_only_in: Collection[str] = (),
-    ) -> list[tuple[str, str]]:
-        """(thread key, channel) of threads with a message (of ``kinds``, if given) due now,
-        not in ``exclude_channels``, and in ``ends_only_in`` only with a final message or a
-        parent due: final messages first, then the one whose oldest due message was owed
-        first."""
+    ) -> list[DueThread]:
+        """Threads with a message (of ``kinds``, if given) due now, not in
+        ``exclude_channels``, and in ``ends_only_in`` only with a final message or a parent
+        due: final messages first, then the one whose oldest due message was owed first."""
         conditions = [
             outbox.c.state == EntryState.PENDING.value,
             outbox.c.next_attempt_at <= as_utc(now),
@@ -150,8 +159,12 @@ class OutboxStore:
             conditions.append(outbox.c.kind.in_([kind.value for kind in kinds]))
         if exclude_channels:
             conditions.append(threads.c.channel_id.not_in(sorted(exclude_channels)))
+        end_or_parent = sa.or_(
+            outbox.c.priority == FINAL_PRIORITY, outbox.c.kind == Kind.PARENT.value
+        )
+        routine = sa.func.min(sa.case((end_or_parent, 0), else_=1))
         query = (
-            sa.select(outbox.c.thread_key, threads.c.channel_id)
+            sa.select(outbox.c.thread_key, threads.c.channel_id, routine)
             .join(threads, threads.c.key == outbox.c.thread_key)
             .where(*conditions)
             .group_by(outbox.c.thread_key, threads.c.channel_id)
@@ -159,17 +172,14 @@ class OutboxStore:
             .limit(limit)
         )
         if ends_only_in:
-            end_or_parent = sa.or_(
-                outbox.c.priority == FINAL_PRIORITY, outbox.c.kind == Kind.PARENT.value
-            )
             query = query.having(
-                sa.or_(
-                    threads.c.channel_id.not_in(sorted(ends_only_in)),
-                    sa.func.min(sa.case((end_or_parent, 0), else_=1)) == 0,
-                )
+                sa.or_(threads.c.channel_id.not_in(sorted(ends_only_in)), routine == 0)
             )
         with self._read() as connection:
-            return [(str(key), str(channel)) for key, channel in connection.execute(query)]
+            return [
+                DueThread(key=str(key), channel_id=str(channel), urgent=not only_routine)
+                for key, channel, only_routine in connection.execute(query)
+            ]
 
     def thread(self, key: str) -> Thread | None:
         with self._read() as connection:

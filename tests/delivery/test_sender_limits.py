@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -184,5 +185,57 @@ def test_progress_replies_leave_a_channel_post_for_a_completion_owed_after_them(
         world.advance(2.0)
         drain(sender)
         assert notifier.calls[-1] == ("notify", "C1-p2:b moved")  # not lost: later
+    finally:
+        store.close()
+
+
+def test_a_pass_does_not_claim_progress_threads_of_a_channel_kept_for_ends(
+    tmp_path: Path,
+) -> None:
+    """Once a channel's last post is kept for threads' ends, the rest of the same pass
+    skips that channel's progress-only threads before claiming them (a claim that can
+    send nothing is a wasted database round trip)."""
+    store = Store(f"sqlite:///{tmp_path}/skip.db")
+    store.migrate()
+    notifier = FakeNotifier()
+    clock, mono = ManualNow(T0), Monotonic()
+    sender = Sender(
+        store=store,
+        notifier=notifier,
+        owner="test",
+        clock=clock,
+        monotonic=mono,
+        channel_interval=0.0,
+        budget=SlackBudget(
+            LocalBuckets(mono), BudgetLimits(methods={}, post_per_channel=Limit(60, 2))
+        ),
+    )
+
+    def owe(*messages: owed.Owed) -> None:
+        store.owe(list(messages), now=clock())
+
+    world = World(store, notifier, clock, mono, sender, owe)
+    claimed: list[str] = []
+    claim = store.claim_thread
+
+    def counting_claim(thread_key: str, **kwargs: Any) -> bool:
+        claimed.append(thread_key)
+        return claim(thread_key, **kwargs)
+
+    try:
+        keys = ("t:a", "t:b", "t:c", "t:d")
+        for key in keys:
+            opened(world, key, "C1")
+            world.advance(2.0)
+        notifier.calls.clear()
+        for key in keys:
+            world.owe(owed.reply(key, "C1", said(f"{key} moved")))
+        store.claim_thread = counting_claim  # type: ignore[method-assign]
+        drain(sender)
+        assert [c for c in notifier.calls if c[0] == "notify"] == [("notify", "C1-p1:t:a moved")]
+        assert claimed == ["t:a", "t:b"]  # t:b met the reserve; t:c and t:d were not claimed
+        world.advance(2.0)
+        drain(sender)
+        assert ("notify", "C1-p2:t:b moved") in notifier.calls  # they wait, not lost
     finally:
         store.close()
