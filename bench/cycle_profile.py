@@ -154,6 +154,9 @@ def main(argv: list[str]) -> int:
     directory = Path(argv[1])
     numbers = [int(a) for a in argv[2:]]
     if argv[0] == "seed":
+        if (directory / "scanbot.db").exists():
+            print(f"{directory / 'scanbot.db'} exists: seed into a new DIR", file=sys.stderr)
+            return 2
         images, watches = (numbers + [200, 10_000][len(numbers) :])[:2]
         started = time.perf_counter()
         created = seed(directory, images, watches)
