@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bot.delivery.budget import BudgetLimits, LocalBuckets, SlackBudget, Unlimited
 from bot.delivery.sender import AUTH_PROBE_SECONDS, PLAIN_AFTER, Sender
 from bot.domain import owed
 from bot.domain.events import (
@@ -127,7 +128,10 @@ class World:
         self.mono.now += seconds
 
 
-def make_world(tmp_path: Path, *, channel_interval: float = 0.0) -> World:
+def make_world(
+    tmp_path: Path, *, channel_interval: float = 0.0, limits: BudgetLimits | None = None
+) -> World:
+    """A sender on a fresh store; with ``limits``, within a budget of them (its clock)."""
     store = Store(f"sqlite:///{tmp_path}/t.db")
     store.migrate()
     notifier = FakeNotifier()
@@ -139,6 +143,7 @@ def make_world(tmp_path: Path, *, channel_interval: float = 0.0) -> World:
         clock=clock,
         monotonic=mono,
         channel_interval=channel_interval,
+        budget=SlackBudget(Unlimited() if limits is None else LocalBuckets(mono), limits),
     )
 
     def owe(*messages: Owed) -> None:

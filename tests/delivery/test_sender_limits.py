@@ -9,45 +9,31 @@ from typing import Any
 
 import pytest
 
-from bot.delivery.budget import BudgetLimits, Limit, LocalBuckets, SlackBudget
-from bot.delivery.sender import Sender
+from bot.delivery.budget import BudgetLimits, Limit
 from bot.domain import owed
 from bot.domain.events import PhaseChanged, Progressed, RegularOverdue
 from bot.domain.owed import Kind
 from bot.domain.progress import Phase, ProgressSnapshot
-from bot.store import Store
 from tests.delivery.test_sender import (
-    T0,
-    FakeNotifier,
-    Monotonic,
     World,
+    make_world,
     opened,
     said,
     view,
 )
-from tests.support.clocks import ManualNow
 from tests.support.delivery import drain
 
 #: Two edits a minute (one at once), one post a second per channel (one at once).
 LIMITS = BudgetLimits(methods={"chat.update": Limit(2, 1)}, post_per_channel=Limit(60, 1))
+#: One post a second per channel, two at once; no other method limited.
+TWO_POSTS_AT_ONCE = BudgetLimits(methods={}, post_per_channel=Limit(60, 2))
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    store = Store(f"sqlite:///{tmp_path}/t.db")
-    store.migrate()
-    notifier = FakeNotifier()
-    clock, mono = ManualNow(T0), Monotonic()
-    budget = SlackBudget(LocalBuckets(mono), LIMITS)
-    sender = Sender(
-        store=store, notifier=notifier, owner="test", clock=clock, monotonic=mono, budget=budget
-    )
-
-    def owe(*messages: owed.Owed) -> None:
-        store.owe(list(messages), now=clock())
-
-    yield World(store, notifier, clock, mono, sender, owe)
-    store.close()
+    value = make_world(tmp_path, channel_interval=1.0, limits=LIMITS)
+    yield value
+    value.store.close()
 
 
 def _open_all(world: World, count: int) -> None:
@@ -151,25 +137,8 @@ def test_progress_replies_leave_a_channel_post_for_a_completion_owed_after_them(
 ) -> None:
     """Two posts at once per channel: one progress reply goes, the next keeps the last
     post for a thread's end — so a completion owed a moment later goes at once."""
-    store = Store(f"sqlite:///{tmp_path}/reserve.db")
-    store.migrate()
-    notifier = FakeNotifier()
-    clock, mono = ManualNow(T0), Monotonic()
-    limits = BudgetLimits(methods={}, post_per_channel=Limit(60, 2))
-    sender = Sender(
-        store=store,
-        notifier=notifier,
-        owner="test",
-        clock=clock,
-        monotonic=mono,
-        channel_interval=0.0,  # the budget paces, as in production
-        budget=SlackBudget(LocalBuckets(mono), limits),
-    )
-
-    def owe(*messages: owed.Owed) -> None:
-        store.owe(list(messages), now=clock())
-
-    world = World(store, notifier, clock, mono, sender, owe)
+    world = make_world(tmp_path, limits=TWO_POSTS_AT_ONCE)  # the budget paces, as in production
+    store, notifier, sender = world.store, world.notifier, world.sender
     try:
         for key in ("t:a", "t:b", "t:c"):
             opened(world, key, "C1")
@@ -195,26 +164,8 @@ def test_a_pass_does_not_claim_progress_threads_of_a_channel_kept_for_ends(
     """Once a channel's last post is kept for threads' ends, the rest of the same pass
     skips that channel's progress-only threads before claiming them (a claim that can
     send nothing is a wasted database round trip)."""
-    store = Store(f"sqlite:///{tmp_path}/skip.db")
-    store.migrate()
-    notifier = FakeNotifier()
-    clock, mono = ManualNow(T0), Monotonic()
-    sender = Sender(
-        store=store,
-        notifier=notifier,
-        owner="test",
-        clock=clock,
-        monotonic=mono,
-        channel_interval=0.0,
-        budget=SlackBudget(
-            LocalBuckets(mono), BudgetLimits(methods={}, post_per_channel=Limit(60, 2))
-        ),
-    )
-
-    def owe(*messages: owed.Owed) -> None:
-        store.owe(list(messages), now=clock())
-
-    world = World(store, notifier, clock, mono, sender, owe)
+    world = make_world(tmp_path, limits=TWO_POSTS_AT_ONCE)  # the budget paces, as in production
+    store, notifier, sender = world.store, world.notifier, world.sender
     claimed: list[str] = []
     claim = store.claim_thread
 
