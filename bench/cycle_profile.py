@@ -137,7 +137,7 @@ def _run_cycles(
                 cpu.append(time.process_time() - cpu_started)
                 if verbose:
                     print(f"cycle {took[-1]:.3f} s, CPU {cpu[-1]:.3f} s: {report}", flush=True)
-            watches = [watch for watch, _watched in runtime.open_watches.read()]
+            watches = runtime.open_watches.read().watches
             for _ in range(count):
                 cpu_started = time.process_time()
                 runtime.fetcher.fetch(watches, budget=30.0)

@@ -35,9 +35,9 @@ from bot.slack.digest_poster import SlackDigestPoster
 from bot.slack.notifier import SlackNotifier
 from bot.store import Store
 from bot.watcher.digest import digest_trigger, post_digest
+from bot.watcher.fetcher import ConsoleFetcher
 from bot.watcher.job import (
     POLL_LOCK,
-    ConsoleFetcher,
     CycleReport,
     WatchedTime,
     poll_cycle,

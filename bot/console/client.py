@@ -44,6 +44,7 @@ from bot.console.errors import (
     RequestRejected,
     UnexpectedResponse,
 )
+from bot.console.memo import ProgressMemo
 from bot.console.models import parse_progress, parse_registry_status, parse_scan_results
 from bot.console.observer import ConsoleObserver, outcome_of
 from bot.console.ratelimit import RetryAfterGate, SlidingWindowLimiter
@@ -118,6 +119,7 @@ class ConsoleClient:
         self._pinned = settings.prisma_api_version is not None
         self._console_version: str | None = None
         self._version_lock = threading.Lock()
+        self._progress_memo = ProgressMemo()
         self._registry_limiter = SlidingWindowLimiter(
             _REGISTRY_LIMIT,
             _REGISTRY_WINDOW,
@@ -167,7 +169,11 @@ class ConsoleClient:
         :class:`UnexpectedResponse` (see :mod:`bot.console.models`).
         """
         answer = self._request("GET", "registry/progress", params=_progress_params(target))
-        return parse_progress(decode_json(answer, "registry/progress"))
+        return self._progress_memo.parse(
+            "" if target is None else target.key,
+            answer.body,
+            lambda: parse_progress(decode_json(answer, "registry/progress")),
+        )
 
     def registry_status(self) -> RegistryStatus:
         """``GET /statuses/registry``: when the last regular scan completed, and its errors."""

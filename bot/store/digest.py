@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.domain.watch import Watch, WatchState
 from bot.store.tables import as_utc, kv, watches
-from bot.store.watch_rows import to_watch
+from bot.store.watch_rows import select_watches, to_watch
 
 _FINAL_STATES = tuple(state.value for state in WatchState if not state.is_open)
 
@@ -21,7 +21,7 @@ class DigestStore:
 
     def finished_since(self, when: datetime, *, until: datetime | None = None) -> list[Watch]:
         """Watches that ended at or after ``when`` (and before ``until``), oldest first."""
-        query = watches.select().where(
+        query = select_watches().where(
             watches.c.state.in_(_FINAL_STATES), watches.c.finished_at >= as_utc(when)
         )
         if until is not None:

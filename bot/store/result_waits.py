@@ -18,7 +18,7 @@ from bot.domain.owed import Owed
 from bot.domain.watch import Watch
 from bot.store.outbox import enqueue
 from bot.store.tables import as_utc, watches
-from bot.store.watch_rows import Parsed, to_watch
+from bot.store.watch_rows import Parsed, select_watches, to_watch
 
 
 class ResultWaitStore:
@@ -33,7 +33,7 @@ class ResultWaitStore:
     def awaiting_results(self) -> list[Watch]:
         """Finished watches still waiting for their scan's result, oldest first."""
         query = (
-            watches.select().where(watches.c.result_wait_until.is_not(None)).order_by(watches.c.id)
+            select_watches().where(watches.c.result_wait_until.is_not(None)).order_by(watches.c.id)
         )
         parsed = Parsed()
         with self._read() as connection:

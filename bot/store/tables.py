@@ -73,18 +73,21 @@ watches = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("last_thread_post_at", UTCDateTime, nullable=True),
     sa.Column("finished_at", UTCDateTime, nullable=True),
-    # Seconds this process family actually spent following (monotonic, per poll cycle):
-    # expiry and durations use it so a wall-clock step cannot end or stretch a watch.
+    # Seconds the bot actually spent following the watch (poll cycles, not the wall clock:
+    # expiry and durations use it so a wall-clock step cannot end or stretch a watch).
+    # Kept here once the watch is finished; while it is open, it is the follow clock's
+    # reading less ``followed_from`` (``watched_now()`` in bot.store.watch_rows).
     sa.Column("watched_seconds", sa.Float, nullable=False, server_default="0"),
+    sa.Column("followed_from", sa.Float, nullable=False, server_default="0"),
     # JSON of bot.domain.follow_state.FollowState (stalls, rate, baseline result); NULL = empty.
     sa.Column("follow_state", sa.Text, nullable=True),
     # A completed watch whose scan's result the console had not written yet: looked for
     # (at most every 30 s: ``result_checked_at``) until then; NULL once told.
     sa.Column("result_wait_until", UTCDateTime, nullable=True, index=True),
     sa.Column("result_checked_at", UTCDateTime, nullable=True),
-    # Raised by every change of the row except ``watched_seconds`` (added to every open
-    # watch each cycle): the poll cycle keeps the open watches it read and re-reads only
-    # the rows whose revision moved (bot.watcher.open_watches).  Use ``revised()``.
+    # Raised by every change of the row: the poll cycle keeps the open watches it read and
+    # re-reads only the rows whose revision moved (bot.watcher.open_watches).  Use
+    # ``revised()``.
     sa.Column("revision", sa.Integer, nullable=False, server_default="0"),
 )
 
@@ -93,6 +96,19 @@ def revised(values: dict[str, Any]) -> dict[str, Any]:
     """``values`` of an UPDATE of ``watches`` with the row's revision raised."""
     return {**values, "revision": watches.c.revision + 1}
 
+
+#: The time the bot has spent following, in seconds: moved once a poll cycle by the time
+#: since the previous one (one row, ``id`` 1).  An open watch's time followed is its
+#: reading less the watch's ``followed_from``, so a cycle writes one row, not every open one.
+follow_clock = sa.Table(
+    "follow_clock",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("followed_seconds", sa.Float, nullable=False, server_default="0"),
+)
+
+#: The one row of ``follow_clock``.
+FOLLOW_CLOCK_ID = 1
 
 locks = sa.Table(
     "locks",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
 from bot.domain.follow_state import FollowState
@@ -11,8 +12,30 @@ from bot.domain.images import ScanTarget
 from bot.domain.progress import ProgressSnapshot
 from bot.domain.watch import Watch, WatchState
 from bot.store import codec
+from bot.store.tables import FOLLOW_CLOCK_ID, follow_clock, watches
 
 _log = logging.getLogger("bot.store.watches")
+
+OPEN_STATES = tuple(state.value for state in WatchState if state.is_open)
+
+
+def follow_clock_now() -> sa.ScalarSelect[float]:
+    """The follow clock's reading, as a value inside a statement (0 before it moved)."""
+    reading = sa.func.coalesce(sa.func.max(follow_clock.c.followed_seconds), 0.0)
+    return sa.select(reading).where(follow_clock.c.id == FOLLOW_CLOCK_ID).scalar_subquery()
+
+
+def watched_now() -> sa.ColumnElement[float]:
+    """A watch's time followed now: the clock less its start while open, then as kept."""
+    return sa.case(
+        (watches.c.state.in_(OPEN_STATES), follow_clock_now() - watches.c.followed_from),
+        else_=watches.c.watched_seconds,
+    )
+
+
+def select_watches() -> sa.Select[tuple[object, ...]]:
+    """``SELECT`` of whole watch rows as :func:`to_watch` reads them."""
+    return sa.select(watches, watched_now().label("watched_now"))
 
 
 class Parsed:
@@ -50,6 +73,7 @@ def load_snapshot(text: str | None, owner: str) -> ProgressSnapshot | None:
 
 
 def to_watch(row: RowMapping, parsed: Parsed | None = None) -> Watch:
+    """The watch of a row read with :func:`select_watches`."""
     parsed = parsed or Parsed()
     return Watch(
         id=row["id"],
@@ -66,7 +90,7 @@ def to_watch(row: RowMapping, parsed: Parsed | None = None) -> Watch:
         saw_running=bool(row["saw_running"]),
         last_thread_post_at=row["last_thread_post_at"],
         finished_at=row["finished_at"],
-        watched_seconds=float(row["watched_seconds"] or 0.0),
+        watched_seconds=max(0.0, float(row["watched_now"] or 0.0)),
         follow=parsed.follow(row["follow_state"], f"watch {row['id']}"),
         result_wait_until=row["result_wait_until"],
         result_checked_at=row["result_checked_at"],

@@ -38,14 +38,20 @@ from bot.store.budget import BudgetStore
 from bot.store.codec import dump_snapshot
 from bot.store.digest import DigestStore
 from bot.store.leases import LeaseStore
-from bot.store.open_rows import OPEN_STATES, OpenRowStore
+from bot.store.open_rows import OpenRowStore
 from bot.store.outbox import OutboxStore, enqueue
 from bot.store.regular import RegularStore
 from bot.store.replays import ReplayStore
 from bot.store.result_waits import ResultWaitStore
 from bot.store.sqlite_file import SqliteFile
-from bot.store.tables import as_utc, revised, watches
-from bot.store.watch_rows import Parsed, to_watch
+from bot.store.tables import FOLLOW_CLOCK_ID, as_utc, follow_clock, revised, watches
+from bot.store.watch_rows import (
+    OPEN_STATES,
+    Parsed,
+    follow_clock_now,
+    select_watches,
+    to_watch,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -179,6 +185,7 @@ class Store(
             "follow_state": None if follow is None else codec.dumps(follow),
             "created_at": now,
             "updated_at": now,
+            "followed_from": follow_clock_now(),
         }
         for _attempt in range(_CREATE_ATTEMPTS):
             try:
@@ -233,7 +240,7 @@ class Store(
 
     def list_open(self, *, channel_id: str | None = None) -> list[Watch]:
         """Open watches, oldest first; only this channel's when ``channel_id`` is given."""
-        query = watches.select().where(watches.c.state.in_(OPEN_STATES))
+        query = select_watches().where(watches.c.state.in_(OPEN_STATES))
         if channel_id is not None:
             query = query.where(watches.c.channel_id == channel_id)
         query = query.order_by(watches.c.created_at, watches.c.id)
@@ -257,7 +264,6 @@ class Store(
         saw_running: bool,
         thread_posted_at: datetime | None,
         now: datetime,
-        watched_seconds: float = 0.0,
         owed: Sequence[Owed] = (),
         follow: FollowState | None = None,
     ) -> Watch:
@@ -265,9 +271,8 @@ class Store(
 
         ``saw_running`` only ever turns on (once seen running, always seen running).
         ``thread_posted_at`` None leaves the last thread post time unchanged.
-        ``watched_seconds`` is added to the time spent following; ``follow`` (when given)
-        replaces the follow state.  A watch that was
-        finished meanwhile is returned unchanged and owes nothing.
+        ``follow`` (when given) replaces the follow state.  A watch that was finished
+        meanwhile is returned unchanged and owes nothing.
         """
         values: dict[str, Any] = {
             "last_snapshot": dump_snapshot(snapshot),
@@ -277,8 +282,6 @@ class Store(
             values["saw_running"] = True
         if thread_posted_at is not None:
             values["last_thread_post_at"] = as_utc(thread_posted_at)
-        if watched_seconds > 0:
-            values["watched_seconds"] = watches.c.watched_seconds + watched_seconds
         if follow is not None:
             values["follow_state"] = codec.dumps(follow)
         with self._write() as connection:
@@ -291,16 +294,20 @@ class Store(
                 enqueue(connection, owed, now=now)
             return _require(connection, watch_id)
 
-    def add_watched_time_to_open(self, seconds: float, *, now: datetime) -> None:
-        """Add ``seconds`` of following to every open watch (one statement, no id list)."""
+    def add_watched_time_to_open(self, seconds: float) -> None:
+        """Add ``seconds`` of following to every open watch: the follow clock moves (one
+        row written, whatever the number of open watches)."""
         if seconds <= 0:
             return
+        moved = {"followed_seconds": follow_clock.c.followed_seconds + seconds}
         with self._write() as connection:
-            connection.execute(
-                watches.update()
-                .where(watches.c.state.in_(OPEN_STATES))
-                .values(watched_seconds=watches.c.watched_seconds + seconds)
+            result = connection.execute(
+                follow_clock.update().where(follow_clock.c.id == FOLLOW_CLOCK_ID).values(moved)
             )
+            if not result.rowcount:  # its row is written by the migration; not if removed
+                connection.execute(
+                    follow_clock.insert().values(id=FOLLOW_CLOCK_ID, followed_seconds=seconds)
+                )
 
     def finish(
         self,
@@ -331,6 +338,7 @@ class Store(
             "open_key": None,
             "finished_at": now,
             "updated_at": now,
+            "watched_seconds": follow_clock_now() - watches.c.followed_from,  # kept from now
         }
         if snapshot is not None:
             values["last_snapshot"] = dump_snapshot(snapshot)
@@ -370,7 +378,7 @@ class Store(
 
 
 def _select_one(connection: Connection, condition: sa.ColumnElement[bool]) -> Watch | None:
-    row = connection.execute(watches.select().where(condition)).mappings().first()
+    row = connection.execute(select_watches().where(condition)).mappings().first()
     return None if row is None else to_watch(row)
 
 

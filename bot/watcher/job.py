@@ -1,10 +1,11 @@
 """The poll cycle: one console request per distinct image, then each watch advances.
 
 :func:`poll_cycle` is a plain function — the scheduler calls it every
-``SCANBOT_POLL_SECONDS``, tests call it directly.  Console requests run on a bounded
-pool; an image whose answer has not arrived when the cycle's budget runs out is skipped
-this cycle, and its request is *not* sent again while it is still in flight, so a slow
-console neither stalls the cycle nor receives more than one request per image at a time.
+``SCANBOT_POLL_SECONDS``, tests call it directly.  Console requests run on the lanes of
+:class:`~bot.watcher.fetcher.ConsoleFetcher`; an image whose answer has not arrived when
+the cycle's budget runs out is skipped this cycle, and its request is *not* sent again
+while it is still in flight, so a slow console neither stalls the cycle nor receives more
+than one request per image at a time.
 """
 
 from __future__ import annotations
@@ -13,22 +14,17 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from bot.console.errors import ConsoleError
-from bot.domain.console_types import ProgressEntry, ScanResult
-from bot.domain.images import ScanTarget
-from bot.domain.ports import Console
+from bot.domain.console_types import ScanResult
 from bot.domain.watch import Watch
-from bot.process.daemonpool import DaemonPool
-from bot.process.frontdoor import FrontDoor
 from bot.process.logcontext import log_context
 from bot.watcher import deadman, regular, result_wait
+from bot.watcher.fetcher import ConsoleFetcher
 from bot.watcher.lifecycle import Answer, Outcome, Quiet, WatchContext, advance, ends
-from bot.watcher.open_watches import Listed, OpenWatches
+from bot.watcher.open_watches import Listing, OpenWatches
 
 log = logging.getLogger(__name__)
 
@@ -48,143 +44,6 @@ class CycleReport:
     deadman: str = ""  # the dead-man's switch: overdue, recovered, ok ("" not asked)
 
 
-@dataclass(slots=True)
-class _InFlight:
-    future: Future[list[ProgressEntry]]
-    for_watches: frozenset[int]  # the watches open when the request was sent
-
-
-class ConsoleFetcher:
-    """Runs console progress requests on a bounded pool, at most one in flight per image.
-
-    An answer is only ever applied to the watches that were open when its request was
-    sent: a late answer about an earlier scan never reaches a newer watch of that image.
-    """
-
-    def __init__(
-        self, console: Console, *, workers: int, front_door: FrontDoor | None = None
-    ) -> None:
-        self._console = console
-        self._door = front_door if front_door is not None else FrontDoor()
-        # daemon threads: a request hanging on the console never holds up the process's exit
-        self._pool = DaemonPool(workers=workers, name="scanbot-console")
-        self._inflight: dict[str, _InFlight] = {}
-        self._regular: Future[list[ProgressEntry]] | None = None
-        self._lock = threading.Lock()
-        self._stopping = False
-        self._waits: set[threading.Event] = set()  # the cycle's waits, ended by stop_waiting
-
-    def start_regular(self) -> int:
-        """Ask about the regular scan unless that request is still in flight; 1 if sent."""
-        with self._lock:
-            if self._regular is not None or self._stopping:
-                return 0
-            self._regular = self._pool.submit(self._progress, None)
-            return 1
-
-    def regular_answer(self, *, budget: float) -> Answer | None:
-        """The regular scan's answer if it arrived within ``budget`` seconds."""
-        with self._lock:
-            future = self._regular
-        if future is None:
-            return None
-        self._wait([future], timeout=budget)
-        if not future.done():
-            return None
-        with self._lock:
-            self._regular = None
-        return _answer(future)
-
-    def fetch(self, watches: list[Watch], *, budget: float) -> tuple[dict[int, Answer], int]:
-        """Answers per watch id that arrived within ``budget`` seconds, and requests sent."""
-        by_key: dict[str, list[Watch]] = {}
-        for watch in watches:
-            by_key.setdefault(watch.target.key, []).append(watch)
-        sent = 0
-        with self._lock:
-            # Requests for images nobody follows any more: their answers are of no use.
-            for key in [key for key in self._inflight if key not in by_key]:
-                del self._inflight[key]
-            pending: dict[str, _InFlight] = {}
-            for key, group in by_key.items():
-                request = self._inflight.get(key)
-                if request is None and self._stopping:
-                    continue  # the bot is stopping: no new console requests
-                if request is None:
-                    future = self._pool.submit(self._progress, group[0].target)
-                    request = _InFlight(future, frozenset(w.id for w in group))
-                    self._inflight[key] = request
-                    sent += 1
-                pending[key] = request
-        self._wait([request.future for request in pending.values()], timeout=budget)
-        answers: dict[int, Answer] = {}
-        with self._lock:
-            for key, request in pending.items():
-                if not request.future.done() or request.future.cancelled():
-                    continue
-                if self._inflight.get(key) is request:
-                    del self._inflight[key]
-                answer = _answer(request.future)
-                for watch in by_key[key]:
-                    if watch.id in request.for_watches:
-                        answers[watch.id] = answer
-        return answers, sent
-
-    def _wait(self, futures: Iterable[Future[list[ProgressEntry]]], *, timeout: float) -> None:
-        """Until every future is done, ``timeout`` passes or :meth:`stop_waiting` is called;
-        outside this thread's background piece (the requests are pieces of their own)."""
-        waiting = set(futures)
-        ended = threading.Event()
-        count_lock = threading.Lock()
-        left = [len(waiting)]
-
-        def one_done(_: Future[list[ProgressEntry]]) -> None:
-            with count_lock:
-                left[0] -= 1
-                if left[0] == 0:
-                    ended.set()
-
-        with self._lock:
-            if self._stopping or not waiting:
-                return
-            self._waits.add(ended)
-        try:
-            for future in waiting:
-                future.add_done_callback(one_done)  # at once for a future already done
-            with self._door.outside():
-                ended.wait(timeout)
-        finally:
-            with self._lock:
-                self._waits.discard(ended)
-
-    def stop_waiting(self) -> None:
-        """The bot is stopping: a cycle waiting for the console goes on at once with the
-        answers it has, and no new console request is sent."""
-        with self._lock:
-            self._stopping = True
-            for ended in self._waits:
-                ended.set()
-
-    def _progress(self, target: ScanTarget | None) -> list[ProgressEntry]:
-        """One console request, as a background piece: acks first (bot.process.frontdoor)."""
-        with self._door.background():
-            return self._console.progress(target)
-
-    def close(self) -> None:
-        """Stop: requests not sent are cancelled, those in flight abandoned."""
-        self.stop_waiting()
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _answer(future: Future[list[ProgressEntry]]) -> Answer:
-    error = future.exception()
-    if error is None:
-        return Answer.of(future.result())
-    if isinstance(error, ConsoleError):
-        return Answer(error=error)
-    raise error
-
-
 def poll_lease(settings_poll_seconds: float) -> timedelta:
     """How long the poll lease lasts without renewal: several cycles, at least 10 s."""
     return timedelta(seconds=max(10.0, 3 * settings_poll_seconds))
@@ -200,7 +59,7 @@ def poll_cycle(
 ) -> CycleReport:
     """Poll every open watch once.  Safe to call from one thread at a time per process.
 
-    Database work is per cycle, not per watch: one statement adding the time followed,
+    Database work is per cycle, not per watch: the follow clock moved (one row),
     one light read of the open watches (``open_watches`` keeps them between cycles and
     reads whole rows only where they changed; None: every row is read), the poll lease
     renewed after the console wait (and again only when a long cycle needs it), one more
@@ -215,13 +74,14 @@ def poll_cycle(
     if not services.store.try_lock(POLL_LOCK, owner=owner, ttl=lease, now=services.clock()):
         log.debug("poll lease held by another replica; skipping this cycle")
         return CycleReport(ran=False)
-    # The time followed since the last cycle goes to every watch open now, in one statement
-    # without a list of ids, before the watches are read: they are read with it.
+    # The time followed since the last cycle goes to every watch open now (the follow
+    # clock moves: one row), before the watches are read: they are read with it.
     elapsed = watched.tick(services.clock()) if watched is not None else 0.0
     if elapsed > 0:
-        services.store.add_watched_time_to_open(elapsed, now=services.clock())
+        services.store.add_watched_time_to_open(elapsed)
     keeper = open_watches if open_watches is not None else OpenWatches(services.store)
-    watches = [watch for watch, _watched in keeper.read()]
+    listing = keeper.read()
+    watches = listing.watches
     budget = max(1.0, 0.8 * settings.scanbot_poll_seconds)
     deadline = time.monotonic() + budget
     follow_regular = regular.wanted(ctx)
@@ -234,11 +94,11 @@ def poll_cycle(
         return CycleReport(ran=False, console_requests=sent)
     # A user may have stopped a watch, or its parent been posted, while the console was
     # asked: act on the watches as they are now (rows re-read only where they changed).
-    fresh = {listed[0].id: listed for listed in keeper.read()}
+    fresh = keeper.read()
     # Results first, for every scan that ends now and every result awaited: one batched
     # GET /registry that never waits for its rate limit, so no completion waits for it.
     waiting = services.store.awaiting_results()
-    ending = [w.target for w, _watched in fresh.values() if ends(w, answers.get(w.id))]
+    ending = [w.target for w in fresh.watches if ends(w, answers.get(w.id))]
     results = result_wait.look_up(ctx, ending + result_wait.due(waiting, services.clock()))
     outcomes = _advance_all(
         ctx,
@@ -283,8 +143,8 @@ def poll_cycle(
 
 def _advance_all(
     ctx: WatchContext,
-    watches: list[Watch],
-    fresh: dict[int, Listed],
+    watches: Sequence[Watch],
+    fresh: Listing,
     answers: dict[int, Answer],
     results: dict[str, ScanResult | None],
     *,
@@ -297,18 +157,21 @@ def _advance_all(
     outcomes: Counter[Outcome] = Counter()
     quiet = Quiet(ctx)
     renewed = time.monotonic()
-    for listed in watches:
+    # Nothing changed meanwhile: the same list, each watch at its own place.
+    positions = None if fresh.watches is watches else fresh.positions()
+    for index, listed in enumerate(watches):
         if time.monotonic() - renewed > renew_every:
             if not renew():
                 log.warning("poll lease lost during the cycle; the rest waits for the next one")
                 outcomes[Outcome.LEASE_LOST] += 1
                 break
             renewed = time.monotonic()
-        now_listed = fresh.get(listed.id)
-        if now_listed is None:
+        now_at = index if positions is None else positions.get(listed.id)
+        if now_at is None:
             outcomes[Outcome.ENDED_MEANWHILE] += 1
             continue
-        (watch, watched), answer = now_listed, answers.get(listed.id)
+        watch, watched = fresh.watches[now_at], fresh.watched(now_at)
+        answer = answers.get(listed.id)
         outcome = quiet(watch, answer, watched)
         if outcome is None:
             watch = replace(watch, watched_seconds=watched)

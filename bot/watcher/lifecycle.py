@@ -208,7 +208,7 @@ class Quiet:
     def __init__(self, ctx: WatchContext) -> None:
         self._max_watch = ctx.services.settings.scanbot_max_watch_seconds
         self._stall_after = stall.after_seconds(ctx.services)
-        self._moved: dict[tuple[int, int], bool] = {}
+        self._moved: dict[int, dict[int, bool]] = {}  # id(snap) -> id(previous) -> moved
 
     def __call__(self, watch: Watch, answer: Answer | None, watched: float) -> Outcome | None:
         """WAITING or UNCHANGED when that is all :func:`advance` would do for ``watch``
@@ -221,10 +221,12 @@ class Quiet:
         if answer.error is not None or not answer.entries or snap is None or snap.phase.finished:
             return None
         previous = watch.last_snapshot
-        pair = (id(snap), id(previous))
-        moved = self._moved.get(pair)
+        against = self._moved.get(id(snap))
+        if against is None:
+            against = self._moved[id(snap)] = {}
+        moved = against.get(id(previous))
         if moved is None:
-            moved = self._moved[pair] = snap.changed_from(previous)
+            moved = against[id(previous)] = snap.changed_from(previous)
         if moved:
             return None
         follow = watch.follow

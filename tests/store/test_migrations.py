@@ -228,3 +228,49 @@ def test_sqlite_file_database_uses_wal_and_a_busy_timeout(tmp_path: Path) -> Non
             assert busy_timeout_ms >= 1000
     finally:
         engine.dispose()
+
+
+def test_upgrading_to_the_follow_clock_keeps_every_watchs_time_followed(
+    shared_database_url: str,
+) -> None:
+    """Watches written before the follow clock keep their time followed: an open one goes
+    on counting from it, a finished one keeps it; and back down again."""
+    engine = make_engine(shared_database_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0008")
+            for watch_id, state, seconds in ((1, "active", 40.0), (2, "completed", 70.0)):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO watches (id, repo, tag, target_key, channel_id,"
+                        " requester_id, state, saw_running, created_at, updated_at,"
+                        " watched_seconds) VALUES (:id, 'team/app', '1.0', :key, 'C1', 'U1',"
+                        " :state, true, :at, :at, :seconds)"
+                    ),
+                    {
+                        "id": watch_id,
+                        "key": f"team/app:{watch_id}",
+                        "state": state,
+                        "at": T0,
+                        "seconds": seconds,
+                    },
+                )
+    finally:
+        engine.dispose()
+    store = Store(shared_database_url)
+    try:
+        store.migrate()
+        store.add_watched_time_to_open(5.0)
+        assert store.get(1).watched_seconds == 45.0  # type: ignore[union-attr]
+        assert store.get(2).watched_seconds == 70.0  # type: ignore[union-attr]
+    finally:
+        store.close()
+    engine = make_engine(shared_database_url)
+    try:
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "0008")
+            rows = connection.execute(sa.text("SELECT id, watched_seconds FROM watches")).all()
+            kept = {int(row[0]): float(row[1]) for row in rows}
+    finally:
+        engine.dispose()
+    assert kept == {1: 45.0, 2: 70.0}

@@ -40,14 +40,38 @@ def test_unchanged_watches_are_read_whole_once_and_their_time_followed_stays_cur
     open_watches(store, 5)
     keeper = OpenWatches(store)
     first = keeper.read()
-    assert [watch.id for watch, _ in first] == sorted(watch.id for watch, _ in first)
+    assert [watch.id for watch in first.watches] == sorted(watch.id for watch in first.watches)
     assert keeper.rows_read == 5
+    assert [first.watched(i) for i in range(5)] == [0.0] * 5
 
-    store.add_watched_time_to_open(2.5, now=T0)
+    store.add_watched_time_to_open(2.5)
     second = keeper.read()
     assert keeper.rows_read == 5  # nothing changed but the time followed: no row read
-    assert [watched for _, watched in second] == [2.5] * 5
-    assert [watch for watch, _ in second] == [watch for watch, _ in first]
+    assert [second.watched(i) for i in range(5)] == [2.5] * 5
+    assert second.watches is first.watches  # nothing built anew
+
+
+def test_time_followed_counts_from_when_each_watch_opened_and_stops_when_it_ends(
+    store: Store,
+) -> None:
+    """The follow clock moves for every watch open at the time; a watch opened later
+    starts at 0, and one that ended keeps the time it had."""
+    (early,) = open_watches(store, 1)
+    store.add_watched_time_to_open(3.0)
+    late, _created = store.create_watch(
+        target=ScanTarget(repo="team/late", tag="1.0"), channel_id="C1", requester_id="U1", now=T0
+    )
+    store.add_watched_time_to_open(2.0)
+    listing = OpenWatches(store).read()
+    followed = {watch.id: listing.watched(i) for i, watch in enumerate(listing.watches)}
+    assert followed == {early.id: 5.0, late.id: 2.0}
+
+    finished = store.finish(early.id, state=WatchState.STOPPED, now=T0)
+    assert finished is not None
+    assert finished.watched_seconds == 5.0
+    store.add_watched_time_to_open(4.0)
+    assert store.get(early.id).watched_seconds == 5.0  # type: ignore[union-attr]
+    assert store.get(late.id).watched_seconds == 6.0  # type: ignore[union-attr]
 
 
 def test_every_change_of_an_open_watch_is_read_again(store: Store) -> None:
@@ -63,7 +87,7 @@ def test_every_change_of_an_open_watch_is_read_again(store: Store) -> None:
     pending, _created = store.create_watch(
         target=ScanTarget(repo="team/new", tag="1.0"), channel_id="C1", requester_id="U1", now=T0
     )
-    listed = {watch.id: watch for watch, _ in keeper.read()}
+    listed = {watch.id: watch for watch in keeper.read().watches}
     assert keeper.rows_read == 4 + 2  # the progressed one and the new one
     assert listed[a.id].last_snapshot == moved
     assert b.id not in listed
@@ -78,7 +102,7 @@ def test_every_change_of_an_open_watch_is_read_again(store: Store) -> None:
     store.mark_sent(entry, ts="9.9", now=T0)
     # Its channel is gone: the thread is closed and the watch fails.
     store.close_thread(watch_thread(c.id), error="channel_not_found", now=T0)
-    listed = {watch.id: watch for watch, _ in keeper.read()}
+    listed = {watch.id: watch for watch in keeper.read().watches}
     assert listed[pending.id].state is WatchState.ACTIVE
     assert listed[pending.id].parent_ts == "9.9"
     assert c.id not in listed

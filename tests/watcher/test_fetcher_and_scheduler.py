@@ -13,7 +13,7 @@ from bot.domain.console_types import ProgressEntry
 from bot.domain.images import ScanTarget
 from bot.domain.watch import Watch, WatchState
 from bot.process.frontdoor import FrontDoor
-from bot.watcher.job import ConsoleFetcher
+from bot.watcher.fetcher import ConsoleFetcher
 from bot.watcher.lifecycle import Answer
 from bot.watcher.scheduler import POLL_JOB_ID, PRUNE_JOB_ID, build_scheduler
 from tests.support.fake_console import StubConsole
@@ -261,5 +261,102 @@ def test_while_slack_requests_are_answered_the_cycle_sends_one_console_request_a
             assert quiet_console.most > 1  # a quiet door: as many as the pool allows
         finally:
             quiet.close()
+    finally:
+        fetcher.close()
+
+
+class PacedConsole(GatedConsole):
+    """Answers after ``pace`` seconds; records the most requests in flight at once."""
+
+    def __init__(self, *, pace: float, slow: set[str] | None = None) -> None:
+        super().__init__(slow=slow or set())
+        self.pace = pace
+        self.now = 0
+        self.most = 0
+
+    def progress(self, target: ScanTarget | None = None) -> list[ProgressEntry]:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            time.sleep(self.pace)
+            return super().progress(target)
+        finally:
+            with self._lock:
+                self.now -= 1
+
+
+def images(count: int, prefix: str = "app") -> list[Watch]:
+    return [watch(n, ScanTarget(repo=f"team/{prefix}{n}", tag="1.0")) for n in range(count)]
+
+
+def test_a_console_that_answers_quickly_is_asked_on_one_lane() -> None:
+    """Until the console's pace is known every lane runs; a console answering in a few
+    milliseconds then gets its requests one after another on a single lane."""
+    console = PacedConsole(pace=0.002)
+    fetcher = ConsoleFetcher(console, workers=4)
+    try:
+        answers, _sent = fetcher.fetch(images(20), budget=2)
+        assert len(answers) == 20
+        assert console.most > 1  # nothing timed yet: every lane
+        console.most = 0
+        answers, sent = fetcher.fetch(images(20), budget=2)
+        assert (len(answers), sent) == (20, 20)
+        assert console.most == 1
+    finally:
+        fetcher.close()
+
+
+def test_a_console_that_answers_slowly_gets_as_many_lanes_as_its_pace_needs() -> None:
+    """40 images at 50 ms each would take 2 s on one lane, 4x the half-budget aimed at:
+    all four lanes run."""
+    console = PacedConsole(pace=0.05)
+    fetcher = ConsoleFetcher(console, workers=4)
+    try:
+        fetcher.fetch(images(40), budget=1)
+        console.most = 0
+        answers, _sent = fetcher.fetch(images(40), budget=1)
+        assert len(answers) == 40  # 0.5 s on four lanes
+        assert console.most == 4
+    finally:
+        fetcher.close()
+
+
+def test_a_request_stuck_on_the_only_lane_gets_another_lane_beside_it() -> None:
+    """One image's request hangs: the images queued behind it are still answered within
+    the cycle, on a lane opened beside the stuck one."""
+    console = PacedConsole(pace=0.001)
+    fetcher = ConsoleFetcher(console, workers=4)
+    try:
+        fetcher.fetch(images(5, "warm"), budget=2)  # the pace is now known: fast
+        stuck, *behind = images(6)
+        console.slow = {stuck.target.key}
+        answers, sent = fetcher.fetch([stuck, *behind], budget=2)
+        assert sent == 6
+        assert set(answers) == {w.id for w in behind}
+        assert fetcher.lanes >= 1  # the stuck one is still on its lane
+    finally:
+        console.gate.set()
+        fetcher.close()
+
+
+def test_the_same_entries_again_are_the_same_answer() -> None:
+    """A client that keeps the entries of an unchanged answer (bot.console.memo) gives the
+    same objects; the cycle then reuses the answer computed from them."""
+    kept = [ProgressEntry(is_scan_ongoing=True)]
+
+    class KeepingConsole(StubConsole):
+        def progress(self, target: ScanTarget | None = None) -> list[ProgressEntry]:
+            return list(kept)
+
+    fetcher = ConsoleFetcher(KeepingConsole(), workers=1)
+    try:
+        first, _ = fetcher.fetch([watch(1, ALPINE)], budget=2)
+        again, _ = fetcher.fetch([watch(1, ALPINE)], budget=2)
+        assert again[1] is first[1]
+        kept[0] = ProgressEntry(is_scan_ongoing=False)
+        moved, _ = fetcher.fetch([watch(1, ALPINE)], budget=2)
+        assert moved[1] is not first[1]
+        assert moved[1].entries == kept
     finally:
         fetcher.close()
