@@ -23,6 +23,7 @@ from bot import __version__
 from bot.config.settings import Settings, SettingsError
 from bot.console.answers import Answer, read_answer, transport_failure
 from bot.console.errors import ConsoleUnavailable, UnexpectedResponse
+from bot.console.http11 import Http11Transport
 from bot.console.ratelimit import RetryAfterGate, SlidingWindowLimiter
 from bot.console.redact import Redactor
 from bot.domain.text import plural
@@ -87,10 +88,13 @@ class ConsoleHttp:
             wait_max=5.0,
             wait_jitter=0.2,
         )
+        verify = _verify(settings)
+        if transport is None:
+            transport = Http11Transport(verify=verify, max_idle=concurrency + 1)
         self._http = httpx.Client(
             auth=auth,
             transport=transport,
-            verify=_verify(settings),
+            verify=verify,  # for proxies from the environment (httpx's own transports)
             timeout=httpx.Timeout(connect=5.0, read=timeout, write=timeout, pool=timeout),
             limits=httpx.Limits(
                 max_connections=concurrency * 2 + 2,
