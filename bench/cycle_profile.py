@@ -8,9 +8,9 @@ Two steps, so a profiler sees only the cycles::
 ``seed`` starts nothing but writes ``DIR/scanbot.db`` (WATCHES open ACTIVE watches over
 IMAGES images, each holding the progress the simulated console will report).  ``cycles``
 starts the simulated console and the Slack stand-in on loopback, builds the bot (not
-started: no scheduler, no HTTP) on that database and runs CYCLES poll cycles in this
-thread, printing each cycle's duration, CPU seconds (every thread of the process) and
-report.  Nothing is asserted.
+started: no scheduler, no HTTP; its start-up heap frozen as ``scanbot serve`` freezes
+it) on that database and runs CYCLES poll cycles in this thread, printing each cycle's
+duration, CPU seconds (every thread of the process) and report.  Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from bench import tools
 from bench.run import FROZEN, BenchConfig, _bot_env
 from bot.config.settings import load_settings
 from bot.domain.images import ScanTarget
+from bot.process.collector import freeze_startup_heap
 from bot.runtime import build_runtime
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from bot.sandbox.slack.api import SlackApiStandIn
@@ -126,6 +127,7 @@ def _run_cycles(
     ):
         env = _bot_env(console, slack, f"sqlite:///{directory / 'scanbot.db'}", BenchConfig())
         runtime = build_runtime(load_settings(env, only=None), token_verification=False)
+        freeze_startup_heap()  # as `scanbot serve` does once started
         try:
             runtime.poll_once()
             for _ in range(count):

@@ -32,12 +32,17 @@ class ResultWaitStore:
 
     def awaiting_results(self) -> list[Watch]:
         """Finished watches still waiting for their scan's result, oldest first."""
+        # Ordered by the indexed column, so that the index answers (read every cycle; a
+        # database without statistics otherwise scans every watch for the few waiting).
         query = (
-            select_watches().where(watches.c.result_wait_until.is_not(None)).order_by(watches.c.id)
+            select_watches()
+            .where(watches.c.result_wait_until.is_not(None))
+            .order_by(watches.c.result_wait_until, watches.c.id)
         )
         parsed = Parsed()
         with self._read() as connection:
-            return [to_watch(row, parsed) for row in connection.execute(query).mappings()]
+            found = [to_watch(row, parsed) for row in connection.execute(query).mappings()]
+        return sorted(found, key=lambda watch: watch.id)
 
     def result_checked(self, watch_ids: Sequence[int], *, now: datetime) -> None:
         """The console was asked for these watches' result at ``now``."""

@@ -92,6 +92,16 @@ watches = sa.Table(
 )
 
 
+#: The poll cycle's light read of the open watches (bot.store.open_rows) from the index alone.
+sa.Index(
+    "ix_watches_open_rows",
+    watches.c.state,
+    watches.c.id,
+    watches.c.revision,
+    watches.c.followed_from,
+)
+
+
 def revised(values: dict[str, Any]) -> dict[str, Any]:
     """``values`` of an UPDATE of ``watches`` with the row's revision raised."""
     return {**values, "revision": watches.c.revision + 1}

@@ -42,6 +42,10 @@ PACE_WEIGHT = 0.2
 _LOOK_EVERY = 0.1
 
 
+#: One image of the watches asked about: its target, and the ids of its watches.
+_Image = tuple[ScanTarget, frozenset[int]]
+
+
 @dataclass(slots=True)
 class _InFlight:
     future: Future[list[ProgressEntry]]
@@ -74,6 +78,7 @@ class ConsoleFetcher:
         #: Per image, the last answer and its entries: the same entries again (a console
         #: client that keeps them, bot.console.memo) are the same answer, not computed anew.
         self._answers: dict[str, tuple[tuple[ProgressEntry, ...], Answer]] = {}
+        self._grouped: tuple[Sequence[Watch], dict[str, _Image]] | None = None
         self._lock = threading.Lock()
         self._stopping = False
         self._waits: set[threading.Event] = set()  # the cycle's waits, ended by stop_waiting
@@ -107,7 +112,7 @@ class ConsoleFetcher:
 
     def fetch(self, watches: Sequence[Watch], *, budget: float) -> tuple[dict[int, Answer], int]:
         """Answers per watch id that arrived within ``budget`` seconds, and requests sent."""
-        by_key = _by_image(watches)
+        by_key = self.images(watches)
         sent = 0
         with self._lock:
             # Requests for images nobody follows any more: their answers are of no use.
@@ -117,14 +122,14 @@ class ConsoleFetcher:
                 del self._answers[key]
             self._aim = max(0.05, AIM_SHARE * budget)
             pending: dict[str, _InFlight] = {}
-            for key, group in by_key.items():
+            for key, (target, ids) in by_key.items():
                 request = self._inflight.get(key)
                 if request is None and self._stopping:
                     continue  # the bot is stopping: no new console request
                 if request is None:
                     future: Future[list[ProgressEntry]] = Future()
-                    self._queue.append((group[0].target, future))
-                    request = _InFlight(future, frozenset(w.id for w in group))
+                    self._queue.append((target, future))
+                    request = _InFlight(future, ids)
                     self._inflight[key] = request
                     sent += 1
                 pending[key] = request
@@ -138,10 +143,22 @@ class ConsoleFetcher:
                 if self._inflight.get(key) is request:
                     del self._inflight[key]
                 answer = self._answer(key, request.future)
-                for watch in by_key[key]:
-                    if watch.id in request.for_watches:
-                        answers[watch.id] = answer
+                ids = by_key[key][1]
+                if request.for_watches is not ids:  # sent in an earlier cycle
+                    ids &= request.for_watches
+                answers.update(dict.fromkeys(ids, answer))
         return answers, sent
+
+    def images(self, watches: Sequence[Watch]) -> dict[str, _Image]:
+        """``watches`` by image key, in order; grouped once for a tuple given again (the
+        poll cycle's kept list while nothing changed)."""
+        grouped = self._grouped
+        if grouped is not None and grouped[0] is watches:
+            return grouped[1]
+        by_key = _by_image(watches)
+        if isinstance(watches, tuple):
+            self._grouped = (watches, by_key)
+        return by_key
 
     def _answer(self, key: str, future: Future[list[ProgressEntry]]) -> Answer:
         """The answer of a done request (the lock is held): the last one of ``key`` when
@@ -266,15 +283,17 @@ class ConsoleFetcher:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _by_image(watches: Sequence[Watch]) -> dict[str, list[Watch]]:
-    by_key: dict[str, list[Watch]] = {}
+def _by_image(watches: Sequence[Watch]) -> dict[str, _Image]:
+    targets: dict[str, ScanTarget] = {}
+    ids: dict[str, list[int]] = {}
     for watch in watches:
-        group = by_key.get(watch.target.key)
+        key = watch.target.key
+        group = ids.get(key)
         if group is None:
-            by_key[watch.target.key] = [watch]
+            targets[key], ids[key] = watch.target, [watch.id]
         else:
-            group.append(watch)
-    return by_key
+            group.append(watch.id)
+    return {key: (targets[key], frozenset(group)) for key, group in ids.items()}
 
 
 def _answer(future: Future[list[ProgressEntry]]) -> Answer:

@@ -98,7 +98,9 @@ def poll_cycle(
     # Results first, for every scan that ends now and every result awaited: one batched
     # GET /registry that never waits for its rate limit, so no completion waits for it.
     waiting = services.store.awaiting_results()
-    ending = [w.target for w in fresh.watches if ends(w, answers.get(w.id))]
+    ending = [
+        w.target for w in fresh.watches if _may_end(answers.get(w.id)) and ends(w, answers[w.id])
+    ]
     results = result_wait.look_up(ctx, ending + result_wait.due(waiting, services.clock()))
     outcomes = _advance_all(
         ctx,
@@ -122,7 +124,7 @@ def poll_cycle(
     report = CycleReport(
         ran=True,
         watches=len(watches),
-        images=len({watch.target.key for watch in watches}),
+        images=len(fetcher.images(watches)),
         console_requests=sent,
         outcomes=dict(outcomes),
         regular=regular_outcomes,
@@ -139,6 +141,14 @@ def poll_cycle(
             extra={"outcome": "ok", "duration_ms": round(1000 * (time.perf_counter() - started))},
         )
     return report
+
+
+def _may_end(answer: Answer | None) -> bool:
+    """False for the answers that end no scan whatever the watch (most of them): none, an
+    error, or a scan still under way; the others ask :func:`ends`."""
+    if answer is None or answer.error is not None:
+        return False
+    return not answer.entries or answer.snap is None or answer.snap.phase.finished
 
 
 def _advance_all(
@@ -159,6 +169,7 @@ def _advance_all(
     renewed = time.monotonic()
     # Nothing changed meanwhile: the same list, each watch at its own place.
     positions = None if fresh.watches is watches else fresh.positions()
+    now_watches, clock, starts = fresh.watches, fresh.clock, fresh.starts
     for index, listed in enumerate(watches):
         if time.monotonic() - renewed > renew_every:
             if not renew():
@@ -170,7 +181,7 @@ def _advance_all(
         if now_at is None:
             outcomes[Outcome.ENDED_MEANWHILE] += 1
             continue
-        watch, watched = fresh.watches[now_at], fresh.watched(now_at)
+        watch, watched = now_watches[now_at], max(0.0, clock - starts[now_at])
         answer = answers.get(listed.id)
         outcome = quiet(watch, answer, watched)
         if outcome is None:

@@ -1,5 +1,6 @@
 """The follow clock: one reading of the time the bot has spent following, moved once a
-poll cycle, instead of the time followed added to every open watch's row.
+poll cycle, instead of the time followed added to every open watch's row; and an index
+that answers the poll cycle's light read of the open watches alone.
 
 An open watch keeps the clock's reading when its following began (``followed_from``); its
 time followed is the clock's reading less that.  A finished watch keeps its time followed
@@ -33,6 +34,7 @@ def upgrade() -> None:
     op.execute("INSERT INTO follow_clock (id, followed_seconds) VALUES (1, 0)")
     with op.batch_alter_table("watches") as batch:
         batch.add_column(sa.Column("followed_from", sa.Float(), nullable=False, server_default="0"))
+    op.create_index("ix_watches_open_rows", "watches", ["state", "id", "revision", "followed_from"])
     # The clock starts at 0: an open watch began following that long before it.
     op.execute(
         "UPDATE watches SET followed_from = -watched_seconds"
@@ -46,6 +48,7 @@ def downgrade() -> None:
         "(SELECT followed_seconds FROM follow_clock WHERE id = 1) - followed_from "
         "WHERE state IN ('pending', 'active')"
     )
+    op.drop_index("ix_watches_open_rows", table_name="watches")
     with op.batch_alter_table("watches") as batch:
         batch.drop_column("followed_from")
     op.drop_table("follow_clock")
