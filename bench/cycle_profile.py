@@ -97,9 +97,9 @@ def cycles(directory: Path, count: int, *, cold: bool = False) -> tuple[list[flo
 
 def measure(directory: Path, count: int) -> dict[str, Any]:
     """The figures the benchmark prints: median CPU seconds of a cycle with the open
-    watches kept (``kept``), with every row read and parsed each cycle (``every_row``, the
-    same run's baseline), and of the console requests alone (``requests``: the cycle's
-    fetch of every image, which no change on the bot's side makes cheaper)."""
+    watches kept (``kept``), with every row read and parsed each cycle (``every_row``:
+    what keeping the watches saves), and of the console requests alone (``requests``: the
+    cycle's fetch of every image)."""
     _took, kept, requests = _run_cycles(directory, count, cold=False, verbose=False)
     _took, every_row, _fetch = _run_cycles(directory, count, cold=True, verbose=False)
     return {

@@ -57,7 +57,6 @@ class Http11Transport(httpx.BaseTransport):
         self._idle: dict[_Origin, list[tuple[float, http.client.HTTPConnection]]] = {}
         self._lock = threading.Lock()
         self._closed = False
-        self.connections_made = 0  # for tests
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -105,8 +104,6 @@ class Http11Transport(httpx.BaseTransport):
         except (OSError, ssl.SSLError, ssl.CertificateError) as exc:
             connection.close()
             raise httpx.ConnectError(_text(exc, "could not connect")) from exc
-        with self._lock:
-            self.connections_made += 1
         return connection
 
     def _take(self, origin: _Origin) -> http.client.HTTPConnection | None:

@@ -169,7 +169,6 @@ def _advance_all(
     renewed = time.monotonic()
     # Nothing changed meanwhile: the same list, each watch at its own place.
     positions = None if fresh.watches is watches else fresh.positions()
-    now_watches, clock, starts = fresh.watches, fresh.clock, fresh.starts
     for index, listed in enumerate(watches):
         if time.monotonic() - renewed > renew_every:
             if not renew():
@@ -181,7 +180,7 @@ def _advance_all(
         if now_at is None:
             outcomes[Outcome.ENDED_MEANWHILE] += 1
             continue
-        watch, watched = now_watches[now_at], max(0.0, clock - starts[now_at])
+        watch, watched = fresh.watches[now_at], fresh.watched(now_at)
         answer = answers.get(listed.id)
         outcome = quiet(watch, answer, watched)
         if outcome is None:
