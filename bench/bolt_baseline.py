@@ -1,9 +1,10 @@
 """The benchmark's baseline: a minimal bolt app that only acks ``/scanprogress``.
 
 Run as ``python -m bench.bolt_baseline PORT SIGNING_SECRET SLACK_API_URL TOKEN``: the
-same bolt WSGI adapter and waitress (same thread count) as the bot, and like the bot a
-``WebClient`` on the Slack stand-in (bolt's authorization calls ``auth.test`` once), one
-command listener that acks and does nothing else: the floor the bot is compared with.
+same bolt WSGI adapter and waitress (the same options: threads, connection limit,
+timeouts) as the bot, and like the bot a ``WebClient`` on the Slack stand-in (bolt's
+authorization calls ``auth.test`` once), one command listener that acks and does nothing
+else: the floor the bot is compared with.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def main(argv: list[str]) -> int:
         return 2
     app = build_baseline_app(argv[1], argv[2], argv[3])
     handler = SlackRequestHandler(app, path="/slack/events")
-    serve(handler, host="127.0.0.1", port=int(argv[0]), threads=ServerLimits().threads)
+    # waitress as the bot runs it: the same threads, connection limit, timeouts, buffers.
+    serve(handler, host="127.0.0.1", port=int(argv[0]), **ServerLimits().waitress_options())
     return 0
 
 

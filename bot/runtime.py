@@ -33,6 +33,7 @@ from bot.process.workqueue import WorkQueue
 from bot.slack.app import App, WebClient, build_app, build_web_client
 from bot.slack.digest_poster import SlackDigestPoster
 from bot.slack.notifier import SlackNotifier
+from bot.slack.replays import SharedReplays
 from bot.store import Store
 from bot.watcher.digest import digest_trigger, post_digest
 from bot.watcher.fetcher import ConsoleFetcher
@@ -67,6 +68,7 @@ class Runtime:
     sender: Sender
     work: WorkQueue
     front_door: FrontDoor
+    replays: SharedReplays  # signatures of Slack requests accepted (the guard's replay check)
     supervisor: PollSupervisor
     watched: WatchedTime
     open_watches: OpenWatches
@@ -199,6 +201,12 @@ def build_runtime(
     web_client = build_web_client(settings, observer=metrics, budget=budget)
     owner = instance_id()
     front_door = FrontDoor()  # acks first: background work gives way to Slack requests
+    # A replay is ignored by every replica sharing the database; on SQLite (one process)
+    # this process's memory decides and the database keeps a copy for the next start.
+    replays = SharedReplays(
+        store, write_behind=store.one_process(), background=front_door.background
+    )
+    closers.append(replays.close)
     sender = Sender(
         store=store,
         notifier=SlackNotifier(web_client),
@@ -273,6 +281,7 @@ def build_runtime(
         sender=sender,
         work=work,
         front_door=front_door,
+        replays=replays,
         supervisor=supervisor,
         watched=watched,
         open_watches=open_watches,

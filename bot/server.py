@@ -39,7 +39,6 @@ from bot.process.slowclients import limited_channel
 from bot.runtime import Runtime
 from bot.slack.guard import DEFAULT_MAX_BODY_BYTES, Replays, SlackRequestGuard
 from bot.slack.listeners.commands import COMMAND
-from bot.slack.replays import SharedReplays
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -205,7 +204,7 @@ def _guarded_slack(
         signing_secret=secret.get_secret_value(),
         max_body_bytes=max_body_bytes,
         # Shared through the database: a replay is ignored by every replica, after restarts too.
-        replay_cache=replay_cache if replay_cache is not None else SharedReplays(runtime.store),
+        replay_cache=replay_cache if replay_cache is not None else runtime.replays,
         commands=frozenset({COMMAND}),
     )
     return runtime.front_door.wrap(guard)  # background work gives way to these requests

@@ -9,6 +9,7 @@ import logging
 import pytest
 
 from bot.process.logging_setup import (
+    QueueDepthSummary,
     SecretMaskingFilter,
     build_handler,
     configure_logging,
@@ -105,3 +106,36 @@ def test_alembic_start_up_chatter_is_kept_below_info() -> None:
         assert root.level == logging.INFO
     finally:
         root.handlers[:], root.level = saved[0], saved[1]
+
+
+def test_waitress_queue_depth_is_said_once_a_minute_with_how_often_and_how_deep() -> None:
+    """waitress warns for every request that finds its worker threads busy; through a
+    burst that is a line a request.  One gets through a minute, summing up the others."""
+    now = [0.0]
+    summary = QueueDepthSummary(every=60.0, monotonic=lambda: now[0])
+
+    def warning(depth: int) -> logging.LogRecord:
+        return logging.LogRecord(
+            "waitress.queue", logging.WARNING, "", 0, "Task queue depth is %d", (depth,), None
+        )
+
+    first = warning(1)
+    assert summary.filter(first)
+    assert first.getMessage() == (
+        "1 HTTP request(s) waited for a free worker thread since the last notice; "
+        "queue up to 1 deep"
+    )
+    now[0] = 10.0
+    assert not any(summary.filter(warning(depth)) for depth in (3, 12, 5))
+    now[0] = 61.0
+    later = warning(2)
+    assert summary.filter(later)
+    assert later.getMessage().startswith("4 HTTP request(s) waited")
+    assert later.getMessage().endswith("queue up to 12 deep")
+
+
+def test_configuring_logging_twice_keeps_one_queue_depth_summary() -> None:
+    configure_logging("INFO")
+    configure_logging("INFO")
+    queue = logging.getLogger("waitress.queue")
+    assert sum(isinstance(f, QueueDepthSummary) for f in queue.filters) == 1

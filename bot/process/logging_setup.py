@@ -16,6 +16,9 @@ import json
 import logging
 import re
 import sys
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.process.logcontext import RECORD_ATTRIBUTE, ContextFieldsFilter
@@ -143,6 +146,40 @@ def _jsonable(value: object) -> object:
     return mask_secrets(str(value))
 
 
+class QueueDepthSummary(logging.Filter):
+    """waitress says "Task queue depth is N" for every request that finds all its worker
+    threads busy: a line a request through a burst of slash commands, and writing each
+    costs the requests behind it.  This lets one through a minute at most, saying how
+    often requests waited since the last one and how deep the queue got."""
+
+    def __init__(self, *, every: float = 60.0, monotonic: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self._every = every
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._waited = 0
+        self._deepest = 0
+        self._said_at: float | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        depth = next((a for a in record.args or () if isinstance(a, int)), 0)
+        now = self._monotonic()
+        with self._lock:
+            self._waited += 1
+            self._deepest = max(self._deepest, depth)
+            if self._said_at is not None and now - self._said_at < self._every:
+                return False
+            waited, deepest = self._waited, self._deepest
+            self._waited = self._deepest = 0
+            self._said_at = now
+        record.msg = (
+            "%d HTTP request(s) waited for a free worker thread since the last notice; "
+            "queue up to %d deep"
+        )
+        record.args = (waited, deepest)
+        return True
+
+
 def build_handler(log_format: str = "text") -> logging.Handler:
     """A stderr handler in ``log_format`` (``text`` or ``json``) with the filters attached."""
     handler = logging.StreamHandler()
@@ -174,6 +211,10 @@ def configure_logging(level: str, log_format: str = "text") -> None:
     # Alembic prints "setup plugin …" and "Will assume transactional DDL" at every start.
     for name in _ALEMBIC_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    queue = logging.getLogger("waitress.queue")
+    for old in [f for f in queue.filters if isinstance(f, QueueDepthSummary)]:
+        queue.removeFilter(old)
+    queue.addFilter(QueueDepthSummary())
 
 
 def print_fatal(message: str, *, log_format: str = "text") -> None:

@@ -121,6 +121,16 @@ class ReplayCache:
             self._expiry[signature] = now + self._keep
             return False
 
+    def remember(self, signature: str, *, seconds: float) -> None:
+        """Record ``signature`` as seen for the next ``seconds`` (a signature accepted
+        before this process started, read back from the database)."""
+        if seconds <= 0:
+            return
+        with self._lock:
+            if signature not in self._expiry and len(self._expiry) >= self._max:
+                self._expiry.popitem(last=False)
+            self._expiry[signature] = self._clock() + seconds
+
 
 def read_body(environ: WSGIEnvironment, max_bytes: int) -> bytes:
     """The request body, refusing (413) one over ``max_bytes`` without reading past the cap."""

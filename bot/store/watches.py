@@ -92,6 +92,12 @@ class Store(
             threading.RLock() if db.is_memory_sqlite(self._engine.url) else contextlib.nullcontext()
         )
         path = self.sqlite_file()
+        # A SQLite file has one writer at a time.  Writers of this process queue on a lock
+        # instead of on SQLite's busy handler, which sleeps (1, 2, 5 ... 100 ms) and
+        # retries: twenty requests writing at once would otherwise wait up to a second.
+        self._writers: contextlib.AbstractContextManager[Any] = (
+            db.WriterTurns() if path is not None else contextlib.nullcontext()
+        )
         self._file = SqliteFile(path) if path is not None else None
         if self._file is not None:
             file = self._file
@@ -126,6 +132,10 @@ class Store(
         with self._turns:
             return db.ping(self._engine)
 
+    def one_process(self) -> bool:
+        """True for SQLite: one process uses the database (replicas need PostgreSQL)."""
+        return self._engine.url.get_backend_name() == "sqlite"
+
     def sqlite_file(self) -> Path | None:
         """The database file when this is a file-backed SQLite database, else None."""
         url = self._engine.url
@@ -145,7 +155,7 @@ class Store(
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._turns, self._writer.begin() as connection:
+        with self._turns, self._writers, self._writer.begin() as connection:
             yield connection
 
     # --- watches ----------------------------------------------------------------------
