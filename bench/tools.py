@@ -172,8 +172,8 @@ def command_burst(
     most 100 connections from one).
     The requests are signed before the first is sent, and sent with :mod:`http.client`:
     the client shares the machine's cores with the servers it measures, so it spends as
-    little CPU as it can (httpx took about five times as much a request, and at
-    concurrency 20 it took a core from the servers).  A request that fails or answers
+    little CPU as it can (at concurrency 20 an httpx client took more than a core of two,
+    this one about half of one).  A request that fails or answers
     other than 200 counts as 3,000 ms (Slack's limit).
     """
     parts = urllib.parse.urlsplit(url)

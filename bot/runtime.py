@@ -203,9 +203,7 @@ def build_runtime(
     front_door = FrontDoor()  # acks first: background work gives way to Slack requests
     # A replay is ignored by every replica sharing the database; on SQLite (one process)
     # this process's memory decides and the database keeps a copy for the next start.
-    replays = SharedReplays(
-        store, write_behind=store.one_process(), background=front_door.background
-    )
+    replays = SharedReplays(store, write_behind=store.one_process(), busy=front_door.busy)
     closers.append(replays.close)
     sender = Sender(
         store=store,

@@ -129,7 +129,7 @@ def create_http_server(
 #: default is 5 ms).  Background work (a follow's database writes and Slack call, the poll
 #: cycle) is CPU in this process; a request handed between waitress's threads waits up to
 #: this long at each hand-over.  1 ms keeps acks prompt beside it (docs/performance.md,
-#: "The interpreter lock's switch interval").
+#: "Where the time goes", acks).
 SWITCH_INTERVAL_SECONDS = 0.001
 
 #: Descriptors the process needs besides its HTTP connections (database, console, Slack...).

@@ -11,12 +11,13 @@ How the database takes part depends on who else can answer Slack's requests:
 * **PostgreSQL** (replicas share it): each accepted signature is recorded before the
   request is dispatched, so a replay to any replica is ignored.
 * **SQLite** (one process serves it): the process's memory is every replica there is, so
-  it decides alone and at once; the signatures are written behind, a moment later, in
-  batches, on a thread of their own that gives way to Slack requests, and read back into
-  memory at start.  A restart therefore ignores replays too.  A write in the ack path
-  would cost every ack a turn on the database's one writer: under a burst of commands
-  the requests queue on it and the acks take several times a bare bolt app's.  What a
-  crash loses is the signatures of the last moment before it.
+  it decides alone and at once; the signatures are written behind, in batches, on a
+  thread of their own that gives way while Slack requests are answered (at most
+  :data:`WRITE_WITHIN` after each arrived), and read back into memory at start.  A
+  restart therefore ignores replays too.  A write in the ack path would cost every ack a
+  turn on the database's one writer: under a burst of commands the requests queue on it
+  and the acks take several times a bare bolt app's.  What a crash loses is the
+  signatures of the second before it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -37,6 +38,10 @@ log = logging.getLogger(__name__)
 
 #: How long :meth:`SharedReplays.close` waits for the signatures still to be written.
 CLOSE_SECONDS = 5.0
+#: A signature is written at most this long after it arrived, requests answered or not.
+WRITE_WITHIN = 1.0
+#: While requests are answered, how often the writer looks whether they are done.
+GIVE_WAY_LOOK = 0.05
 #: While the database refuses them, signatures owed are tried again at most this far apart.
 RETRY_MAX_SECONDS = 30.0
 #: Signatures owed to the database kept while it refuses them (the newest).
@@ -59,8 +64,9 @@ class SharedReplays:
     """:class:`~bot.slack.guard.Replays` through the database, this process's memory first.
 
     ``write_behind`` (a database only this process uses): memory decides, the database
-    keeps a copy for the next start (see the module's docstring).  ``background`` wraps
-    each batch written behind (the front door's background piece: acks first).
+    keeps a copy for the next start (see the module's docstring).  While ``busy()``
+    (Slack requests are being answered: the front door), a batch waits, at most
+    :data:`WRITE_WITHIN` seconds after its first signature.
     """
 
     def __init__(
@@ -70,13 +76,13 @@ class SharedReplays:
         clock: Callable[[], float] = time.time,
         local: ReplayCache | None = None,
         write_behind: bool = False,
-        background: Callable[[], AbstractContextManager[None]] = nullcontext,
+        busy: Callable[[], bool] = lambda: False,
     ) -> None:
         self._store = store
         self._clock = clock
         self._local = local if local is not None else ReplayCache()
         self._failing = threading.Event()
-        self._behind = _WriteBehind(self._write, background) if write_behind else None
+        self._behind = _WriteBehind(self._write, busy) if write_behind else None
         if write_behind:
             self._load()
 
@@ -143,25 +149,30 @@ class SharedReplays:
 
 class _WriteBehind:
     """Signatures owed to the database, written in batches by a thread of their own
-    (started at the first signature, so building the app starts nothing).  A batch the
+    (started at the first signature, so building the app starts nothing).  A batch waits
+    while requests are being answered, at most :data:`WRITE_WITHIN` seconds.  A batch the
     database refused is tried again, after 1, 2, 4 ... at most :data:`RETRY_MAX_SECONDS`
     seconds, with what arrived meanwhile (at most :data:`OWED_AT_MOST` kept)."""
 
     def __init__(
         self,
         write: Callable[[Sequence[tuple[str, datetime]]], bool],
-        background: Callable[[], AbstractContextManager[None]],
+        busy: Callable[[], bool],
     ) -> None:
         self._write = write
-        self._background = background
+        self._busy = busy
         self._changed = threading.Condition()
         self._pending: list[tuple[str, datetime]] = []
+        self._owed_since = 0.0  # monotonic: when the oldest signature pending arrived
         self._writing = 0  # signatures taken by the writer and not yet written
+        self._hurry = 0  # callers of flush() waiting: write without giving way
         self._closing = False
         self._thread: threading.Thread | None = None
 
     def add(self, signature: str, until: datetime) -> None:
         with self._changed:
+            if not self._pending:
+                self._owed_since = time.monotonic()
             self._pending.append((signature, until))
             if self._thread is None and not self._closing:
                 self._thread = threading.Thread(
@@ -173,11 +184,16 @@ class _WriteBehind:
     def flush(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         with self._changed:
-            while self._pending or self._writing:
-                left = deadline - time.monotonic()
-                if left <= 0 or self._thread is None:
-                    return False
-                self._changed.wait(left)
+            self._hurry += 1
+            self._changed.notify_all()
+            try:
+                while self._pending or self._writing:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or self._thread is None:
+                        return False
+                    self._changed.wait(left)
+            finally:
+                self._hurry -= 1
         return True
 
     def close(self, timeout: float) -> None:
@@ -199,12 +215,17 @@ class _WriteBehind:
                     self._changed.wait()
                 if not self._pending:
                     return
+                # Acks first: while requests are answered, the batch waits (and grows).
+                while not (self._closing or self._hurry) and self._busy():
+                    left = self._owed_since + WRITE_WITHIN - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._changed.wait(min(left, GIVE_WAY_LOOK))
                 batch, self._pending = self._pending, []
                 self._writing = len(batch)
             written = False
             try:
-                with self._background():
-                    written = self._write(batch)
+                written = self._write(batch)
             except BaseException:
                 with self._changed:  # the next signature starts another writer
                     self._thread = None
@@ -214,6 +235,7 @@ class _WriteBehind:
                     room = OWED_AT_MOST - len(self._pending)
                     if not written and not self._closing and room > 0:
                         self._pending[:0] = batch[max(0, len(batch) - room) :]
+                        self._owed_since = time.monotonic()
                     self._writing = 0
                     self._changed.notify_all()
             backoff = 0.0 if written else min(RETRY_MAX_SECONDS, max(1.0, 2 * backoff))

@@ -12,6 +12,8 @@ ack never waits for SQLite's one writer).  PostgreSQL runs when
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -193,5 +195,30 @@ def test_signatures_the_database_refused_are_written_when_it_answers_again(
         replays.close()
         assert flaky.refusals == 0
         assert store.count_seen_requests() == 1
+    finally:
+        store.close()
+
+
+def test_signatures_wait_while_requests_are_answered_and_go_when_they_are_done(
+    tmp_path: Path,
+) -> None:
+    """Acks first: while the front door is busy the batch waits (and grows); it is written
+    once the door is quiet (or at the latest WRITE_WITHIN after its first signature)."""
+    store = Store(f"sqlite:///{tmp_path / 'seen.db'}")
+    store.migrate()
+    busy = threading.Event()
+    busy.set()
+    try:
+        replays = SharedReplays(store, write_behind=True, busy=busy.is_set)
+        assert not replays.seen_before("v0=a")
+        assert not replays.seen_before("v0=b")
+        threading.Event().wait(0.3)  # well within WRITE_WITHIN (1 s)
+        assert store.count_seen_requests() == 0
+        busy.clear()
+        deadline = time.monotonic() + 5
+        while store.count_seen_requests() < 2 and time.monotonic() < deadline:
+            threading.Event().wait(0.02)
+        assert store.count_seen_requests() == 2
+        replays.close()
     finally:
         store.close()
