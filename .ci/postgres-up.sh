@@ -2,6 +2,9 @@
 # tests and export SCANBOT_TEST_POSTGRES_URL.  Best effort: when no PostgreSQL server can be
 # had, say so loudly and leave the variable unset (those tests then skip with a reason).
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+if [ -z "$pg_bin" ] && command -v initdb >/dev/null 2>&1; then
+    pg_bin=$(dirname "$(command -v initdb)")  # a server installed elsewhere on PATH
+fi
 if [ -z "$pg_bin" ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "--- installing PostgreSQL (apt)"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
