@@ -46,6 +46,7 @@ from bot.watcher.job import (
 )
 from bot.watcher.lifecycle import WatchContext
 from bot.watcher.open_watches import OpenWatches
+from bot.watcher.quiet_images import QuietImages
 from bot.watcher.scheduler import add_digest_job, build_scheduler
 from bot.watcher.services import Services
 from bot.watcher.supervisor import PollSupervisor
@@ -72,6 +73,7 @@ class Runtime:
     supervisor: PollSupervisor
     watched: WatchedTime
     open_watches: OpenWatches
+    quiet_images: QuietImages
     owner: str
     metrics: Metrics
     monitor: Health  # poll cycles, console answers, last error (readiness, status)
@@ -94,6 +96,7 @@ class Runtime:
                     owner=self.owner,
                     watched=self.watched,
                     open_watches=self.open_watches,
+                    quiet=self.quiet_images,
                 ),
             ),
             clock=self.ctx.services.clock,
@@ -227,6 +230,7 @@ def build_runtime(
     )
     watched = WatchedTime(cap=max(60.0, 3 * settings.scanbot_poll_seconds))
     open_watches = OpenWatches(store)
+    quiet_images = QuietImages()
     metrics.watch_state(functools.partial(sample_state, store, health, clock, sender))
     sqlite_file = store.sqlite_file()
     supervisor = PollSupervisor(
@@ -243,6 +247,7 @@ def build_runtime(
                     owner=owner,
                     watched=watched,
                     open_watches=open_watches,
+                    quiet=quiet_images,
                 ),
             ),
             clock=clock,
@@ -283,6 +288,7 @@ def build_runtime(
         supervisor=supervisor,
         watched=watched,
         open_watches=open_watches,
+        quiet_images=quiet_images,
         owner=owner,
         metrics=metrics,
         monitor=health,

@@ -25,6 +25,7 @@ from bot.watcher import deadman, regular, result_wait
 from bot.watcher.fetcher import ConsoleFetcher
 from bot.watcher.lifecycle import Answer, Outcome, Quiet, WatchContext, advance, ends
 from bot.watcher.open_watches import Listing, OpenWatches
+from bot.watcher.quiet_images import Plan, QuietImages
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ def poll_cycle(
     owner: str,
     watched: WatchedTime | None = None,
     open_watches: OpenWatches | None = None,
+    quiet: QuietImages | None = None,
 ) -> CycleReport:
     """Poll every open watch once.  Safe to call from one thread at a time per process.
 
@@ -64,8 +66,10 @@ def poll_cycle(
     reads whole rows only where they changed; None: every row is read), the poll lease
     renewed after the console wait (and again only when a long cycle needs it), one more
     light read for what changed meanwhile; an unchanged watch costs no database work and
-    no object at all.  Slack is not called here: the messages each change owes are
-    stored with it, and the sender is woken after the watches.
+    no object at all, and with ``quiet`` an image whose watches all stay quiet is passed
+    over whole (:mod:`bot.watcher.quiet_images`).  Slack is not called here: the
+    messages each change owes are stored with it, and the sender is woken after the
+    watches.
     """
     services = ctx.services
     settings = services.settings
@@ -95,12 +99,16 @@ def poll_cycle(
     # A user may have stopped a watch, or its parent been posted, while the console was
     # asked: act on the watches as they are now (rows re-read only where they changed).
     fresh = keeper.read()
+    # Images whose watches are all still quiet with the same answer are passed over whole
+    # (only while the list did not change meanwhile: then the watches are the same objects).
+    planned = None
+    if quiet is not None and fresh.watches is watches:
+        planned = (quiet, quiet.plan(fresh, answers))
+    looked = fresh.watches if planned is None else [fresh.watches[i] for i in planned[1].look_at]
     # Results first, for every scan that ends now and every result awaited: one batched
     # GET /registry that never waits for its rate limit, so no completion waits for it.
     waiting = services.store.awaiting_results()
-    ending = [
-        w.target for w in fresh.watches if _may_end(answers.get(w.id)) and ends(w, answers[w.id])
-    ]
+    ending = [w.target for w in looked if _may_end(answers.get(w.id)) and ends(w, answers[w.id])]
     results = result_wait.look_up(ctx, ending + result_wait.due(waiting, services.clock()))
     outcomes = _advance_all(
         ctx,
@@ -108,6 +116,7 @@ def poll_cycle(
         fresh,
         answers,
         results,
+        quiet=planned,
         renew=lambda: services.store.try_lock(
             POLL_LOCK, owner=owner, ttl=lease, now=services.clock()
         ),
@@ -158,18 +167,24 @@ def _advance_all(
     answers: dict[int, Answer],
     results: dict[str, ScanResult | None],
     *,
+    quiet: tuple[QuietImages, Plan] | None,
     renew: Callable[[], bool],
     renew_every: float,
 ) -> Counter[Outcome]:
     """Each watch listed at the start, as it is now (``fresh``), takes its answer: the
-    quiet ones in a few comparisons, the others through :func:`advance`.  The poll lease
-    is renewed every ``renew_every`` seconds; once lost, the rest waits for a next cycle."""
+    quiet ones in a few comparisons, the others through :func:`advance`; with ``quiet``
+    (the list did not change meanwhile), only the watches its plan looks at.  The poll
+    lease is renewed every ``renew_every`` seconds; once lost, the rest waits for a next
+    cycle."""
     outcomes: Counter[Outcome] = Counter()
-    quiet = Quiet(ctx)
+    still = Quiet(ctx)
     renewed = time.monotonic()
     # Nothing changed meanwhile: the same list, each watch at its own place.
     positions = None if fresh.watches is watches else fresh.positions()
-    for index, listed in enumerate(watches):
+    indices: Sequence[int] = range(len(watches)) if quiet is None else quiet[1].look_at
+    loud: set[str] = set()  # images one of whose watches was not left alone
+    for index in indices:
+        listed = watches[index]
         if time.monotonic() - renewed > renew_every:
             if not renew():
                 log.warning("poll lease lost during the cycle; the rest waits for the next one")
@@ -182,12 +197,19 @@ def _advance_all(
             continue
         watch, watched = fresh.watches[now_at], fresh.watched(now_at)
         answer = answers.get(listed.id)
-        outcome = quiet(watch, answer, watched)
+        outcome = still(watch, answer, watched)
+        if outcome is not Outcome.UNCHANGED and quiet is not None:
+            loud.add(quiet[0].image_of(index))
         if outcome is None:
             watch = replace(watch, watched_seconds=watched)
             with log_context(watch_id=watch.id, channel=watch.channel_id, image=watch.target.key):
                 outcome = advance(ctx, watch, answer, results=results)
         outcomes[outcome] += 1
+    if quiet is not None and not outcomes[Outcome.LEASE_LOST]:
+        images, plan = quiet
+        if plan.passed:
+            outcomes[Outcome.UNCHANGED] += plan.passed
+        images.remember(fresh, answers, loud, still.bound)
     return outcomes
 
 

@@ -234,6 +234,14 @@ class Quiet:
             return None  # a stall to tell
         return Outcome.UNCHANGED
 
+    def bound(self, watch: Watch) -> float:
+        """The time followed at which a watch left alone as UNCHANGED (the same watch, the
+        same answer) may stop being left alone: its stall or its expiry."""
+        follow = watch.follow
+        if follow.stalled:
+            return self._max_watch
+        return min(self._max_watch, follow.moved_after + self._stall_after)
+
 
 def answered(watch: Watch, answer: Answer) -> ProgressSnapshot:
     """What a console answer (not an error) says of ``watch``'s scan.
