@@ -85,6 +85,8 @@ def poll_cycle(
         services.store.add_watched_time_to_open(elapsed)
     keeper = open_watches if open_watches is not None else OpenWatches(services.store)
     listing = keeper.read()
+    if quiet is not None:
+        quiet.see(listing)
     watches = listing.watches
     budget = max(1.0, 0.8 * settings.scanbot_poll_seconds)
     deadline = time.monotonic() + budget

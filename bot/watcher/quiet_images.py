@@ -51,10 +51,15 @@ class QuietImages:
         self._quiet: dict[str, _Quiet] = {}
         self._looked: list[str] = []  # the images the last plan looks at
 
-    def plan(self, listing: Listing, answers: Mapping[int, Answer]) -> Plan:
-        """The watches this cycle must look at, given each watch's ``answers``."""
+    def see(self, listing: Listing) -> None:
+        """Take a new ``listing`` now: what no longer holds is forgotten, and the watches
+        it no longer lists are not kept alive through the cycle's console requests."""
         if listing.watches is not self._watches:
             self._regroup(listing)
+
+    def plan(self, listing: Listing, answers: Mapping[int, Answer]) -> Plan:
+        """The watches this cycle must look at, given each watch's ``answers``."""
+        self.see(listing)
         look_at: list[int] = []
         self._looked = []
         passed = 0
