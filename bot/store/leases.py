@@ -11,6 +11,7 @@ lease, because only one clock decides.
 from __future__ import annotations
 
 import contextlib
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,19 +26,57 @@ from bot.store.tables import locks
 _SQLITE_FORMAT = "%Y-%m-%d %H:%M:%f"
 
 
-def database_now(dialect: str, *, plus: timedelta = timedelta(0)) -> sa.ColumnElement[Any]:
-    """The database's current time (plus ``plus``) as an SQL expression comparable with
-    ``locks.expires_at`` on ``dialect`` (``postgresql`` or ``sqlite``)."""
-    seconds = plus.total_seconds()
+def database_now(
+    dialect: str, *, plus: sa.BindParameter[Any] | None = None
+) -> sa.ColumnElement[Any]:
+    """The database's current time as an SQL expression comparable with
+    ``locks.expires_at`` on ``dialect`` (``postgresql`` or ``sqlite``); with ``plus``,
+    later by the seconds bound to it (:func:`_plus_value` gives the value)."""
     if dialect == "sqlite":
-        clock = sa.func.strftime(_SQLITE_FORMAT, "now", f"{seconds:+.3f} seconds")
+        modifier = plus if plus is not None else "+0.000 seconds"
+        clock = sa.func.strftime(_SQLITE_FORMAT, "now", modifier)
         return sa.type_coerce(clock.op("||")("000"), sa.Text)
     if dialect == "postgresql":
         # clock_timestamp(), not now(): now() is when the *transaction* began, and a claim
         # that waited on the row lock of another claim would judge that claim's fresh lease
         # by a time before it was taken — and take it over.
-        return sa.func.clock_timestamp() + sa.func.make_interval(0, 0, 0, 0, 0, 0, seconds)
+        if plus is None:
+            return sa.func.clock_timestamp()
+        return sa.func.clock_timestamp() + sa.func.make_interval(0, 0, 0, 0, 0, 0, plus)
     raise NotImplementedError(f"leases on the database clock are not written for {dialect}")
+
+
+def _plus_value(dialect: str, ttl: timedelta) -> object:
+    """The value of :func:`database_now`'s ``plus`` for ``ttl`` on ``dialect``."""
+    seconds = ttl.total_seconds()
+    return f"{seconds:+.3f} seconds" if dialect == "sqlite" else seconds
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Any:
+    """The one statement that takes, renews or takes over a lease on ``dialect``, built
+    once (a statement built per call leaves its objects in reference cycles for the
+    collector): ``lease_name``, ``lease_owner`` and ``lease_plus`` are bound when it runs."""
+    owner = sa.bindparam("lease_owner", type_=sa.String)
+    plus = sa.bindparam("lease_plus", type_=sa.Text if dialect == "sqlite" else sa.Float)
+    current = database_now(dialect)
+    expires_at = database_now(dialect, plus=plus)
+    insert: Any = (postgresql if dialect == "postgresql" else sqlite).insert(locks)
+    return (
+        insert.values(
+            name=sa.bindparam("lease_name", type_=sa.String), owner=owner, expires_at=expires_at
+        )
+        .on_conflict_do_update(
+            index_elements=[locks.c.name],
+            set_={"owner": insert.excluded.owner, "expires_at": insert.excluded.expires_at},
+            where=sa.or_(
+                locks.c.owner == owner,
+                locks.c.expires_at <= current,
+                locks.c.expires_at > expires_at,
+            ),
+        )
+        .returning(locks.c.owner)
+    )
 
 
 class LeaseStore:
@@ -63,23 +102,12 @@ class LeaseStore:
             raise ValueError("a lease needs a positive ttl")
         with self._write() as connection:
             dialect = connection.dialect.name
-            current = database_now(dialect)
-            expires_at = database_now(dialect, plus=ttl)
-            insert: Any = (postgresql if dialect == "postgresql" else sqlite).insert(locks)
-            statement = (
-                insert.values(name=name, owner=owner, expires_at=expires_at)
-                .on_conflict_do_update(
-                    index_elements=[locks.c.name],
-                    set_={"owner": insert.excluded.owner, "expires_at": insert.excluded.expires_at},
-                    where=sa.or_(
-                        locks.c.owner == owner,
-                        locks.c.expires_at <= current,
-                        locks.c.expires_at > expires_at,
-                    ),
-                )
-                .returning(locks.c.owner)
-            )
-            return connection.execute(statement).first() is not None
+            values = {
+                "lease_name": name,
+                "lease_owner": owner,
+                "lease_plus": _plus_value(dialect, ttl),
+            }
+            return connection.execute(_claim_statement(dialect), values).first() is not None
 
     def _claim(self, name: str, *, owner: str, ttl: timedelta, now: datetime) -> bool:
         return self.try_lock(name, owner=owner, ttl=ttl, now=now)

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from bot.domain.watch import Watch
 from bot.store.tables import FOLLOW_CLOCK_ID, follow_clock, watches
-from bot.store.watch_rows import OPEN_STATES, Parsed, select_watches, to_watch
+from bot.store.watch_rows import Parsed, is_open, select_watches, to_watch
 
 
 @functools.cache
@@ -22,7 +22,7 @@ def _open_rows_sql() -> tuple[str, str]:
     only values are this module's constants): the open rows, and the follow clock."""
     rows = (
         sa.select(watches.c.id, watches.c.revision, watches.c.followed_from)
-        .where(watches.c.state.in_(OPEN_STATES))
+        .where(is_open())
         .order_by(watches.c.id)
     )
     clock = sa.select(follow_clock.c.followed_seconds).where(follow_clock.c.id == FOLLOW_CLOCK_ID)

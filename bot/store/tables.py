@@ -6,6 +6,7 @@ is what the repository queries and what ``alembic revision --autogenerate`` comp
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -104,7 +105,14 @@ sa.Index(
 
 def revised(values: dict[str, Any]) -> dict[str, Any]:
     """``values`` of an UPDATE of ``watches`` with the row's revision raised."""
-    return {**values, "revision": watches.c.revision + 1}
+    return {**values, "revision": _next_revision()}
+
+
+@functools.cache
+def _next_revision() -> sa.ColumnElement[int]:
+    """``revision + 1``, built once (an expression built per call is left in reference
+    cycles for the collector)."""
+    return watches.c.revision + 1
 
 
 #: The time the bot has spent following, in seconds: moved once a poll cycle by the time

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import sqlalchemy as sa
@@ -19,6 +20,14 @@ _log = logging.getLogger("bot.store.watches")
 OPEN_STATES = tuple(state.value for state in WatchState if state.is_open)
 
 
+@functools.cache
+def is_open() -> sa.ColumnElement[bool]:
+    """``watches.state`` is an open state, built once (an ``IN`` built per call is left
+    in reference cycles for the collector)."""
+    return watches.c.state.in_(OPEN_STATES)
+
+
+@functools.cache
 def follow_clock_now() -> sa.ScalarSelect[float]:
     """The follow clock's reading, as a value inside a statement (0 before it moved)."""
     reading = sa.func.coalesce(sa.func.max(follow_clock.c.followed_seconds), 0.0)
@@ -28,11 +37,12 @@ def follow_clock_now() -> sa.ScalarSelect[float]:
 def watched_now() -> sa.ColumnElement[float]:
     """A watch's time followed now: the clock less its start while open, then as kept."""
     return sa.case(
-        (watches.c.state.in_(OPEN_STATES), follow_clock_now() - watches.c.followed_from),
+        (is_open(), follow_clock_now() - watches.c.followed_from),
         else_=watches.c.watched_seconds,
     )
 
 
+@functools.cache
 def select_watches() -> sa.Select[tuple[object, ...]]:
     """``SELECT`` of whole watch rows as :func:`to_watch` reads them."""
     return sa.select(watches, watched_now().label("watched_now"))

@@ -49,6 +49,7 @@ from bot.store.watch_rows import (
     OPEN_STATES,
     Parsed,
     follow_clock_now,
+    is_open,
     select_watches,
     to_watch,
 )
@@ -250,7 +251,7 @@ class Store(
 
     def list_open(self, *, channel_id: str | None = None) -> list[Watch]:
         """Open watches, oldest first; only this channel's when ``channel_id`` is given."""
-        query = select_watches().where(watches.c.state.in_(OPEN_STATES))
+        query = select_watches().where(is_open())
         if channel_id is not None:
             query = query.where(watches.c.channel_id == channel_id)
         query = query.order_by(watches.c.created_at, watches.c.id)
@@ -260,9 +261,7 @@ class Store(
 
     def count_open(self) -> int:
         """How many watches are open."""
-        query = (
-            sa.select(sa.func.count()).select_from(watches).where(watches.c.state.in_(OPEN_STATES))
-        )
+        query = sa.select(sa.func.count()).select_from(watches).where(is_open())
         with self._read() as connection:
             return int(connection.execute(query).scalar_one())
 
@@ -296,9 +295,7 @@ class Store(
             values["follow_state"] = codec.dumps(follow)
         with self._write() as connection:
             result = connection.execute(
-                watches.update()
-                .where(watches.c.id == watch_id, watches.c.state.in_(OPEN_STATES))
-                .values(revised(values))
+                watches.update().where(watches.c.id == watch_id, is_open()).values(revised(values))
             )
             if result.rowcount and owed:
                 enqueue(connection, owed, now=now)
@@ -357,9 +354,7 @@ class Store(
             values["result_checked_at"] = now if result_checked else None
         with self._write() as connection:
             result = connection.execute(
-                watches.update()
-                .where(watches.c.id == watch_id, watches.c.state.in_(OPEN_STATES))
-                .values(revised(values))
+                watches.update().where(watches.c.id == watch_id, is_open()).values(revised(values))
             )
             if result.rowcount == 0:
                 _require(connection, watch_id)  # unknown id -> WatchNotFoundError

@@ -11,7 +11,6 @@ transport and over real HTTP to the simulated console.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 
 import pytest
@@ -23,6 +22,7 @@ from bot.console.ratelimit import SlidingWindowLimiter
 from bot.domain.images import ScanTarget
 from bot.sandbox.console import SandboxConsole, SandboxConsoleConfig
 from tests.console.conftest import FakeConsole
+from tests.support.garbage import cyclic_garbage as count_cycles
 
 MakeClient = Callable[..., ConsoleClient]
 ALPINE = ScanTarget(repo="library/alpine", tag="3.16")
@@ -30,18 +30,7 @@ REQUESTS = 100
 
 
 def cyclic_garbage(work: Callable[[], object], times: int = REQUESTS) -> int:
-    """Objects the cyclic collector finds unreachable after ``times`` runs of ``work``."""
-    work()  # warm up: token, version, connection pool, URL cache
-    gc.collect()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for _ in range(times):
-            work()
-        return gc.collect()
-    finally:
-        if was_enabled:
-            gc.enable()
+    return count_cycles(work, times)
 
 
 def test_progress_requests_leave_no_cycles(fake: FakeConsole, make_client: MakeClient) -> None:
