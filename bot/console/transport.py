@@ -125,8 +125,7 @@ class ConsoleHttp:
             for attempt in self._retrying:
                 # Refusals (RateLimited) are raised outside the attempt: one raised inside
                 # it is kept in tenacity's Future, a reference cycle only the cyclic
-                # collector frees (docs/performance.md, "Garbage: what the profile
-                # showed").
+                # collector frees (docs/performance.md, "Where the time goes", garbage).
                 self._gate.check(f"{method} {path}", endpoint=path)
                 if limiter is not None:
                     limiter.acquire(max_wait=limiter_wait)

@@ -4,8 +4,8 @@ Whatever a request leaves in a cycle is freed only by CPython's cyclic collector
 collection holds the interpreter lock while it walks that garbage: every ack in flight
 waits.  The bot's poll cycle makes hundreds of requests with the collector paused
 (``bot.process.collector``), so garbage per request became one collection of 50,000+ objects
-that stalled acks for 100-544 ms (docs/performance.md, "Garbage: what the profile
-showed").  These tests count what the collector finds after many requests, over the mock
+that stalled acks for 100-544 ms (docs/performance.md, "Where the time goes", garbage).
+These tests count what the collector finds after many requests, over the mock
 transport and over real HTTP to the simulated console.
 """
 
