@@ -68,8 +68,7 @@ class QuietImages:
             if (
                 quiet is not None
                 and listing.clock < quiet.until
-                # the same answer for each (counted in C: identity first, else equality)
-                and list(map(answers.get, quiet.ids)).count(quiet.answer) == len(quiet.ids)
+                and _all_answered(answers, quiet.ids, quiet.answer)
             ):
                 passed += len(indices)
             else:
@@ -101,16 +100,16 @@ class QuietImages:
             if answer is None:
                 continue
             group = tuple(watches[index] for index in indices)
-            if any(answers.get(watch.id) is not answer for watch in group):
+            ids = tuple(watch.id for watch in group)
+            if not _all_answered(answers, ids, answer):
                 continue
             starts = tuple(listing.starts[index] for index in indices)
             until = min(start + bound(w) for start, w in zip(starts, group, strict=True))
-            ids = tuple(watch.id for watch in group)
             self._quiet[key] = _Quiet(group, ids, starts, answer, until)
 
     @property
     def remembered(self) -> int:
-        """How many images are remembered quiet (for tests and the bench)."""
+        """How many images are remembered quiet (for tests)."""
         return len(self._quiet)
 
     def image_of(self, index: int) -> str:
@@ -140,3 +139,9 @@ class QuietImages:
             ):
                 kept[key] = quiet
         self._watches, self._groups, self._of, self._quiet = watches, groups, of, kept
+
+
+def _all_answered(answers: Mapping[int, Answer], ids: Sequence[int], answer: Answer) -> bool:
+    """Whether each of ``ids`` has ``answer`` (counted in C: identity first, else equality,
+    which for these frozen answers means the same entries, error and snapshot)."""
+    return list(map(answers.get, ids)).count(answer) == len(ids)

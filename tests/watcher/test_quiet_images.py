@@ -225,10 +225,13 @@ def test_a_passed_over_image_still_expires_when_its_time_is_up(
         bot.follow()
         bot.poll()
         outcomes = []
+        remembered = []
         for _ in range(13):
             bot.clock.advance(10)
             outcomes.append(bot.poll().outcomes)
+            remembered.append(bot.runtime.quiet_images.remembered)
 
         assert outcomes[:11] == [{Outcome.UNCHANGED: 1}] * 11
+        assert remembered[:11] == [1] * 11  # the image was passed over until it expired
         assert outcomes[11] == {Outcome.EXPIRED: 1}
         assert outcomes[12] == {}
