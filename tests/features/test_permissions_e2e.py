@@ -36,6 +36,9 @@ def bot(tmp_path: Path, console_clock: ManualClock) -> Iterator[BotHarness]:
 def _alices_watch(bot: BotHarness) -> tuple[int, str]:
     bot.console.start_on_demand_scan("library/alpine", tag="3.16", images=4)
     parent_ts = bot.follow()  # as ALICE
+    # Her command's own answer may still be on its way once the parent is posted: wait for
+    # it, so that the next answer a test waits for is the one it caused.
+    bot.wait_until(lambda: "Following" in json.dumps([r.body for r in bot.slack.responses]))
     (watch,) = bot.runtime.store.list_open()
     return watch.id, parent_ts
 
